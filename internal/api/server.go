@@ -1,0 +1,155 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/barge-run/barge/internal/awserr"
+	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/sigv4"
+)
+
+// maxBody bounds request bodies: AWS's largest synchronous payload (Lambda, 6 MB) plus framing.
+const maxBody = 7 << 20
+
+// Config wires the edge to the services.
+type Config struct {
+	Batch  *batch.Service
+	Logs   *logs.Store
+	Lookup func(accessKeyID string) (sigv4.Credential, bool)
+	Logger *slog.Logger
+	Region string
+}
+
+// Server is the HTTP handler for every AWS API barge serves.
+type Server struct {
+	cfg      Config
+	verifier *sigv4.Verifier
+	mux      *http.ServeMux
+	log      *slog.Logger
+}
+
+// New builds the handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, verifier: &sigv4.Verifier{Lookup: cfg.Lookup}, mux: http.NewServeMux(), log: cfg.Logger}
+	s.routeBatch()
+	s.mux.HandleFunc("POST /{$}", s.authed("logs", s.serveLogs))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, awserr.New(http.StatusNotFound, "UnknownOperationException",
+			"barge serves no operation at %s %s (AWS Batch is under /v1/, CloudWatch Logs is POST / with X-Amz-Target)", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler; no panic reaches a client as anything but a 500.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeError(w, awserr.Server("internal error"))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+// request is what authentication learned, carried in the context.
+type request struct {
+	account string
+	body    []byte
+}
+
+func fromContext(ctx context.Context) *request {
+	r, _ := ctx.Value(ctxKey{}).(*request)
+	return r
+}
+
+// authed reads the body, verifies the signature (scoped to service) and passes the account on.
+func (s *Server) authed(service string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(w, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "request body exceeds %d bytes", maxBody))
+				return
+			}
+			writeError(w, awserr.Client("reading request body: %v", err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		res, err := s.verifier.Verify(r, body)
+		if err != nil {
+			var se *sigv4.Error
+			if errors.As(err, &se) {
+				writeError(w, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.Status})
+				return
+			}
+			writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException", "%v", err))
+			return
+		}
+		if res.Service != service {
+			writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException",
+				"Credential should be scoped to correct service: '%s'. ", service))
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: res.Credential.AccountID, body: body})
+		next(w, r.WithContext(ctx))
+	}
+}
+
+func writeJSON(w http.ResponseWriter, contentType string, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, awserr.Server("encoding response"))
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeError renders an AWS error: the code in x-amzn-ErrorType and in __type, which both the
+// restJson1 and awsJson1_1 clients read.
+func writeError(w http.ResponseWriter, e *awserr.Error) {
+	body := map[string]string{"__type": e.Code, "message": e.Message}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
+	w.Header().Set("x-amzn-ErrorType", e.Code)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	w.Write(b)
+}
+
+// decodeBody unmarshals a JSON request body; an empty body is an empty object.
+func decodeBody(body []byte, v any) *awserr.Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return awserr.New(http.StatusBadRequest, "SerializationException", "%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return awserr.New(http.StatusBadRequest, "SerializationException", "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}

@@ -1,0 +1,651 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/barge-run/barge/internal/awserr"
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	bexec "github.com/barge-run/barge/internal/exec"
+	"github.com/barge-run/barge/internal/sched"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// LogGroup is the CloudWatch Logs group job output goes to, as in AWS.
+const LogGroup = "/aws/batch/job"
+
+// Status reasons, worded as AWS words them.
+const (
+	reasonEssentialExited = "Essential container in task exited"
+	reasonTimeout         = "Job attempt duration exceeded timeout"
+	reasonLost            = "Job attempt lost: the barge server stopped while the attempt was running"
+	reasonQueueGone       = "Job queue deleted"
+)
+
+// engine owns every job state change after submission. All its fields are touched only by the
+// loop goroutine; other goroutines talk to it by sending closures on events.
+type engine struct {
+	s      *Service
+	events chan func()
+	sched  *sched.Scheduler
+
+	jobs    map[string]*activeJob // every unfinished job
+	dirty   map[string]*activeJob // changed since the last flush
+	starts  []*activeJob          // placed, to launch once STARTING is durable
+	replies []func()              // to run once the current changes are durable
+
+	quit chan struct{}
+	done chan struct{}
+}
+
+type activeJob struct {
+	store   *store.Job
+	rec     *jobRecord
+	attempt *attemptRun // set while STARTING or RUNNING
+}
+
+type attemptRun struct {
+	proc       bexec.Process
+	timers     []Timer
+	terminate  string // the user's reason, once TerminateJob was called
+	timedOut   bool
+	startedAt  int64
+	killSignal bool
+}
+
+func newEngine(s *Service) *engine {
+	return &engine{
+		s:      s,
+		events: make(chan func(), 8192),
+		sched:  sched.New(),
+		jobs:   map[string]*activeJob{},
+		dirty:  map[string]*activeJob{},
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+// do runs fn on the loop goroutine.
+func (e *engine) do(fn func()) {
+	select {
+	case e.events <- fn:
+	case <-e.done:
+	}
+}
+
+// call runs fn on the loop and waits until what it changed is durable.
+func (e *engine) call(ctx context.Context, fn func() error) error {
+	result := make(chan error, 1)
+	e.do(func() {
+		if err := fn(); err != nil {
+			result <- err
+			return
+		}
+		e.replies = append(e.replies, func() { result <- nil })
+	})
+	select {
+	case err := <-result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.done:
+		return awserr.Server("server shutting down")
+	}
+}
+
+func (e *engine) start(ctx context.Context) error {
+	if err := e.recover(ctx); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	go e.loop()
+	return nil
+}
+
+func (e *engine) shutdownAndWait() {
+	select {
+	case <-e.quit:
+	default:
+		close(e.quit)
+	}
+	<-e.done
+}
+
+// recover rebuilds the scheduler from the store. Attempts that were STARTING or RUNNING when the
+// previous process died are gone (their processes died with it): they are recorded as lost and
+// retried when the job's retry strategy allows.
+func (e *engine) recover(ctx context.Context) error {
+	st := e.s.store
+	ces, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindComputeEnvironment})
+	if err != nil {
+		return err
+	}
+	for _, r := range ces {
+		var d wire.ComputeEnvironmentDetail
+		if err := json.Unmarshal(r.Body, &d); err != nil {
+			return fmt.Errorf("compute environment %s: %w", r.ARN, err)
+		}
+		e.sched.SetComputeEnv(e.s.schedComputeEnv(&d))
+	}
+	queues, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindJobQueue})
+	if err != nil {
+		return err
+	}
+	for _, r := range queues {
+		var d wire.JobQueueDetail
+		if err := json.Unmarshal(r.Body, &d); err != nil {
+			return fmt.Errorf("job queue %s: %w", r.ARN, err)
+		}
+		e.sched.SetQueue(schedQueue(&d))
+	}
+	jobs, err := st.JobListUnfinished(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		rec, err := decodeJob(j)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", j.ID, err)
+		}
+		aj := &activeJob{store: j, rec: rec}
+		e.jobs[j.ID] = aj
+		switch rec.Detail.Status {
+		case statusStarting, statusRunning:
+			aj.attempt = &attemptRun{startedAt: deref(rec.Detail.StartedAt)}
+			e.finishAttempt(aj, attemptEnd{lost: true})
+		default:
+			e.makeRunnable(aj)
+		}
+	}
+	if len(jobs) > 0 {
+		e.s.log.Info("recovered unfinished jobs", "count", len(jobs))
+	}
+	e.schedule()
+	return e.flush(ctx)
+}
+
+func (e *engine) loop() {
+	defer close(e.done)
+	// Retries a failed flush; nothing in the job lifecycle waits on this ticker.
+	retry := time.NewTicker(time.Second)
+	defer retry.Stop()
+	ctx := context.Background()
+	for {
+		select {
+		case fn := <-e.events:
+			fn()
+		case <-retry.C:
+		case <-e.quit:
+			e.shutdown()
+			return
+		}
+	drain:
+		for i := 0; i < 4096; i++ {
+			select {
+			case fn := <-e.events:
+				fn()
+			default:
+				break drain
+			}
+		}
+		e.schedule()
+		if err := e.flush(ctx); err != nil {
+			e.s.log.Error("persist job states (will retry)", "err", err)
+		}
+	}
+}
+
+// shutdown kills running attempts; they are recorded as lost on the next start.
+func (e *engine) shutdown() {
+	for _, aj := range e.jobs {
+		if a := aj.attempt; a != nil && a.proc != nil {
+			a.proc.Signal(syscall.SIGKILL)
+		}
+	}
+}
+
+// flush makes the changed jobs durable, then launches placed jobs and answers waiting callers.
+func (e *engine) flush(ctx context.Context) error {
+	if len(e.dirty) > 0 {
+		batch := make([]*store.Job, 0, len(e.dirty))
+		for _, aj := range e.dirty {
+			aj.store.Status = string(aj.rec.Detail.Status)
+			aj.store.Body = mustJSON(aj.rec)
+			batch = append(batch, aj.store)
+		}
+		if err := e.s.store.JobUpdateMany(ctx, batch); err != nil {
+			return err
+		}
+		for id, aj := range e.dirty {
+			if terminal(aj.rec.Detail.Status) {
+				delete(e.jobs, id)
+			}
+		}
+		clear(e.dirty)
+	}
+	for _, aj := range e.starts {
+		go e.run(aj.store.Account, aj.store.ID, e.attemptSpec(aj))
+	}
+	e.starts = e.starts[:0]
+	for _, reply := range e.replies {
+		reply()
+	}
+	e.replies = e.replies[:0]
+	return nil
+}
+
+func (e *engine) markDirty(aj *activeJob) { e.dirty[aj.store.ID] = aj }
+
+// submit hands a durable SUBMITTED job to the engine.
+func (e *engine) submit(j *store.Job, rec *jobRecord) {
+	e.do(func() {
+		aj := &activeJob{store: j, rec: rec}
+		e.jobs[j.ID] = aj
+		e.makeRunnable(aj)
+	})
+}
+
+// makeRunnable moves a job into its queue's runnable set.
+func (e *engine) makeRunnable(aj *activeJob) {
+	d := &aj.rec.Detail
+	if !e.sched.Enqueue(sched.Job{ID: aj.store.ID, Queue: d.JobQueue, Need: aj.rec.Run.Need}) {
+		e.fail(aj, reasonQueueGone)
+		return
+	}
+	d.Status = statusRunnable
+	e.markDirty(aj)
+}
+
+// fail ends a job that is not running.
+func (e *engine) fail(aj *activeJob, reason string) {
+	d := &aj.rec.Detail
+	e.sched.Dequeue(aj.store.ID)
+	d.Status = statusFailed
+	d.StatusReason = reason
+	now := e.s.nowMillis()
+	d.StoppedAt = &now
+	e.markDirty(aj)
+}
+
+// schedule asks the scheduler for placements and marks them STARTING.
+func (e *engine) schedule() {
+	res := e.sched.Schedule()
+	for _, u := range res.Unschedulable {
+		if aj, ok := e.jobs[u.JobID]; ok {
+			e.fail(aj, "CannotPlaceJob: "+u.Reason)
+		}
+	}
+	for _, p := range res.Placements {
+		aj, ok := e.jobs[p.JobID]
+		if !ok {
+			e.sched.Release(p.JobID)
+			continue
+		}
+		d := &aj.rec.Detail
+		run := &aj.rec.Run
+		run.ComputeEnv = p.ComputeEnv
+		run.TaskID = strings.ReplaceAll(uuid.NewString(), "-", "")
+		d.Status = statusStarting
+		d.StatusReason = ""
+		c := d.Container
+		c.ExitCode = nil
+		c.Reason = ""
+		c.LogStreamName = run.JobDefName + "/default/" + run.TaskID
+		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.s.region, aj.store.Account, ceName(p.ComputeEnv), run.TaskID)
+		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", e.s.region, aj.store.Account, ceName(p.ComputeEnv))
+		aj.attempt = &attemptRun{}
+		e.markDirty(aj)
+		e.starts = append(e.starts, aj)
+	}
+}
+
+func ceName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// attemptSpec is what the run goroutine needs, copied so it shares nothing with the loop.
+type attemptSpec struct {
+	exec       bexec.Spec
+	attempt    int
+	stream     string
+	timeout    time.Duration
+}
+
+func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
+	d := &aj.rec.Detail
+	n := len(d.Attempts) + 1
+	env := []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/tmp",
+	}
+	for _, kv := range d.Container.Environment {
+		env = append(env, kv.Name+"="+kv.Value)
+	}
+	env = append(env,
+		"AWS_BATCH_JOB_ID="+d.JobId,
+		"AWS_BATCH_JQ_NAME="+aj.rec.Run.QueueName,
+		"AWS_BATCH_CE_NAME="+ceName(aj.rec.Run.ComputeEnv),
+		"AWS_BATCH_JOB_ATTEMPT="+strconv.Itoa(n),
+		"AWS_REGION="+e.s.region,
+		"AWS_DEFAULT_REGION="+e.s.region,
+	)
+	sp := attemptSpec{
+		exec: bexec.Spec{
+			ID:        d.JobId + "#" + strconv.Itoa(n),
+			Command:   append([]string(nil), d.Container.Command...),
+			Env:       env,
+			Image:     d.Container.Image,
+			MilliVCPU: aj.rec.Run.Need.MilliVCPU,
+			MemoryMiB: aj.rec.Run.Need.MemoryMiB,
+		},
+		attempt: n,
+		stream:  d.Container.LogStreamName,
+	}
+	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
+		sp.timeout = time.Duration(*d.Timeout.AttemptDurationSeconds) * time.Second
+	}
+	return sp
+}
+
+// run executes one attempt off the loop: working directory, log stream, process, wait.
+func (e *engine) run(account, id string, sp attemptSpec) {
+	dir := filepath.Join(e.s.cfg.WorkDir, id, strconv.Itoa(sp.attempt))
+	startErr := func() error {
+		if len(sp.exec.Command) == 0 {
+			return errors.New("the job has no command (images are not supported yet)")
+		}
+		return os.MkdirAll(dir, 0o700)
+	}()
+	var proc bexec.Process
+	var closeLogs func()
+	if startErr == nil {
+		out, err := e.s.cfg.Logs.Create(account, LogGroup, sp.stream)
+		if err != nil {
+			startErr = fmt.Errorf("log stream: %w", err)
+		} else {
+			errw := out.Sibling()
+			closeLogs = func() { out.Close(); errw.Close() }
+			sp.exec.Dir = dir
+			sp.exec.Stdout, sp.exec.Stderr = out, errw
+			proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
+			if startErr != nil {
+				closeLogs()
+			}
+		}
+	}
+	e.do(func() { e.started(id, sp, proc, startErr) })
+	if startErr != nil {
+		os.RemoveAll(filepath.Join(e.s.cfg.WorkDir, id))
+		return
+	}
+	exit := proc.Wait()
+	closeLogs()
+	os.RemoveAll(filepath.Join(e.s.cfg.WorkDir, id))
+	e.do(func() { e.exited(id, sp.attempt, exit) })
+}
+
+func (e *engine) current(id string, attempt int) (*activeJob, bool) {
+	aj, ok := e.jobs[id]
+	if !ok || aj.attempt == nil || len(aj.rec.Detail.Attempts)+1 != attempt {
+		return nil, false
+	}
+	return aj, true
+}
+
+func (e *engine) started(id string, sp attemptSpec, proc bexec.Process, startErr error) {
+	aj, ok := e.current(id, sp.attempt)
+	if !ok {
+		if proc != nil {
+			proc.Signal(syscall.SIGKILL)
+		}
+		return
+	}
+	if startErr != nil {
+		e.finishAttempt(aj, attemptEnd{startErr: startErr})
+		return
+	}
+	a := aj.attempt
+	a.proc = proc
+	now := e.s.nowMillis()
+	a.startedAt = now
+	d := &aj.rec.Detail
+	d.Status = statusRunning
+	d.StartedAt = &now
+	e.markDirty(aj)
+	if a.terminate != "" {
+		e.kill(aj)
+		return
+	}
+	if sp.timeout > 0 {
+		a.timers = append(a.timers, e.s.clock.AfterFunc(sp.timeout, func() {
+			e.do(func() {
+				if aj, ok := e.current(id, sp.attempt); ok && aj.attempt.proc != nil {
+					aj.attempt.timedOut = true
+					e.kill(aj)
+				}
+			})
+		}))
+	}
+}
+
+// kill stops a running attempt: SIGTERM now, SIGKILL after the grace period.
+func (e *engine) kill(aj *activeJob) {
+	a := aj.attempt
+	if a.killSignal {
+		return
+	}
+	a.killSignal = true
+	a.proc.Signal(syscall.SIGTERM)
+	proc := a.proc
+	a.timers = append(a.timers, e.s.clock.AfterFunc(e.s.cfg.KillGrace, func() { proc.Signal(syscall.SIGKILL) }))
+}
+
+func (e *engine) exited(id string, attempt int, exit bexec.Exit) {
+	aj, ok := e.current(id, attempt)
+	if !ok {
+		return
+	}
+	e.finishAttempt(aj, attemptEnd{exit: exit})
+}
+
+// attemptEnd is how an attempt ended: a start failure, an exit, or lost with the server.
+type attemptEnd struct {
+	startErr error
+	exit     bexec.Exit
+	lost     bool
+}
+
+// finishAttempt records the attempt and moves the job to SUCCEEDED, FAILED or (retry) RUNNABLE.
+func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
+	a := aj.attempt
+	aj.attempt = nil
+	for _, t := range a.timers {
+		t.Stop()
+	}
+	e.sched.Release(aj.store.ID)
+	d := &aj.rec.Detail
+	c := d.Container
+	now := e.s.nowMillis()
+
+	statusReason := reasonEssentialExited
+	var exitCode *int32
+	switch {
+	case end.lost:
+		statusReason = reasonLost
+		c.Reason = reasonLost
+	case end.startErr != nil:
+		statusReason = "Task failed to start"
+		c.Reason = "CannotStartContainerError: " + end.startErr.Error()
+	default:
+		code := int32(end.exit.Code)
+		if end.exit.Signal != 0 {
+			code = 128 + int32(end.exit.Signal)
+		}
+		exitCode = &code
+		switch {
+		case end.exit.OOM:
+			c.Reason = "OutOfMemoryError: Container killed due to memory usage"
+		case end.exit.Reason != "":
+			c.Reason = end.exit.Reason
+		}
+		if a.timedOut {
+			statusReason = reasonTimeout
+		}
+		if a.terminate != "" {
+			statusReason = a.terminate
+		}
+	}
+	c.ExitCode = exitCode
+	started := a.startedAt
+	if started == 0 {
+		started = now
+	}
+	d.Attempts = append(d.Attempts, wire.AttemptDetail{
+		Container: &wire.AttemptContainerDetail{
+			ContainerInstanceArn: c.ContainerInstanceArn,
+			TaskArn:              c.TaskArn,
+			ExitCode:             exitCode,
+			Reason:               c.Reason,
+			LogStreamName:        c.LogStreamName,
+		},
+		StartedAt:    &started,
+		StoppedAt:    &now,
+		StatusReason: statusReason,
+	})
+	d.StatusReason = statusReason
+	e.markDirty(aj)
+
+	if exitCode != nil && *exitCode == 0 && a.terminate == "" && !a.timedOut {
+		d.Status = statusSucceeded
+		d.StoppedAt = &now
+		return
+	}
+	if a.terminate == "" && e.shouldRetry(d, exitCode, c.Reason, statusReason) {
+		e.makeRunnable(aj)
+		return
+	}
+	d.Status = statusFailed
+	d.StoppedAt = &now
+	if a.terminate != "" {
+		d.IsTerminated = ptr(true)
+	}
+}
+
+// shouldRetry applies the retry strategy: attempts left, and the first evaluateOnExit rule that
+// matches decides (RETRY or EXIT); no matching rule means retry, as in AWS.
+func (e *engine) shouldRetry(d *wire.JobDetail, exitCode *int32, reason, statusReason string) bool {
+	rs := d.RetryStrategy
+	if rs == nil || deref(rs.Attempts) <= int32(len(d.Attempts)) {
+		return false
+	}
+	code := ""
+	if exitCode != nil {
+		code = strconv.Itoa(int(*exitCode))
+	}
+	for _, rule := range rs.EvaluateOnExit {
+		if rule.OnExitCode != "" && (exitCode == nil || !globMatch(rule.OnExitCode, code)) {
+			continue
+		}
+		if rule.OnReason != "" && !globMatch(rule.OnReason, reason) {
+			continue
+		}
+		if rule.OnStatusReason != "" && !globMatch(rule.OnStatusReason, statusReason) {
+			continue
+		}
+		return strings.EqualFold(string(rule.Action), "RETRY")
+	}
+	return true
+}
+
+// stopJobByID cancels or terminates an unfinished job. found is false when the job is not unfinished
+// (finished already, or unknown); the caller tells those apart.
+func (e *engine) stopJobByID(ctx context.Context, account, id, reason string, terminate bool) (found bool, err error) {
+	err = e.call(ctx, func() error {
+		aj, ok := e.jobs[id]
+		if !ok || aj.store.Account != account {
+			return nil
+		}
+		found = true
+		e.stopJob(aj, reason, terminate)
+		return nil
+	})
+	return found, err
+}
+
+func (e *engine) stopJob(aj *activeJob, reason string, terminate bool) {
+	d := &aj.rec.Detail
+	switch d.Status {
+	case statusSubmitted, statusPending, statusRunnable:
+		e.fail(aj, reason)
+		if terminate {
+			d.IsTerminated = ptr(true)
+		} else {
+			d.IsCancelled = ptr(true)
+		}
+	case statusStarting, statusRunning:
+		if !terminate {
+			return // as in AWS: CancelJob leaves started jobs alone
+		}
+		a := aj.attempt
+		if a == nil || a.terminate != "" {
+			return
+		}
+		a.terminate = reason
+		if a.proc != nil {
+			e.kill(aj)
+		}
+	}
+}
+
+// terminateQueue terminates every unfinished job of a queue (the queue is being deleted).
+func (e *engine) terminateQueue(ctx context.Context, account, queueARN, reason string) error {
+	return e.call(ctx, func() error {
+		for _, aj := range e.jobs {
+			if aj.store.Account == account && aj.rec.Detail.JobQueue == queueARN {
+				e.stopJob(aj, reason, true)
+			}
+		}
+		return nil
+	})
+}
+
+func (e *engine) setComputeEnv(ce sched.ComputeEnv) { e.do(func() { e.sched.SetComputeEnv(ce) }) }
+func (e *engine) removeComputeEnv(key string)       { e.do(func() { e.sched.RemoveComputeEnv(key) }) }
+func (e *engine) setQueue(q sched.Queue)            { e.do(func() { e.sched.SetQueue(q) }) }
+func (e *engine) removeQueue(key string)            { e.do(func() { e.sched.RemoveQueue(key) }) }
+
+// updateJob applies fn to a job's detail wherever the job is: in the engine when unfinished, in
+// the store otherwise; either way the change is durable when this returns.
+func (e *engine) updateJob(ctx context.Context, account, id string, fn func(d *wire.JobDetail)) error {
+	return e.call(ctx, func() error {
+		if aj, ok := e.jobs[id]; ok && aj.store.Account == account {
+			fn(&aj.rec.Detail)
+			e.markDirty(aj)
+			return nil
+		}
+		jobs, err := e.s.store.JobGetMany(ctx, account, []string{id})
+		if err != nil {
+			return e.s.storeErr(err, "")
+		}
+		if len(jobs) == 0 {
+			return awserr.Client("resourceArn: job %s does not exist", id)
+		}
+		rec, err := decodeJob(jobs[0])
+		if err != nil {
+			return e.s.storeErr(err, "")
+		}
+		fn(&rec.Detail)
+		jobs[0].Body = mustJSON(rec)
+		if err := e.s.store.JobUpdateMany(ctx, jobs); err != nil {
+			return e.s.storeErr(err, "")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,462 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/barge-run/barge/internal/awserr"
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	"github.com/barge-run/barge/internal/sched"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// jobRecord is what the store keeps for a job: the detail AWS clients see, and what the engine
+// needs to run it.
+type jobRecord struct {
+	Detail wire.JobDetail `json:"detail"`
+	Run    runState       `json:"run"`
+}
+
+// runState is the engine's private part of a job.
+type runState struct {
+	QueueName  string          `json:"queueName"`
+	JobDefName string          `json:"jobDefName"`
+	Need       sched.Resources `json:"need"`
+	// ComputeEnv is the ARN of the compute environment of the current attempt.
+	ComputeEnv string `json:"computeEnv,omitempty"`
+	// TaskID names the current attempt (its log stream and task ARN).
+	TaskID string `json:"taskId,omitempty"`
+}
+
+// Status values, typed once here for brevity.
+const (
+	statusSubmitted = wire.JobStatusSubmitted
+	statusPending   = wire.JobStatusPending
+	statusRunnable  = wire.JobStatusRunnable
+	statusStarting  = wire.JobStatusStarting
+	statusRunning   = wire.JobStatusRunning
+	statusSucceeded = wire.JobStatusSucceeded
+	statusFailed    = wire.JobStatusFailed
+)
+
+func terminal(st wire.JobStatus) bool { return st == statusSucceeded || st == statusFailed }
+
+// SubmitJob implements the AWS Batch operation. The job is durable when this returns.
+func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.SubmitJobRequest) (*wire.SubmitJobResponse, error) {
+	if err := checkName("jobName", in.JobName); err != nil {
+		return nil, err
+	}
+	if in.JobQueue == "" {
+		return nil, awserr.Client("jobQueue is required")
+	}
+	if in.JobDefinition == "" {
+		return nil, awserr.Client("jobDefinition is required")
+	}
+	switch {
+	case in.ArrayProperties != nil:
+		return nil, awserr.Client("arrayProperties: array jobs are not supported yet")
+	case len(in.DependsOn) > 0:
+		return nil, awserr.Client("dependsOn: job dependencies are not supported yet")
+	case in.NodeOverrides != nil:
+		return nil, awserr.Client("nodeOverrides: multinode parallel jobs are not supported by barge")
+	case in.EksPropertiesOverride != nil:
+		return nil, awserr.Client("eksPropertiesOverride: EKS jobs are not supported by barge")
+	case in.EcsPropertiesOverride != nil:
+		return nil, awserr.Client("ecsPropertiesOverride: multi-container ECS jobs are not supported by barge")
+	}
+	_, q, err := s.getQueue(ctx, account, in.JobQueue, "jobQueue")
+	if err != nil {
+		return nil, err
+	}
+	if q.State != wire.JQStateEnabled {
+		return nil, awserr.Client("jobQueue: job queue %s is DISABLED and accepts no new jobs", q.JobQueueName)
+	}
+	def, err := s.resolveJobDef(ctx, account, "jobDefinition", in.JobDefinition)
+	if err != nil {
+		return nil, err
+	}
+	if def.ContainerProperties == nil {
+		return nil, awserr.Client("jobDefinition: %s has no containerProperties", in.JobDefinition)
+	}
+
+	params := maps.Clone(def.Parameters)
+	if params == nil {
+		params = map[string]string{}
+	}
+	maps.Copy(params, in.Parameters)
+
+	cp := def.ContainerProperties
+	c := &wire.ContainerDetail{
+		Image:                  cp.Image,
+		Vcpus:                  cp.Vcpus,
+		Memory:                 cp.Memory,
+		Command:                cp.Command,
+		JobRoleArn:             cp.JobRoleArn,
+		ExecutionRoleArn:       cp.ExecutionRoleArn,
+		Volumes:                cp.Volumes,
+		Environment:            cp.Environment,
+		MountPoints:            cp.MountPoints,
+		ReadonlyRootFilesystem: cp.ReadonlyRootFilesystem,
+		Ulimits:                cp.Ulimits,
+		Privileged:             cp.Privileged,
+		User:                   cp.User,
+		InstanceType:           cp.InstanceType,
+		ResourceRequirements:   cp.ResourceRequirements,
+		LinuxParameters:        cp.LinuxParameters,
+		LogConfiguration:       cp.LogConfiguration,
+		Secrets:                cp.Secrets,
+		NetworkConfiguration:   cp.NetworkConfiguration,
+		FargatePlatformConfiguration: cp.FargatePlatformConfiguration,
+		EphemeralStorage:       cp.EphemeralStorage,
+		RuntimePlatform:        cp.RuntimePlatform,
+		RepositoryCredentials:  cp.RepositoryCredentials,
+		EnableExecuteCommand:   cp.EnableExecuteCommand,
+	}
+	if o := in.ContainerOverrides; o != nil {
+		if o.Command != nil {
+			c.Command = o.Command
+		}
+		if err := checkEnvironment("containerOverrides.environment", o.Environment); err != nil {
+			return nil, err
+		}
+		c.Environment = mergeEnvironment(c.Environment, o.Environment)
+		if _, err := resourcesOf("containerOverrides", o.ResourceRequirements, o.Vcpus, o.Memory, false); err != nil {
+			return nil, err
+		}
+		c.ResourceRequirements = mergeRequirements(c.ResourceRequirements, o.ResourceRequirements)
+		if o.Vcpus != nil {
+			c.Vcpus = o.Vcpus
+		}
+		if o.Memory != nil {
+			c.Memory = o.Memory
+		}
+		if o.InstanceType != "" {
+			c.InstanceType = o.InstanceType
+		}
+	}
+	need, err := resourcesOf("containerProperties", c.ResourceRequirements, c.Vcpus, c.Memory, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Command) == 0 && c.Image == "" {
+		return nil, awserr.Client("containerOverrides.command: the job has no command and no image to take one from")
+	}
+	c.Command = substituteRefs(c.Command, params)
+
+	retry := def.RetryStrategy
+	if in.RetryStrategy != nil {
+		if err := checkRetryStrategy("retryStrategy", in.RetryStrategy); err != nil {
+			return nil, err
+		}
+		retry = in.RetryStrategy
+	}
+	timeout := def.Timeout
+	if in.Timeout != nil {
+		if err := checkTimeout("timeout", in.Timeout); err != nil {
+			return nil, err
+		}
+		timeout = in.Timeout
+	}
+	propagate := def.PropagateTags
+	if in.PropagateTags != nil {
+		propagate = in.PropagateTags
+	}
+	priority := def.SchedulingPriority
+	if in.SchedulingPriorityOverride != nil {
+		priority = in.SchedulingPriorityOverride
+	}
+	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+
+	id := uuid.NewString()
+	now := s.nowMillis()
+	rec := &jobRecord{
+		Detail: wire.JobDetail{
+			JobArn:               s.arn(account, "job", id),
+			JobName:              in.JobName,
+			JobId:                id,
+			JobQueue:             q.JobQueueArn,
+			Status:               statusSubmitted,
+			ShareIdentifier:      in.ShareIdentifier,
+			SchedulingPriority:   priority,
+			CreatedAt:            &now,
+			RetryStrategy:        retry,
+			JobDefinition:        def.JobDefinitionArn,
+			Parameters:           params,
+			Container:            c,
+			Timeout:              timeout,
+			Tags:                 in.Tags,
+			PropagateTags:        propagate,
+			PlatformCapabilities: def.PlatformCapabilities,
+		},
+		Run: runState{QueueName: q.JobQueueName, JobDefName: def.JobDefinitionName, Need: need},
+	}
+	if len(rec.Detail.Parameters) == 0 {
+		rec.Detail.Parameters = nil
+	}
+	job := &store.Job{Account: account, ID: id, Name: in.JobName, Queue: q.JobQueueName,
+		Status: string(statusSubmitted), CreatedAt: now, Body: mustJSON(rec)}
+	if err := s.store.JobInsertMany(ctx, []*store.Job{job}); err != nil {
+		return nil, s.storeErr(err, "")
+	}
+	s.eng.submit(job, rec)
+	return &wire.SubmitJobResponse{JobArn: rec.Detail.JobArn, JobName: in.JobName, JobId: id}, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own types are marshalled; failure is a programming error
+	}
+	return b
+}
+
+func decodeJob(j *store.Job) (*jobRecord, error) {
+	var rec jobRecord
+	if err := json.Unmarshal(j.Body, &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// DescribeJobs implements the AWS Batch operation: up to 100 ids; unknown ids are left out.
+func (s *Service) DescribeJobs(ctx context.Context, account string, in *wire.DescribeJobsRequest) (*wire.DescribeJobsResponse, error) {
+	if len(in.Jobs) == 0 {
+		return nil, awserr.Client("jobs is required")
+	}
+	if len(in.Jobs) > 100 {
+		return nil, awserr.Client("jobs: at most 100 job ids, got %d", len(in.Jobs))
+	}
+	ids := make([]string, len(in.Jobs))
+	for i, ref := range in.Jobs {
+		id, err := s.parseJobRef(account, "jobs", ref)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	jobs, err := s.store.JobGetMany(ctx, account, ids)
+	if err != nil {
+		return nil, s.storeErr(err, "")
+	}
+	byID := make(map[string]*store.Job, len(jobs))
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	out := &wire.DescribeJobsResponse{Jobs: []wire.JobDetail{}}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		j, ok := byID[id]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		rec, err := decodeJob(j)
+		if err != nil {
+			return nil, s.storeErr(err, "")
+		}
+		out.Jobs = append(out.Jobs, rec.Detail)
+	}
+	return out, nil
+}
+
+// parseJobRef accepts a job id or job ARN.
+func (s *Service) parseJobRef(account, field, ref string) (string, error) {
+	id, err := s.parseRef(account, "job", field, ref)
+	if err != nil {
+		return "", err
+	}
+	if id == "" || len(id) > 128 {
+		return "", awserr.Client("%s: invalid job id %q", field, ref)
+	}
+	return id, nil
+}
+
+// ListJobs implements the AWS Batch operation.
+func (s *Service) ListJobs(ctx context.Context, account string, in *wire.ListJobsRequest) (*wire.ListJobsResponse, error) {
+	p := &store.JobListParams{Account: account}
+	switch {
+	case in.MultiNodeJobId != "":
+		return nil, awserr.Client("multiNodeJobId: multinode parallel jobs are not supported by barge")
+	case in.JobQueue != "" && in.ArrayJobId != "":
+		return nil, awserr.Client("give only one of jobQueue and arrayJobId")
+	case in.JobQueue != "":
+		name, err := s.parseRef(account, "job-queue", "jobQueue", in.JobQueue)
+		if err != nil {
+			return nil, err
+		}
+		p.Queue = name
+	case in.ArrayJobId != "":
+		p.ArrayParent = in.ArrayJobId
+	default:
+		return nil, awserr.Client("jobQueue is required (or arrayJobId)")
+	}
+	limit := 100
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 1000 {
+			return nil, awserr.Client("maxResults must be between 1 and 1000, got %d", *in.MaxResults)
+		}
+		limit = int(*in.MaxResults)
+	}
+	var jobDefFilter string
+	for i, f := range in.Filters {
+		if len(f.Values) != 1 {
+			return nil, awserr.Client("filters[%d].values must have exactly one value", i)
+		}
+		v := f.Values[0]
+		switch f.Name {
+		case "JOB_NAME":
+			if prefix, ok := strings.CutSuffix(v, "*"); ok {
+				p.NamePrefix = prefix
+			} else {
+				p.NameExact = v
+			}
+		case "JOB_DEFINITION":
+			jobDefFilter = v
+		case "BEFORE_CREATED_AT", "AFTER_CREATED_AT":
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, awserr.Client("filters[%d].values: %s needs a time in milliseconds since the epoch, got %q", i, f.Name, v)
+			}
+			if f.Name == "BEFORE_CREATED_AT" {
+				p.CreatedBefore = ms
+			} else {
+				p.CreatedAfter = ms
+			}
+		default:
+			return nil, awserr.Client("filters[%d].name: %q is not one of JOB_NAME, JOB_DEFINITION, BEFORE_CREATED_AT, AFTER_CREATED_AT", i, f.Name)
+		}
+	}
+	// As in AWS: with filters every status is listed; without, one status (RUNNING by default).
+	if len(in.Filters) == 0 {
+		st := in.JobStatus
+		if st == "" {
+			st = statusRunning
+		}
+		if err := checkEnum("jobStatus", st, wire.JobStatus("").Values()); err != nil {
+			return nil, err
+		}
+		p.Statuses = []string{string(st)}
+	}
+	if in.NextToken != "" {
+		seq, err := strconv.ParseInt(in.NextToken, 36, 64)
+		if err != nil || seq <= 0 {
+			return nil, awserr.Client("nextToken: invalid pagination token")
+		}
+		p.AfterSeq = seq
+	}
+	out := &wire.ListJobsResponse{JobSummaryList: []wire.JobSummary{}}
+	var lastListed int64
+	for {
+		p.Limit = limit + 1
+		jobs, err := s.store.JobList(ctx, p)
+		if err != nil {
+			return nil, s.storeErr(err, "")
+		}
+		for _, j := range jobs {
+			p.AfterSeq = j.Seq
+			rec, err := decodeJob(j)
+			if err != nil {
+				return nil, s.storeErr(err, "")
+			}
+			if jobDefFilter != "" && !s.jobDefMatches(account, jobDefFilter, rec.Detail.JobDefinition) {
+				continue
+			}
+			if len(out.JobSummaryList) == limit {
+				out.NextToken = strconv.FormatInt(lastListed, 36)
+				return out, nil
+			}
+			out.JobSummaryList = append(out.JobSummaryList, summarize(&rec.Detail))
+			lastListed = j.Seq
+		}
+		if len(jobs) < p.Limit {
+			return out, nil
+		}
+	}
+}
+
+func summarize(d *wire.JobDetail) wire.JobSummary {
+	sum := wire.JobSummary{
+		JobArn:          d.JobArn,
+		JobId:           d.JobId,
+		JobName:         d.JobName,
+		CreatedAt:       d.CreatedAt,
+		ShareIdentifier: d.ShareIdentifier,
+		Status:          d.Status,
+		StatusReason:    d.StatusReason,
+		StartedAt:       d.StartedAt,
+		StoppedAt:       d.StoppedAt,
+		JobDefinition:   d.JobDefinition,
+	}
+	if d.Container != nil && (d.Container.ExitCode != nil || d.Container.Reason != "") {
+		sum.Container = &wire.ContainerSummary{ExitCode: d.Container.ExitCode, Reason: d.Container.Reason}
+	}
+	return sum
+}
+
+func (s *Service) jobDefMatches(account, filter, arn string) bool {
+	name, rev, err := s.parseJobDefRef(account, "filters", filter)
+	if err != nil {
+		return false
+	}
+	if rev > 0 {
+		return arn == s.jobDefARN(account, name, rev)
+	}
+	return strings.HasPrefix(arn, s.arn(account, "job-definition", name+":"))
+}
+
+// CancelJob implements the AWS Batch operation: jobs not yet STARTING fail with the reason;
+// later ones are left alone (terminate them instead), and the call still succeeds, as in AWS.
+func (s *Service) CancelJob(ctx context.Context, account string, in *wire.CancelJobRequest) (*wire.CancelJobResponse, error) {
+	if err := s.stopJob(ctx, account, in.JobId, in.Reason, false); err != nil {
+		return nil, err
+	}
+	return &wire.CancelJobResponse{}, nil
+}
+
+// TerminateJob implements the AWS Batch operation: a running attempt is killed (SIGTERM, then
+// SIGKILL after the grace period) and the job fails without retry; earlier jobs are cancelled.
+func (s *Service) TerminateJob(ctx context.Context, account string, in *wire.TerminateJobRequest) (*wire.TerminateJobResponse, error) {
+	if err := s.stopJob(ctx, account, in.JobId, in.Reason, true); err != nil {
+		return nil, err
+	}
+	return &wire.TerminateJobResponse{}, nil
+}
+
+func (s *Service) stopJob(ctx context.Context, account, ref, reason string, terminate bool) error {
+	if ref == "" {
+		return awserr.Client("jobId is required")
+	}
+	if reason == "" {
+		return awserr.Client("reason is required")
+	}
+	id, err := s.parseJobRef(account, "jobId", ref)
+	if err != nil {
+		return err
+	}
+	found, err := s.eng.stopJobByID(ctx, account, id, reason, terminate)
+	if err != nil {
+		return err
+	}
+	if found {
+		return nil
+	}
+	// Not active: either finished (nothing to do, as AWS) or unknown.
+	jobs, err := s.store.JobGetMany(ctx, account, []string{id})
+	if err != nil {
+		return s.storeErr(err, "")
+	}
+	if len(jobs) == 0 {
+		return awserr.Client("jobId: job %s does not exist", ref)
+	}
+	return nil
+}
+
+var errEngineStopped = errors.New("engine stopped")

@@ -1,0 +1,212 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/barge-run/barge/internal/awserr"
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	bexec "github.com/barge-run/barge/internal/exec"
+	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// Clock is the service's source of time, injected so tests can control timeouts.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc call.
+type Timer interface{ Stop() bool }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                              { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// HostCapacity is what the default compute environment offers.
+type HostCapacity struct {
+	VCPUs     int32
+	MemoryMiB int64
+}
+
+// Config wires the service to its collaborators.
+type Config struct {
+	Region   string
+	Store    store.Store
+	Executor bexec.Executor
+	Logs     *logs.Store
+	// WorkDir holds one working directory per running attempt.
+	WorkDir string
+	Clock   Clock
+	Logger  *slog.Logger
+	// Host is the capacity of this machine; zero values are read from the runtime.
+	Host HostCapacity
+	// KillGrace is how long a terminated or timed-out attempt gets between SIGTERM and SIGKILL
+	// (AWS gives 30 s).
+	KillGrace time.Duration
+}
+
+// Service implements the AWS Batch operations for every account.
+type Service struct {
+	cfg    Config
+	region string
+	store  store.Store
+	clock  Clock
+	log    *slog.Logger
+	eng    *engine
+}
+
+// New makes the service; call Start before serving requests.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Executor == nil || cfg.Logs == nil {
+		return nil, errors.New("batch: Store, Executor and Logs are required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Host.VCPUs == 0 {
+		cfg.Host.VCPUs = int32(runtime.NumCPU())
+	}
+	if cfg.Host.MemoryMiB == 0 {
+		cfg.Host.MemoryMiB = hostMemoryMiB()
+	}
+	if cfg.KillGrace == 0 {
+		cfg.KillGrace = 30 * time.Second
+	}
+	s := &Service{cfg: cfg, region: cfg.Region, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
+	s.eng = newEngine(s)
+	return s, nil
+}
+
+// Start rebuilds the engine's state from the store (recovering jobs that were running when the
+// previous process died) and starts the engine. It returns once the engine runs.
+func (s *Service) Start(ctx context.Context) error {
+	return s.eng.start(ctx)
+}
+
+// Stop stops the engine: running attempts are killed and recorded as lost only on next start.
+func (s *Service) Stop() { s.eng.shutdownAndWait() }
+
+// EnsureDefaults creates the compute environment and job queue named "default" in account when
+// they do not exist yet: this host's capacity, so a fresh server can run jobs at once.
+func (s *Service) EnsureDefaults(ctx context.Context, account string) error {
+	_, err := s.store.ResourceGet(ctx, account, store.KindComputeEnvironment, "default", 0)
+	if errors.Is(err, store.ErrNotFound) {
+		vcpus := s.cfg.Host.VCPUs
+		_, err = s.CreateComputeEnvironment(ctx, account, &wire.CreateComputeEnvironmentRequest{
+			ComputeEnvironmentName: "default",
+			Type:                   wire.CETypeManaged,
+			State:                  wire.CEStateEnabled,
+			ComputeResources: &wire.ComputeResource{
+				Type:          wire.CRTypeEc2,
+				MinvCpus:      ptr(int32(0)),
+				MaxvCpus:      &vcpus,
+				DesiredvCpus:  ptr(int32(0)),
+				InstanceTypes: []string{"optimal"},
+			},
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("default compute environment: %w", err)
+	}
+	_, err = s.store.ResourceGet(ctx, account, store.KindJobQueue, "default", 0)
+	if errors.Is(err, store.ErrNotFound) {
+		_, err = s.CreateJobQueue(ctx, account, &wire.CreateJobQueueRequest{
+			JobQueueName: "default",
+			State:        wire.JQStateEnabled,
+			Priority:     ptr(int32(1)),
+			ComputeEnvironmentOrder: []wire.ComputeEnvironmentOrder{
+				{Order: ptr(int32(1)), ComputeEnvironment: s.arn(account, "compute-environment", "default")},
+			},
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("default job queue: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) arn(account, kind, name string) string {
+	return fmt.Sprintf("arn:aws:batch:%s:%s:%s/%s", s.region, account, kind, name)
+}
+
+// parseRef accepts a resource's name or its ARN (of this kind, in this account and region) and
+// returns the name.
+func (s *Service) parseRef(account, kind, field, ref string) (string, error) {
+	if !strings.HasPrefix(ref, "arn:") {
+		return ref, nil
+	}
+	prefix := fmt.Sprintf("arn:aws:batch:%s:%s:%s/", s.region, account, kind)
+	name, ok := strings.CutPrefix(ref, prefix)
+	if !ok || name == "" {
+		return "", awserr.Client("%s: %q is not a %s ARN of this account and region", field, ref, kind)
+	}
+	return name, nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
+
+// checkName validates a resource or job name as AWS does: up to 128 letters, numbers, hyphens
+// and underscores, starting with a letter or number.
+func checkName(field, name string) error {
+	if name == "" {
+		return awserr.Client("%s is required", field)
+	}
+	if !nameRE.MatchString(name) {
+		return awserr.Client("%s: %q is invalid: up to 128 letters (uppercase and lowercase), numbers, hyphens and underscores, starting with a letter or number", field, name)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func (s *Service) nowMillis() int64 { return s.clock.Now().UnixMilli() }
+
+// wrapStore turns store failures into API errors: not-found becomes a ClientException with the
+// caller's message, anything else a ServerException (logged, never shown).
+func (s *Service) storeErr(err error, notFound string) error {
+	if errors.Is(err, store.ErrNotFound) && notFound != "" {
+		return awserr.Client("%s", notFound)
+	}
+	s.log.Error("store", "err", err)
+	return awserr.Server("internal error")
+}
+
+// hostMemoryMiB reads the machine's memory from /proc/meminfo; 4 GiB when unknown.
+func hostMemoryMiB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				var kb int64
+				if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb); err == nil && kb > 0 {
+					return kb / 1024
+				}
+			}
+		}
+	}
+	return 4096
+}

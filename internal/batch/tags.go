@@ -1,0 +1,183 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"strings"
+
+	"github.com/barge-run/barge/internal/awserr"
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// taggable maps an ARN's resource type to the store kind.
+var taggable = map[string]store.Kind{
+	"compute-environment": store.KindComputeEnvironment,
+	"job-queue":           store.KindJobQueue,
+	"job-definition":      store.KindJobDefinition,
+	"scheduling-policy":   store.KindSchedulingPolicy,
+}
+
+func checkTags(field string, tags map[string]string) error {
+	if len(tags) > 50 {
+		return awserr.Client("%s: at most 50 tags, got %d", field, len(tags))
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 || len(v) > 256 {
+			return awserr.Client("%s: tag keys must be 1 to 128 characters and values at most 256", field)
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return awserr.Client("%s: tag keys starting with aws: are reserved", field)
+		}
+	}
+	return nil
+}
+
+// TagResource implements the AWS Batch operation.
+func (s *Service) TagResource(ctx context.Context, account string, in *wire.TagResourceRequest) (*wire.TagResourceResponse, error) {
+	if len(in.Tags) == 0 {
+		return nil, awserr.Client("tags is required")
+	}
+	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+	err := s.editTags(ctx, account, in.ResourceArn, func(tags map[string]string) map[string]string {
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		maps.Copy(tags, in.Tags)
+		return tags
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &wire.TagResourceResponse{}, nil
+}
+
+// UntagResource implements the AWS Batch operation.
+func (s *Service) UntagResource(ctx context.Context, account string, in *wire.UntagResourceRequest) (*wire.UntagResourceResponse, error) {
+	if len(in.TagKeys) == 0 {
+		return nil, awserr.Client("tagKeys is required")
+	}
+	err := s.editTags(ctx, account, in.ResourceArn, func(tags map[string]string) map[string]string {
+		for _, k := range in.TagKeys {
+			delete(tags, k)
+		}
+		if len(tags) == 0 {
+			return nil
+		}
+		return tags
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &wire.UntagResourceResponse{}, nil
+}
+
+// ListTagsForResource implements the AWS Batch operation.
+func (s *Service) ListTagsForResource(ctx context.Context, account string, in *wire.ListTagsForResourceRequest) (*wire.ListTagsForResourceResponse, error) {
+	var out map[string]string
+	err := s.readTags(ctx, account, in.ResourceArn, func(tags map[string]string) { out = maps.Clone(tags) })
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = map[string]string{}
+	}
+	return &wire.ListTagsForResourceResponse{Tags: out}, nil
+}
+
+// tagTarget resolves a taggable ARN of this account into its store address.
+func (s *Service) tagTarget(account, arn string) (kind string, name string, rev int, err error) {
+	if arn == "" {
+		return "", "", 0, awserr.Client("resourceArn is required")
+	}
+	prefix := "arn:aws:batch:" + s.region + ":" + account + ":"
+	rest, ok := strings.CutPrefix(arn, prefix)
+	if !ok {
+		return "", "", 0, awserr.Client("resourceArn: %q is not a Batch ARN of this account and region", arn)
+	}
+	kind, name, ok = strings.Cut(rest, "/")
+	if !ok || name == "" {
+		return "", "", 0, awserr.Client("resourceArn: %q names no resource", arn)
+	}
+	switch kind {
+	case "job":
+		return kind, name, 0, nil
+	case "job-definition":
+		n, r, err := s.parseJobDefRef(account, "resourceArn", arn)
+		if err != nil {
+			return "", "", 0, err
+		}
+		return kind, n, r, nil
+	}
+	if _, ok := taggable[kind]; !ok {
+		return "", "", 0, awserr.Client("resourceArn: resources of type %s cannot be tagged", kind)
+	}
+	return kind, name, 0, nil
+}
+
+func (s *Service) readTags(ctx context.Context, account, arn string, fn func(map[string]string)) error {
+	kind, name, rev, err := s.tagTarget(account, arn)
+	if err != nil {
+		return err
+	}
+	if kind == "job" {
+		out, err := s.DescribeJobs(ctx, account, &wire.DescribeJobsRequest{Jobs: []string{name}})
+		if err != nil {
+			return err
+		}
+		if len(out.Jobs) == 0 {
+			return awserr.Client("resourceArn: job %s does not exist", name)
+		}
+		fn(out.Jobs[0].Tags)
+		return nil
+	}
+	r, err := s.store.ResourceGet(ctx, account, taggable[kind], name, rev)
+	if err != nil {
+		return s.storeErr(err, "resourceArn: "+arn+" does not exist")
+	}
+	var body struct {
+		Tags map[string]string `json:"tags"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return s.storeErr(err, "")
+	}
+	fn(body.Tags)
+	return nil
+}
+
+func (s *Service) editTags(ctx context.Context, account, arn string, edit func(map[string]string) map[string]string) error {
+	kind, name, rev, err := s.tagTarget(account, arn)
+	if err != nil {
+		return err
+	}
+	if kind == "job" {
+		return s.eng.updateJob(ctx, account, name, func(d *wire.JobDetail) { d.Tags = edit(d.Tags) })
+	}
+	r, err := s.store.ResourceGet(ctx, account, taggable[kind], name, rev)
+	if err != nil {
+		return s.storeErr(err, "resourceArn: "+arn+" does not exist")
+	}
+	// Edit the tags member in place and keep every other member as stored.
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return s.storeErr(err, "")
+	}
+	var tags map[string]string
+	if raw, ok := body["tags"]; ok {
+		json.Unmarshal(raw, &tags)
+	}
+	tags = edit(tags)
+	if len(tags) == 0 {
+		delete(body, "tags")
+	} else {
+		body["tags"] = mustJSON(tags)
+	}
+	r.Body = mustJSON(body)
+	if err := s.store.ResourceUpdate(ctx, r); err != nil {
+		return s.storeErr(err, "resourceArn: "+arn+" does not exist")
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package logs
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+const (
+	dirPerm  = 0o750
+	filePerm = 0o640
+)
+
+// Store keeps log streams as append-only files under a directory, one per
+// (account, group, stream). A directory must be used by one Store at a
+// time: readers trust the Store's in-memory record of how much of a file
+// its writers have finished.
+type Store struct {
+	root *os.Root
+	now  func() time.Time
+
+	// mu orders stream creation, deletion, the last Close of a stream and
+	// the start of every read, so a reader never opens a file that is
+	// being created or pairs one file with another's write progress.
+	// Lock order: mu, then stream.mu.
+	mu     sync.Mutex
+	active map[string]*stream // keyed by path relative to root
+}
+
+// Open returns a Store keeping its streams under dir, creating dir if
+// needed. now supplies event timestamps; nil means time.Now.
+func Open(dir string, now func() time.Time) (*Store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return nil, fmt.Errorf("logs: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("logs: %w", err)
+	}
+	return &Store{root: root, now: now, active: make(map[string]*stream)}, nil
+}
+
+// Close releases the store's handle on its directory. Writers already
+// created keep working; everything else fails afterwards.
+func (s *Store) Close() error { return s.root.Close() }
+
+func groupPath(account, group string) string {
+	return filepath.Join(escapeName(account), escapeName(group))
+}
+
+func streamPath(account, group, stream string) string {
+	return filepath.Join(groupPath(account, group), escapeName(stream)+fileSuffix)
+}
+
+func groupNotFound(group string) error {
+	return fmt.Errorf("log group %q: %w", group, ErrNotFound)
+}
+
+func streamNotFound(group, stream string) error {
+	return fmt.Errorf("log stream %q in log group %q: %w", stream, group, ErrNotFound)
+}
+
+// Create opens the stream for appending, creating it (and its group) if
+// needed, and returns a Writer that turns lines into events; see [Writer].
+// Creating a stream that already has open writers returns another writer
+// on the same stream, as [Writer.Sibling] does.
+func (s *Store) Create(account, group, stream string) (*Writer, error) {
+	p := streamPath(account, group, stream)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.active[p]; st != nil {
+		st.mu.Lock()
+		st.refs++
+		st.mu.Unlock()
+		return &Writer{st: st}, nil
+	}
+	st, err := s.openStream(account, group, stream, p)
+	if err != nil {
+		return nil, fmt.Errorf("logs: create log stream %q in log group %q: %w", stream, group, err)
+	}
+	s.active[p] = st
+	return &Writer{st: st}, nil
+}
+
+// openStream opens or creates the file for appending. s.mu must be held.
+func (s *Store) openStream(account, group, name, p string) (*stream, error) {
+	st := &stream{store: s, path: p, refs: 1, lastTS: minTimestamp}
+	f, err := s.root.OpenFile(p, os.O_RDWR|os.O_APPEND, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		st.hdr = header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: name}
+		if err := s.createFile(p, st.hdr.encode()); err != nil {
+			return nil, err
+		}
+		f, err = s.root.OpenFile(p, os.O_RDWR|os.O_APPEND, 0)
+		if err != nil {
+			return nil, err
+		}
+		st.f = f
+		st.size.Store(st.hdr.size)
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := st.recover(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	st.f = f
+	return st, nil
+}
+
+// createFile writes the header to a temporary file and renames it into
+// place, so that no reader, and no restart after a crash, ever finds a
+// stream file without a header.
+func (s *Store) createFile(p string, hdr []byte) error {
+	dir := filepath.Dir(p)
+	if err := s.root.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".tmp-"+newID())
+	if err := s.root.WriteFile(tmp, hdr, filePerm); err != nil {
+		s.root.Remove(tmp)
+		return err
+	}
+	if err := s.root.Rename(tmp, p); err != nil {
+		s.root.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// DeleteStream removes the stream and its events. Writers still open on it
+// keep accepting output, which goes nowhere: a job whose log stream was
+// deleted should not fail for it. A later Create starts a new stream.
+func (s *Store) DeleteStream(account, group, stream string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.root.Stat(groupPath(account, group)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return groupNotFound(group)
+		}
+		return fmt.Errorf("logs: %w", err)
+	}
+	p := streamPath(account, group, stream)
+	if err := s.root.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return streamNotFound(group, stream)
+		}
+		return fmt.Errorf("logs: delete log stream %q in log group %q: %w", stream, group, err)
+	}
+	delete(s.active, p)
+	return nil
+}
+
+// reader is one read-only view of a stream file, fixed at the moment it
+// was opened: records appended later are not visible through it.
+type reader struct {
+	f     *os.File
+	hdr   header
+	start int64 // offset of the first record
+	end   int64 // offset just after the last complete record
+}
+
+func (r *reader) Close() error { return r.f.Close() }
+
+// openReader opens the stream for reading.
+func (s *Store) openReader(account, group, stream string) (*reader, error) {
+	r, err := s.openReaderPath(streamPath(account, group, stream))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, gerr := s.root.Stat(groupPath(account, group)); errors.Is(gerr, fs.ErrNotExist) {
+			return nil, groupNotFound(group)
+		}
+		return nil, streamNotFound(group, stream)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("logs: log stream %q in log group %q: %w", stream, group, err)
+	}
+	return r, nil
+}
+
+func (s *Store) openReaderPath(p string) (*reader, error) {
+	s.mu.Lock()
+	f, err := s.root.Open(p)
+	var hdr header
+	end := int64(-1)
+	if st := s.active[p]; st != nil && err == nil {
+		// Only what the writer has finished writing: a write in
+		// progress may already be partly visible in the file.
+		hdr, end = st.hdr, st.size.Load()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{f: f, hdr: hdr, start: hdr.size, end: end}
+	if end < 0 {
+		if err := r.initIdle(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// initIdle reads the header and finds the end of the last complete record
+// of a file nobody is writing to.
+func (r *reader) initIdle() error {
+	hdr, err := readHeader(r.f)
+	if err != nil {
+		return err
+	}
+	fi, err := r.f.Stat()
+	if err != nil {
+		return err
+	}
+	r.hdr, r.start = hdr, hdr.size
+	sc, err := newBwdAligned(r.f, r.start, max(fi.Size(), r.start))
+	if err != nil {
+		return err
+	}
+	r.end = sc.pos
+	return nil
+}
+
+func readHeader(f io.ReaderAt) (header, error) {
+	buf := make([]byte, firstChunk)
+	for {
+		n, err := f.ReadAt(buf, 0)
+		hdr, perr := parseHeader(buf[:n])
+		if perr == nil || n < len(buf) || len(buf) >= maxRecordBytes || bytes.IndexByte(buf, '\n') >= 0 {
+			if perr != nil && err != nil && err != io.EOF {
+				return header{}, err
+			}
+			return hdr, perr
+		}
+		buf = make([]byte, 4*len(buf))
+	}
+}

@@ -1,0 +1,491 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/barge-run/barge/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxBatch bounds how many queued writes share one transaction, so one slow batch cannot hold
+// the writer for long.
+const maxBatch = 512
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	read  *sql.DB
+	write *sql.DB
+
+	writes    chan *writeOp
+	closeOnce sync.Once
+	closed    chan struct{}
+	done      chan struct{}
+}
+
+var _ store.Store = (*Store)(nil)
+
+type writeOp struct {
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// Open opens (creating and migrating if needed) the database file at path.
+func Open(path string) (*Store, error) {
+	dsn := func(mode string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		// FULL: a commit is on disk before it returns, so an acknowledged write survives a power
+		// loss as well as a kill -9; group commit keeps that affordable.
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(ON)")
+		q.Add("_txlock", mode)
+		return "file:" + path + "?" + q.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	if err := migrate(write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	s := &Store{
+		read:   read,
+		write:  write,
+		writes: make(chan *writeOp, maxBatch),
+		closed: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	go s.writer()
+	return s, nil
+}
+
+func migrate(db *sql.DB) error {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version) VALUES (?)`, name); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops the writer after the queued writes and closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	<-s.done
+	return errors.Join(s.write.Close(), s.read.Close())
+}
+
+// exec runs fn in a write transaction shared with other concurrent writers, and returns once the
+// transaction holding it has committed (or fn failed and its savepoint was rolled back).
+func (s *Store) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- op:
+	case <-s.closed:
+		return errors.New("store closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// The write may already be in a transaction: wait for its outcome even if ctx ends, so the
+	// caller never reports failure for a write that committed.
+	return <-op.done
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		select {
+		case op := <-s.writes:
+			batch = append(batch[:0], op)
+		case <-s.closed:
+			// Drain what was queued before Close so no accepted write is dropped.
+			for {
+				select {
+				case op := <-s.writes:
+					s.commit([]*writeOp{op})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-s.writes:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch of writes in one transaction; each write has its own savepoint so one
+// failing write does not undo the others.
+func (s *Store) commit(batch []*writeOp) {
+	results := make([]error, len(batch))
+	tx, err := s.write.Begin()
+	if err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	for i, op := range batch {
+		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := op.fn(tx); err != nil {
+			results[i] = err
+			if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+				results[i] = errors.Join(err, rerr)
+			}
+		}
+		if _, err := tx.Exec(`RELEASE w`); err != nil && results[i] == nil {
+			results[i] = err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	for i, op := range batch {
+		op.done <- results[i]
+	}
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// ResourceCreate implements store.Store.
+func (s *Store) ResourceCreate(ctx context.Context, r *store.Resource) error {
+	return s.exec(ctx, func(tx *sql.Tx) error { return insertResource(tx, r) })
+}
+
+func insertResource(tx *sql.Tx, r *store.Resource) error {
+	_, err := tx.Exec(`INSERT INTO resources (account, kind, name, revision, arn, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Account, string(r.Kind), r.Name, r.Revision, r.ARN, r.Status, r.Body, r.CreatedAt.UnixMilli())
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%s %s: %w", r.Kind, r.Name, store.ErrConflict)
+	}
+	return err
+}
+
+// ResourceCreateNextRevision implements store.Store.
+func (s *Store) ResourceCreateNextRevision(ctx context.Context, r *store.Resource, build func(revision int) (string, []byte)) error {
+	return s.exec(ctx, func(tx *sql.Tx) error {
+		var max sql.NullInt64
+		if err := tx.QueryRow(`SELECT max(revision) FROM resources WHERE account = ? AND kind = ? AND name = ?`,
+			r.Account, string(r.Kind), r.Name).Scan(&max); err != nil {
+			return err
+		}
+		r.Revision = int(max.Int64) + 1
+		r.ARN, r.Body = build(r.Revision)
+		return insertResource(tx, r)
+	})
+}
+
+// ResourceUpdate implements store.Store.
+func (s *Store) ResourceUpdate(ctx context.Context, r *store.Resource) error {
+	return s.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE resources SET status = ?, body = ? WHERE account = ? AND kind = ? AND name = ? AND revision = ?`,
+			r.Status, r.Body, r.Account, string(r.Kind), r.Name, r.Revision)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%s %s: %w", r.Kind, r.Name, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// ResourceDelete implements store.Store.
+func (s *Store) ResourceDelete(ctx context.Context, account string, kind store.Kind, name string, revision int) error {
+	return s.exec(ctx, func(tx *sql.Tx) error {
+		q := `DELETE FROM resources WHERE account = ? AND kind = ? AND name = ?`
+		args := []any{account, string(kind), name}
+		if revision != 0 {
+			q += ` AND revision = ?`
+			args = append(args, revision)
+		}
+		res, err := tx.Exec(q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%s %s: %w", kind, name, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+const resourceColumns = `account, kind, name, revision, arn, status, body, created_at`
+
+func scanResource(sc interface{ Scan(...any) error }) (*store.Resource, error) {
+	var r store.Resource
+	var kind string
+	var created int64
+	if err := sc.Scan(&r.Account, &kind, &r.Name, &r.Revision, &r.ARN, &r.Status, &r.Body, &created); err != nil {
+		return nil, err
+	}
+	r.Kind = store.Kind(kind)
+	r.CreatedAt = time.UnixMilli(created).UTC()
+	return &r, nil
+}
+
+// ResourceGet implements store.Store.
+func (s *Store) ResourceGet(ctx context.Context, account string, kind store.Kind, name string, revision int) (*store.Resource, error) {
+	row := s.read.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources
+		WHERE account = ? AND kind = ? AND name = ? AND revision = ?`, account, string(kind), name, revision)
+	r, err := scanResource(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s %s: %w", kind, name, store.ErrNotFound)
+	}
+	return r, err
+}
+
+// ResourceList implements store.Store.
+func (s *Store) ResourceList(ctx context.Context, p *store.ResourceListParams) ([]*store.Resource, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT ` + resourceColumns + ` FROM resources WHERE kind = ?`)
+	args := []any{string(p.Kind)}
+	if !p.AllAccounts {
+		q.WriteString(` AND account = ?`)
+		args = append(args, p.Account)
+	}
+	if len(p.Names) > 0 {
+		q.WriteString(` AND name IN (` + placeholders(len(p.Names)) + `)`)
+		for _, n := range p.Names {
+			args = append(args, n)
+		}
+	}
+	if p.Status != "" {
+		q.WriteString(` AND status = ?`)
+		args = append(args, p.Status)
+	}
+	if p.AfterName != "" {
+		q.WriteString(` AND (name > ? OR (name = ? AND revision > ?))`)
+		args = append(args, p.AfterName, p.AfterName, p.AfterRevision)
+	}
+	q.WriteString(` ORDER BY name, revision, account`)
+	if p.Limit > 0 {
+		q.WriteString(` LIMIT ` + strconv.Itoa(p.Limit))
+	}
+	rows, err := s.read.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p.Kind, err)
+	}
+	defer rows.Close()
+	var out []*store.Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// JobInsertMany implements store.Store.
+func (s *Store) JobInsertMany(ctx context.Context, jobs []*store.Job) error {
+	return s.exec(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.Prepare(`INSERT INTO jobs (account, id, name, queue, status, array_parent, created_at, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, j := range jobs {
+			res, err := stmt.Exec(j.Account, j.ID, j.Name, j.Queue, j.Status, j.ArrayParent, j.CreatedAt, j.Body)
+			if isUniqueViolation(err) {
+				return fmt.Errorf("job %s: %w", j.ID, store.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("insert job %s: %w", j.ID, err)
+			}
+			if j.Seq, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// JobUpdateMany implements store.Store.
+func (s *Store) JobUpdateMany(ctx context.Context, jobs []*store.Job) error {
+	return s.exec(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.Prepare(`UPDATE jobs SET status = ?, queue = ?, body = ? WHERE id = ? AND account = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, j := range jobs {
+			res, err := stmt.Exec(j.Status, j.Queue, j.Body, j.ID, j.Account)
+			if err != nil {
+				return fmt.Errorf("update job %s: %w", j.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("job %s: %w", j.ID, store.ErrNotFound)
+			}
+		}
+		return nil
+	})
+}
+
+const jobColumns = `seq, account, id, name, queue, status, array_parent, created_at, body`
+
+func scanJobs(rows *sql.Rows) ([]*store.Job, error) {
+	defer rows.Close()
+	var out []*store.Job
+	for rows.Next() {
+		var j store.Job
+		if err := rows.Scan(&j.Seq, &j.Account, &j.ID, &j.Name, &j.Queue, &j.Status, &j.ArrayParent, &j.CreatedAt, &j.Body); err != nil {
+			return nil, err
+		}
+		out = append(out, &j)
+	}
+	return out, rows.Err()
+}
+
+// JobGetMany implements store.Store.
+func (s *Store) JobGetMany(ctx context.Context, account string, ids []string) ([]*store.Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := []any{account}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE account = ? AND id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get jobs: %w", err)
+	}
+	return scanJobs(rows)
+}
+
+// JobList implements store.Store.
+func (s *Store) JobList(ctx context.Context, p *store.JobListParams) ([]*store.Job, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT ` + jobColumns + ` FROM jobs WHERE account = ?`)
+	args := []any{p.Account}
+	add := func(cond string, a ...any) {
+		q.WriteString(" AND " + cond)
+		args = append(args, a...)
+	}
+	if p.Queue != "" {
+		add(`queue = ?`, p.Queue)
+	}
+	if p.ArrayParent != "" {
+		add(`array_parent = ?`, p.ArrayParent)
+	}
+	if len(p.Statuses) > 0 {
+		a := make([]any, len(p.Statuses))
+		for i, st := range p.Statuses {
+			a[i] = st
+		}
+		add(`status IN (`+placeholders(len(a))+`)`, a...)
+	}
+	if p.NameExact != "" {
+		add(`name = ? COLLATE NOCASE`, p.NameExact)
+	}
+	if p.NamePrefix != "" {
+		add(`lower(substr(name, 1, ?)) = lower(?)`, len(p.NamePrefix), p.NamePrefix)
+	}
+	if p.CreatedBefore != 0 {
+		add(`created_at < ?`, p.CreatedBefore)
+	}
+	if p.CreatedAfter != 0 {
+		add(`created_at > ?`, p.CreatedAfter)
+	}
+	if p.AfterSeq != 0 {
+		add(`seq > ?`, p.AfterSeq)
+	}
+	q.WriteString(` ORDER BY seq`)
+	if p.Limit > 0 {
+		q.WriteString(` LIMIT ` + strconv.Itoa(p.Limit))
+	}
+	rows, err := s.read.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return scanJobs(rows)
+}
+
+// JobListUnfinished implements store.Store.
+func (s *Store) JobListUnfinished(ctx context.Context) ([]*store.Job, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE status NOT IN ('SUCCEEDED', 'FAILED') ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished jobs: %w", err)
+	}
+	return scanJobs(rows)
+}

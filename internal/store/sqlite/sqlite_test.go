@@ -1,0 +1,68 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/barge-run/barge/internal/store"
+	"github.com/barge-run/barge/internal/store/sqlite"
+	"github.com/barge-run/barge/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Exercise(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(filepath.Join(t.TempDir(), "barge.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "barge.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.JobInsertMany(ctx, []*store.Job{{Account: "a", ID: "j", Queue: "q", Status: "RUNNING", Body: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.JobListUnfinished(ctx)
+	if err != nil || len(got) != 1 || got[0].Status != "RUNNING" {
+		t.Fatalf("after reopen: %v %v", got, err)
+	}
+}
+
+func BenchmarkJobInsertParallel(b *testing.B) {
+	s, err := sqlite.Open(filepath.Join(b.TempDir(), "barge.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	body := make([]byte, 1500)
+	for i := range body {
+		body[i] = 'x'
+	}
+	b.SetParallelism(16)
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			j := &store.Job{Account: "a", ID: "j" + strconv.FormatInt(n.Add(1), 10), Queue: "q", Status: "SUBMITTED", Body: body}
+			if err := s.JobInsertMany(ctx, []*store.Job{j}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
