@@ -312,10 +312,10 @@ func ceName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] 
 
 // attemptSpec is what the run goroutine needs, copied so it shares nothing with the loop.
 type attemptSpec struct {
-	exec       bexec.Spec
-	attempt    int
-	stream     string
-	timeout    time.Duration
+	exec    bexec.Spec
+	attempt int
+	stream  string
+	timeout time.Duration
 }
 
 func (e *engine) attemptSpec(aj *activeJob) attemptSpec {

@@ -50,17 +50,17 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, account string, in 
 		in.PlatformCapabilities = []wire.PlatformCapability{wire.PlatformCapabilityEc2}
 	}
 	def := wire.JobDefinition{
-		JobDefinitionName:    in.JobDefinitionName,
-		Status:               "ACTIVE",
-		Type:                 string(in.Type),
-		SchedulingPriority:   in.SchedulingPriority,
-		Parameters:           in.Parameters,
-		RetryStrategy:        in.RetryStrategy,
-		ContainerProperties:  cp,
-		Timeout:              in.Timeout,
-		Tags:                 in.Tags,
-		PropagateTags:        in.PropagateTags,
-		PlatformCapabilities: in.PlatformCapabilities,
+		JobDefinitionName:          in.JobDefinitionName,
+		Status:                     "ACTIVE",
+		Type:                       string(in.Type),
+		SchedulingPriority:         in.SchedulingPriority,
+		Parameters:                 in.Parameters,
+		RetryStrategy:              in.RetryStrategy,
+		ContainerProperties:        cp,
+		Timeout:                    in.Timeout,
+		Tags:                       in.Tags,
+		PropagateTags:              in.PropagateTags,
+		PlatformCapabilities:       in.PlatformCapabilities,
 		ContainerOrchestrationType: wire.OrchestrationTypeEcs,
 	}
 	r := &store.Resource{Account: account, Kind: store.KindJobDefinition, Name: in.JobDefinitionName, Status: "ACTIVE", CreatedAt: s.clock.Now()}

@@ -56,8 +56,8 @@ type ResourceListParams struct {
 	Account     string
 	AllAccounts bool
 	Kind        Kind
-	Names   []string // if set, only these names (any revision)
-	Status  string   // if set, only this status
+	Names       []string // if set, only these names (any revision)
+	Status      string   // if set, only this status
 	// After pages: only resources whose (Name, Revision) sorts after these.
 	AfterName     string
 	AfterRevision int

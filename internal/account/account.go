@@ -1,0 +1,156 @@
+// Package account keeps the credentials barge accepts, each belonging to one account id, in a
+// file in the data directory (credentials.json, mode 0600). The first start creates one random
+// access key for the default account 000000000000.
+package account
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/barge-run/barge/internal/sigv4"
+)
+
+// DefaultAccount is the account id of the credential created on first start.
+const DefaultAccount = "000000000000"
+
+// FileName is the credentials file inside the data directory.
+const FileName = "credentials.json"
+
+type file struct {
+	Credentials []entry `json:"credentials"`
+}
+
+type entry struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	AccountID       string `json:"accountId"`
+}
+
+// Set is the loaded credentials, indexed by access key id.
+type Set struct {
+	list  []sigv4.Credential
+	byKey map[string]sigv4.Credential
+}
+
+// Lookup finds a credential by access key id.
+func (s *Set) Lookup(accessKeyID string) (sigv4.Credential, bool) {
+	c, ok := s.byKey[accessKeyID]
+	return c, ok
+}
+
+// First is the first credential of the file (the default account's, unless edited).
+func (s *Set) First() sigv4.Credential { return s.list[0] }
+
+// ForAccount returns the first credential of an account.
+func (s *Set) ForAccount(id string) (sigv4.Credential, bool) {
+	for _, c := range s.list {
+		if c.AccountID == id {
+			return c, true
+		}
+	}
+	return sigv4.Credential{}, false
+}
+
+// Accounts lists the distinct account ids, in file order.
+func (s *Set) Accounts() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range s.list {
+		if !seen[c.AccountID] {
+			seen[c.AccountID] = true
+			out = append(out, c.AccountID)
+		}
+	}
+	return out
+}
+
+// Load reads the credentials file of dataDir.
+func Load(dataDir string) (*Set, error) {
+	path := filepath.Join(dataDir, FileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read credentials: %w", err)
+	}
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if len(f.Credentials) == 0 {
+		return nil, fmt.Errorf("%s holds no credentials", path)
+	}
+	s := &Set{byKey: map[string]sigv4.Credential{}}
+	for i, e := range f.Credentials {
+		if e.AccessKeyID == "" || e.SecretAccessKey == "" || !accountRE.MatchString(e.AccountID) {
+			return nil, fmt.Errorf("%s: credential %d needs accessKeyId, secretAccessKey and a 12-digit accountId", path, i)
+		}
+		c := sigv4.Credential{AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey, AccountID: e.AccountID}
+		s.list = append(s.list, c)
+		s.byKey[c.AccessKeyID] = c
+	}
+	return s, nil
+}
+
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+// LoadOrCreate loads the credentials of dataDir, first creating a file with one random credential
+// for DefaultAccount when there is none.
+func LoadOrCreate(dataDir string) (*Set, error) {
+	_, err := os.Stat(filepath.Join(dataDir, FileName))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, err := Add(dataDir, DefaultAccount); err != nil {
+			return nil, err
+		}
+	}
+	return Load(dataDir)
+}
+
+// Add appends a new random credential for account to the file of dataDir (creating it) and
+// returns it.
+func Add(dataDir, account string) (sigv4.Credential, error) {
+	if !accountRE.MatchString(account) {
+		return sigv4.Credential{}, fmt.Errorf("account id %q must be 12 digits", account)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return sigv4.Credential{}, err
+	}
+	path := filepath.Join(dataDir, FileName)
+	var f file
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &f); err != nil {
+			return sigv4.Credential{}, fmt.Errorf("parse %s: %w", path, err)
+		}
+	}
+	c := sigv4.Credential{AccessKeyID: "AKIA" + randomString(16, upperDigits), SecretAccessKey: randomString(40, secretChars), AccountID: account}
+	f.Credentials = append(f.Credentials, entry{c.AccessKeyID, c.SecretAccessKey, c.AccountID})
+	b, _ := json.MarshalIndent(f, "", "  ")
+	// Write then rename, so a crash never leaves a half-written credentials file.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return sigv4.Credential{}, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return sigv4.Credential{}, err
+	}
+	return c, nil
+}
+
+const (
+	upperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

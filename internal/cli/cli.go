@@ -1,0 +1,201 @@
+// Package cli implements the barge command line: `barge server`, `barge env`, and the commands
+// for humans (submit, jobs, describe, logs, cancel, terminate) that talk to a barge server
+// through the same AWS API every other client uses.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/barge-run/barge/internal/account"
+	"github.com/barge-run/barge/internal/awserr"
+	"github.com/barge-run/barge/internal/server"
+)
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer) error{
+		"server":    cmdServer,
+		"env":       cmdEnv,
+		"account":   cmdAccount,
+		"submit":    cmdSubmit,
+		"jobs":      cmdJobs,
+		"describe":  cmdDescribe,
+		"logs":      cmdLogs,
+		"cancel":    cmdCancel,
+		"terminate": cmdTerminate,
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "barge: unknown command %q\n\n", name)
+		usage(stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd(ctx, args[1:], stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "barge %s: %v\n", name, err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "barge %s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `barge — self-hosted AWS Batch and Lambda
+
+Usage:
+  barge server     [--addr 127.0.0.1:7700] [--data-dir .barge]   run the server
+  barge env        [--addr …] [--data-dir …]                     print AWS_* exports for clients
+  barge account add <12-digit id> [--data-dir …]                 add an account and print its key
+
+  barge submit     [--queue default] [--definition name] [--name n] [--vcpus 1] [--memory 512] [-- command…]
+  barge jobs       [--queue default] [--status RUNNING|…|all]
+  barge describe   <jobId>…
+  barge logs       [-f] <jobId>
+  barge cancel     <jobId> [--reason …]
+  barge terminate  <jobId> [--reason …]
+
+Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).
+`)
+}
+
+// commonFlags are the flags every command shares: where the server and its data are.
+type commonFlags struct {
+	addr    string
+	dataDir string
+	region  string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", envOr("BARGE_ADDR", server.DefaultAddr), "server address (host:port)")
+	fs.StringVar(&c.dataDir, "data-dir", envOr("BARGE_DATA_DIR", ".barge"), "data directory")
+	fs.StringVar(&c.region, "region", envOr("AWS_REGION", "us-east-1"), "AWS region barge reports")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func cmdServer(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	grace := fs.Duration("kill-grace", 30*time.Second, "time between SIGTERM and SIGKILL when a job is terminated or times out")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "barge listening on %s (data in %s)\nclients: eval \"$(barge env --addr %s --data-dir %s)\"\n", s.Endpoint(), c.dataDir, s.Addr(), c.dataDir)
+	werr := s.Wait(ctx)
+	return errors.Join(werr, s.Close())
+}
+
+func cmdEnv(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	acct := fs.String("account", "", "account id (default: the first in credentials.json)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	creds, err := account.Load(c.dataDir)
+	if err != nil {
+		return fmt.Errorf("%w (start the server once with this --data-dir to create it)", err)
+	}
+	cred := creds.First()
+	if *acct != "" {
+		var ok bool
+		if cred, ok = creds.ForAccount(*acct); !ok {
+			return fmt.Errorf("no credential for account %s in %s", *acct, c.dataDir)
+		}
+	}
+	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=http://%s\n", c.addr)
+	fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", cred.AccessKeyID)
+	fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", cred.SecretAccessKey)
+	fmt.Fprintf(out, "export AWS_REGION=%s\n", c.region)
+	fmt.Fprintf(out, "export AWS_DEFAULT_REGION=%s\n", c.region)
+	return nil
+}
+
+func cmdAccount(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usageError{"usage: barge account add <12-digit account id>"}
+	}
+	fs := flag.NewFlagSet("account add", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"usage: barge account add <12-digit account id>"}
+	}
+	cred, err := account.Add(c.dataDir, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "account %s: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n(restart the server to load it)\n", cred.AccountID, cred.AccessKeyID, cred.SecretAccessKey)
+	return nil
+}
+
+// apiError shortens SDK errors to the AWS code and message.
+func apiError(err error) error {
+	var ae interface {
+		ErrorCode() string
+		ErrorMessage() string
+	}
+	if errors.As(err, &ae) {
+		return &awserr.Error{Code: ae.ErrorCode(), Message: ae.ErrorMessage()}
+	}
+	return err
+}

@@ -1,0 +1,389 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	"github.com/aws/aws-sdk-go-v2/service/batch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/barge-run/barge/internal/account"
+)
+
+type clients struct {
+	batch *batch.Client
+	logs  *cloudwatchlogs.Client
+}
+
+// clients builds SDK clients for the server: AWS_* variables when set, else the data dir.
+func (c *commonFlags) clients() (*clients, error) {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
+	if endpoint == "" {
+		endpoint = "http://" + c.addr
+	}
+	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if key == "" || secret == "" {
+		creds, err := account.Load(c.dataDir)
+		if err != nil {
+			return nil, fmt.Errorf("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set and %w", err)
+		}
+		key, secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
+	}
+	cfg := aws.Config{
+		Region:       c.region,
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+	return &clients{batch: batch.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg)}, nil
+}
+
+// stringList collects a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+const adhocDefinition = "barge-adhoc"
+
+func cmdSubmit(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	queue := fs.String("queue", "default", "job queue")
+	def := fs.String("definition", "", "job definition (name, name:revision or ARN); default: an ad-hoc one registered on demand")
+	name := fs.String("name", "", "job name (default: the command's first word)")
+	vcpus := fs.String("vcpus", "", "VCPU requirement override")
+	memory := fs.String("memory", "", "MEMORY requirement override (MiB)")
+	attempts := fs.Int("attempts", 0, "retry attempts (1-10)")
+	timeout := fs.Int("timeout", 0, "attempt timeout in seconds")
+	var env stringList
+	fs.Var(&env, "env", "KEY=VALUE environment override (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	command := fs.Args()
+	if *def == "" && len(command) == 0 {
+		return usageError{"give a command after --, or --definition"}
+	}
+	cl, err := c.clients()
+	if err != nil {
+		return err
+	}
+	if *def == "" {
+		if err := ensureAdhocDefinition(ctx, cl); err != nil {
+			return err
+		}
+		*def = adhocDefinition
+	}
+	if *name == "" {
+		*name = "job"
+		if len(command) > 0 {
+			*name = sanitizeName(command[0])
+		}
+	}
+	in := &batch.SubmitJobInput{JobName: name, JobQueue: queue, JobDefinition: def, ContainerOverrides: &types.ContainerOverrides{}}
+	if len(command) > 0 {
+		in.ContainerOverrides.Command = command
+	}
+	if *vcpus != "" {
+		in.ContainerOverrides.ResourceRequirements = append(in.ContainerOverrides.ResourceRequirements, types.ResourceRequirement{Type: types.ResourceTypeVcpu, Value: vcpus})
+	}
+	if *memory != "" {
+		in.ContainerOverrides.ResourceRequirements = append(in.ContainerOverrides.ResourceRequirements, types.ResourceRequirement{Type: types.ResourceTypeMemory, Value: memory})
+	}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usageError{fmt.Sprintf("--env %q: want KEY=VALUE", kv)}
+		}
+		in.ContainerOverrides.Environment = append(in.ContainerOverrides.Environment, types.KeyValuePair{Name: aws.String(k), Value: aws.String(v)})
+	}
+	if *attempts > 0 {
+		in.RetryStrategy = &types.RetryStrategy{Attempts: aws.Int32(int32(*attempts))}
+	}
+	if *timeout > 0 {
+		in.Timeout = &types.JobTimeout{AttemptDurationSeconds: aws.Int32(int32(*timeout))}
+	}
+	res, err := cl.batch.SubmitJob(ctx, in)
+	if err != nil {
+		return apiError(err)
+	}
+	fmt.Fprintln(out, aws.ToString(res.JobId))
+	return nil
+}
+
+func sanitizeName(s string) string {
+	s = s[strings.LastIndexByte(s, '/')+1:]
+	var b strings.Builder
+	for _, r := range s {
+		if r < 128 && (isAlnumRune(r) || r == '-' || r == '_') && b.Len() < 128 {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 || !isAlnumRune(rune(b.String()[0])) {
+		return "job"
+	}
+	return b.String()
+}
+
+func isAlnumRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+// ensureAdhocDefinition registers the ad-hoc job definition the first time it is needed.
+func ensureAdhocDefinition(ctx context.Context, cl *clients) error {
+	res, err := cl.batch.DescribeJobDefinitions(ctx, &batch.DescribeJobDefinitionsInput{JobDefinitionName: aws.String(adhocDefinition), Status: aws.String("ACTIVE")})
+	if err != nil {
+		return apiError(err)
+	}
+	if len(res.JobDefinitions) > 0 {
+		return nil
+	}
+	_, err = cl.batch.RegisterJobDefinition(ctx, &batch.RegisterJobDefinitionInput{
+		JobDefinitionName: aws.String(adhocDefinition),
+		Type:              types.JobDefinitionTypeContainer,
+		ContainerProperties: &types.ContainerProperties{
+			Command: []string{"true"},
+			ResourceRequirements: []types.ResourceRequirement{
+				{Type: types.ResourceTypeVcpu, Value: aws.String("1")},
+				{Type: types.ResourceTypeMemory, Value: aws.String("512")},
+			},
+		},
+	})
+	return apiError(err)
+}
+
+func cmdJobs(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	queue := fs.String("queue", "default", "job queue")
+	status := fs.String("status", "all", "job status to list, or all")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cl, err := c.clients()
+	if err != nil {
+		return err
+	}
+	statuses := []types.JobStatus{types.JobStatus(strings.ToUpper(*status))}
+	if strings.EqualFold(*status, "all") {
+		statuses = types.JobStatus("").Values()
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB ID\tNAME\tSTATUS\tCREATED\tEXIT\tREASON")
+	for _, st := range statuses {
+		p := batch.NewListJobsPaginator(cl.batch, &batch.ListJobsInput{JobQueue: queue, JobStatus: st})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return apiError(err)
+			}
+			for _, j := range page.JobSummaryList {
+				exit := ""
+				if j.Container != nil && j.Container.ExitCode != nil {
+					exit = fmt.Sprint(*j.Container.ExitCode)
+				}
+				created := time.UnixMilli(aws.ToInt64(j.CreatedAt)).Local().Format("2006-01-02 15:04:05")
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", aws.ToString(j.JobId), aws.ToString(j.JobName), j.Status, created, exit, aws.ToString(j.StatusReason))
+			}
+		}
+	}
+	return tw.Flush()
+}
+
+func cmdDescribe(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("describe", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError{"usage: barge describe <jobId>…"}
+	}
+	cl, err := c.clients()
+	if err != nil {
+		return err
+	}
+	res, err := cl.batch.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: fs.Args()})
+	if err != nil {
+		return apiError(err)
+	}
+	if len(res.Jobs) == 0 {
+		return fmt.Errorf("no such job: %s", strings.Join(fs.Args(), ", "))
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res.Jobs)
+}
+
+func cmdLogs(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	follow := fs.Bool("f", false, "follow until the job finishes")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"usage: barge logs [-f] <jobId>"}
+	}
+	cl, err := c.clients()
+	if err != nil {
+		return err
+	}
+	id := fs.Arg(0)
+	stream, status, err := jobStream(ctx, cl, id)
+	if err != nil {
+		return err
+	}
+	// Wait for the first attempt to get a stream when following a job that has not started.
+	for stream == "" && *follow && !finished(status) {
+		if err := pause(ctx); err != nil {
+			return err
+		}
+		if stream, status, err = jobStream(ctx, cl, id); err != nil {
+			return err
+		}
+	}
+	if stream == "" {
+		return fmt.Errorf("job %s has not started yet (status %s)", id, status)
+	}
+	var token *string
+	for {
+		res, err := cl.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+			LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream),
+			StartFromHead: aws.Bool(true), NextToken: token,
+		})
+		if err != nil {
+			var nf interface{ ErrorCode() string }
+			if errors.As(err, &nf) && nf.ErrorCode() == "ResourceNotFoundException" && *follow {
+				if err := pause(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			return apiError(err)
+		}
+		for _, ev := range res.Events {
+			fmt.Fprintln(out, aws.ToString(ev.Message))
+		}
+		more := aws.ToString(res.NextForwardToken) != aws.ToString(token)
+		token = res.NextForwardToken
+		if more {
+			continue
+		}
+		if !*follow || finished(status) {
+			return nil
+		}
+		if err := pause(ctx); err != nil {
+			return err
+		}
+		// The job's status is read after the page so the last lines are never missed.
+		newStream, st, err := jobStream(ctx, cl, id)
+		if err != nil {
+			return err
+		}
+		status = st
+		if newStream != stream && newStream != "" {
+			stream, token = newStream, nil // a retry writes a new stream
+		}
+	}
+}
+
+func finished(st types.JobStatus) bool {
+	return st == types.JobStatusSucceeded || st == types.JobStatusFailed
+}
+
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(250 * time.Millisecond):
+		return nil
+	}
+}
+
+func jobStream(ctx context.Context, cl *clients, id string) (string, types.JobStatus, error) {
+	res, err := cl.batch.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: []string{id}})
+	if err != nil {
+		return "", "", apiError(err)
+	}
+	if len(res.Jobs) == 0 {
+		return "", "", fmt.Errorf("no such job: %s", id)
+	}
+	j := res.Jobs[0]
+	stream := ""
+	if j.Container != nil {
+		stream = aws.ToString(j.Container.LogStreamName)
+	}
+	return stream, j.Status, nil
+}
+
+func cmdCancel(ctx context.Context, args []string, out io.Writer) error {
+	return stopCommand(ctx, "cancel", args, out)
+}
+
+func cmdTerminate(ctx context.Context, args []string, out io.Writer) error {
+	return stopCommand(ctx, "terminate", args, out)
+}
+
+func stopCommand(ctx context.Context, verb string, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	reason := fs.String("reason", "", "reason recorded on the job")
+	// Accept flags before or after the job id.
+	var ids []string
+	rest := args
+	for {
+		if err := parse(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		ids = append(ids, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(ids) == 0 {
+		return usageError{fmt.Sprintf("usage: barge %s <jobId> [--reason …]", verb)}
+	}
+	if *reason == "" {
+		*reason = fmt.Sprintf("%sed by user via barge", strings.TrimSuffix(verb, "e"))
+		if verb == "cancel" {
+			*reason = "Cancelled by user via barge"
+		} else {
+			*reason = "Terminated by user via barge"
+		}
+	}
+	cl, err := c.clients()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		var err error
+		if verb == "cancel" {
+			_, err = cl.batch.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(id), Reason: reason})
+		} else {
+			_, err = cl.batch.TerminateJob(ctx, &batch.TerminateJobInput{JobId: aws.String(id), Reason: reason})
+		}
+		if err != nil {
+			return apiError(err)
+		}
+		fmt.Fprintf(out, "%s: %s requested\n", id, verb)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+// Package server assembles a running barge: data directory, store, log streams, credentials,
+// executor, domain services and the HTTP listener. cmd/barge and the integration tests use it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/barge-run/barge/internal/account"
+	"github.com/barge-run/barge/internal/api"
+	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/exec/local"
+	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/store/sqlite"
+)
+
+// DefaultAddr is where barge listens unless told otherwise: loopback only.
+const DefaultAddr = "127.0.0.1:7700"
+
+// Options configure a server.
+type Options struct {
+	Addr    string // host:port; port 0 picks a free one
+	DataDir string
+	Region  string
+	Logger  *slog.Logger
+	// KillGrace overrides the SIGTERM-to-SIGKILL grace of terminated attempts (default 30 s).
+	KillGrace time.Duration
+}
+
+// Server is a running barge.
+type Server struct {
+	opts  Options
+	ln    net.Listener
+	http  *http.Server
+	batch *batch.Service
+	db    *sqlite.Store
+	logs  *logs.Store
+	creds *account.Set
+	errc  chan error
+}
+
+// Start brings barge up and starts serving; it returns once the listener accepts connections.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Addr == "" {
+		opts.Addr = DefaultAddr
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = ".barge"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	log := opts.Logger
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	creds, err := account.LoadOrCreate(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(opts.DataDir, "barge.db"))
+	if err != nil {
+		return nil, err
+	}
+	ls, err := logs.Open(filepath.Join(opts.DataDir, "logs"), nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Server{opts: opts, db: db, logs: ls, creds: creds, errc: make(chan error, 1)}
+	workDir := filepath.Join(opts.DataDir, "work")
+	// Working directories of attempts that died with a previous process are garbage now.
+	os.RemoveAll(workDir)
+	executor := local.New()
+	s.batch, err = batch.New(batch.Config{
+		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
+		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace,
+	})
+	if err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	if err := s.batch.Start(ctx); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	for _, acct := range creds.Accounts() {
+		if err := s.batch.EnsureDefaults(ctx, acct); err != nil {
+			s.batch.Stop()
+			s.closeStores()
+			return nil, err
+		}
+	}
+	handler := api.New(api.Config{Batch: s.batch, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
+	s.ln, err = net.Listen("tcp", opts.Addr)
+	if err != nil {
+		s.batch.Stop()
+		s.closeStores()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if host, _, _ := net.SplitHostPort(s.ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		log.Warn("listening beyond loopback: every request is still SigV4-authenticated; keep credentials.json secret", "addr", s.ln.Addr().String())
+	}
+	log.Info("executor", "backend", executor.Describe())
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { s.errc <- s.http.Serve(s.ln) }()
+	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Endpoint is the URL clients set as their endpoint.
+func (s *Server) Endpoint() string { return "http://" + s.Addr() }
+
+// Wait blocks until the server fails or ctx ends.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case err := <-s.errc:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Close stops serving, stops the engine (killing running attempts, which the next start records
+// as lost and retries as their strategies allow) and closes the stores.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	s.batch.Stop()
+	return errors.Join(err, s.closeStores())
+}
+
+func (s *Server) closeStores() error {
+	return errors.Join(s.db.Close(), s.logs.Close())
+}
