@@ -36,6 +36,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"logs":      cmdLogs,
 		"cancel":    cmdCancel,
 		"terminate": cmdTerminate,
+		"bench":     cmdBench,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -83,6 +84,7 @@ Usage:
   barge logs       [-f] <jobId>
   barge cancel     <jobId> [--reason …]
   barge terminate  <jobId> [--reason …]
+  barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).

@@ -196,8 +196,9 @@ func TestCLIAWS(t *testing.T) {
 		t.Skip("aws CLI not on PATH")
 	}
 	b := bargetest.Start(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
+	// Not defer: the parallel subtests run after this function returns.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
 
 	// The groups share the server but no resources, so they run side by side: each aws call
 	// costs most of a second of Python start-up.

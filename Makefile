@@ -1,0 +1,30 @@
+# barge — run `make help` for the targets.
+GO ?= go
+
+.PHONY: help run test lint unit generate bench build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: ## run the server on 127.0.0.1:7700 with data in ./.barge
+	$(GO) run ./cmd/barge server
+
+build: ## build ./barge
+	$(GO) build -o barge ./cmd/barge
+
+test: lint ## what CI runs: vet, gofmt, and every test with the race detector
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit: ## the fast tests only (no server processes)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+generate: ## regenerate the AWS shapes and docs/compatibility.md from ../shared/aws-models
+	$(GO) generate ./internal/awstypes/... ./internal/compat/...
+
+bench: ## Go benchmarks of the hot paths, then the end-to-end bench command
+	$(GO) test -run xxx -bench . ./internal/store/sqlite/ ./internal/sched/ ./internal/sigv4/ ./internal/logs/
+	$(GO) run ./cmd/barge bench

@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	"github.com/aws/aws-sdk-go-v2/service/batch/types"
+
+	"github.com/barge-run/barge/internal/account"
+	"github.com/barge-run/barge/internal/server"
+)
+
+// startServer runs barge in this process on a free loopback port with a temporary data
+// directory and returns options for it.
+func startServer(t testing.TB) Options {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := server.Start(context.Background(), server.Options{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	creds, err := account.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := creds.First()
+	return Options{Endpoint: s.Endpoint(), AccessKey: c.AccessKeyID, Secret: c.SecretAccessKey}
+}
+
+// count lists a queue's jobs in one status.
+func count(t *testing.T, c *batch.Client, queue string, st types.JobStatus) int {
+	t.Helper()
+	n := 0
+	p := batch.NewListJobsPaginator(c, &batch.ListJobsInput{JobQueue: aws.String(queue), JobStatus: st, MaxResults: aws.Int32(1000)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.JobSummaryList)
+	}
+	return n
+}
+
+func TestSmoke(t *testing.T) {
+	o := startServer(t)
+	o.Jobs = 50
+	ctx := context.Background()
+	c := Client(o)
+
+	r, err := SubmitThroughput(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Jobs != 50 || r.Queue != ParkedQueue || r.Elapsed <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.JobsPerSecond() <= 0 {
+		t.Fatalf("submit result: %+v", r)
+	}
+	// Setup is idempotent: a second run finds everything in place.
+	o2 := o
+	o2.Jobs = 10
+	if _, err := SubmitThroughput(ctx, o2); err != nil {
+		t.Fatalf("second submit run: %v", err)
+	}
+	if n := count(t, c, ParkedQueue, types.JobStatusRunnable); n != 60 {
+		t.Fatalf("%d jobs RUNNABLE in %s, want 60 (parked, never started)", n, ParkedQueue)
+	}
+
+	r, err = EndToEnd(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Jobs != 50 || r.Queue != DefaultQueue || r.Elapsed <= 0 || r.SubmitElapsed <= 0 || r.SubmitElapsed > r.Elapsed {
+		t.Fatalf("e2e result: %+v", r)
+	}
+	if n := count(t, c, DefaultQueue, types.JobStatusSucceeded); n != 50 {
+		t.Fatalf("%d jobs SUCCEEDED in the default queue, want 50", n)
+	}
+	// The parked jobs are still parked.
+	if n := count(t, c, ParkedQueue, types.JobStatusRunnable); n != 60 {
+		t.Fatalf("%d jobs RUNNABLE in %s after e2e, want 60", n, ParkedQueue)
+	}
+
+	// A dedicated queue with a chosen number of slots, set up twice (resized the second time).
+	for _, slots := range []int{1, 2} {
+		q, err := SetupSlots(ctx, o, slots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o3 := o
+		o3.Queue, o3.Jobs = q, 10
+		if r, err := EndToEnd(ctx, o3); err != nil || r.Jobs != 10 || r.Queue != SlotsQueue {
+			t.Fatalf("e2e on %s with %d slots: %+v %v", q, slots, r, err)
+		}
+	}
+	if n := count(t, c, SlotsQueue, types.JobStatusSucceeded); n != 20 {
+		t.Fatalf("%d jobs SUCCEEDED in %s, want 20", n, SlotsQueue)
+	}
+}
+
+func BenchmarkSubmitJob(b *testing.B) {
+	o := startServer(b)
+	const parallelism = 16
+	o.Concurrency = parallelism * runtime.GOMAXPROCS(0)
+	ctx := context.Background()
+	c := Client(o)
+	if err := EnsureParked(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	if err := EnsureDefinition(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	in := &batch.SubmitJobInput{JobName: aws.String("bench-submit"), JobQueue: aws.String(ParkedQueue), JobDefinition: aws.String(Definition)}
+	b.SetParallelism(parallelism)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.SubmitJob(ctx, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+
+	"github.com/barge-run/barge/internal/account"
+	"github.com/barge-run/barge/internal/bench"
+	"github.com/barge-run/barge/internal/server"
+)
+
+// cmdBench runs the end-to-end benchmarks (internal/bench) and prints their table. Without
+// --endpoint it measures a barge started in this process on a free loopback port with a temporary
+// data directory, removed at the end, so it works alone on a fresh machine.
+func cmdBench(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", "", "measure the server at this URL (default: an in-process barge with a temporary data directory); it keeps what the benchmarks create")
+	dataDir := fs.String("data-dir", envOr("BARGE_DATA_DIR", ".barge"), "with --endpoint: data directory to read the credential from when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
+	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "AWS region")
+	jobs := fs.Int("jobs", 0, fmt.Sprintf("jobs per benchmark (default %d for submit, %d for e2e)", bench.DefaultSubmitJobs, bench.DefaultE2EJobs))
+	concurrency := fs.Int("concurrency", bench.DefaultConcurrency, "goroutines calling SubmitJob")
+	slots := fs.Int("slots", 0, "e2e: run on job queue "+bench.SlotsQueue+" with this many vCPU slots (default 0: the default queue, whose slots are the server host's cores)")
+	only := fs.String("only", "", "run one benchmark: submit or e2e")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (client and, without --endpoint, server) while measuring")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	case *only != "" && *only != "submit" && *only != "e2e":
+		return usageError{fmt.Sprintf("--only %q: want submit or e2e", *only)}
+	case *jobs < 0:
+		return usageError{"--jobs must not be negative"}
+	case *concurrency < 1:
+		return usageError{"--concurrency must be at least 1"}
+	case *slots < 0:
+		return usageError{"--slots must not be negative"}
+	}
+	stderr := os.Stderr
+	o := bench.Options{Endpoint: *endpoint, Region: *region, Concurrency: *concurrency, Jobs: *jobs, Out: stderr}
+	where := *endpoint
+	if *endpoint == "" {
+		dir, err := os.MkdirTemp("", "barge-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: *region, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		creds, err := account.Load(dir)
+		if err != nil {
+			return err
+		}
+		o.Endpoint, o.AccessKey, o.Secret = s.Endpoint(), creds.First().AccessKeyID, creds.First().SecretAccessKey
+		where = "in-process barge on " + s.Endpoint() + ", temporary data directory"
+	} else {
+		o.AccessKey, o.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if o.AccessKey == "" || o.Secret == "" {
+			creds, err := account.Load(*dataDir)
+			if err != nil {
+				return fmt.Errorf("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set and %w", err)
+			}
+			o.AccessKey, o.Secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
+		}
+	}
+	e2e := o
+	if *slots > 0 && *only != "submit" {
+		q, err := bench.SetupSlots(ctx, o, *slots)
+		if err != nil {
+			return apiError(err)
+		}
+		e2e.Queue = q
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	var results []bench.Result
+	var runErr error
+	if *only == "" || *only == "submit" {
+		r, err := bench.SubmitThroughput(ctx, o)
+		if err != nil {
+			runErr = fmt.Errorf("submit: %w", apiError(err))
+		} else {
+			results = append(results, r)
+		}
+	}
+	if runErr == nil && (*only == "" || *only == "e2e") {
+		r, err := bench.EndToEnd(ctx, e2e)
+		if err != nil {
+			runErr = fmt.Errorf("e2e: %w", apiError(err))
+		} else {
+			results = append(results, r)
+		}
+	}
+	if len(results) > 0 {
+		if err := bench.WriteTable(out, results); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+		for _, r := range results {
+			if r.SubmitElapsed > 0 {
+				fmt.Fprintf(out, "%s: queue %s, submitting took %.2f s\n", r.Name, r.Queue, r.SubmitElapsed.Seconds())
+			} else {
+				fmt.Fprintf(out, "%s: queue %s\n", r.Name, r.Queue)
+			}
+		}
+		fmt.Fprintf(out, "server:  %s\n", where)
+		fmt.Fprintf(out, "machine: %s\n", bench.Machine())
+		if *endpoint != "" && results[0].Queue == bench.ParkedQueue {
+			fmt.Fprintf(out, "note: the %d submitted jobs stay RUNNABLE in job queue %s (its compute environment is DISABLED); nothing is deleted\n", results[0].Jobs, bench.ParkedQueue)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if len(results) == 0 {
+		return errors.New("no benchmark ran")
+	}
+	return nil
+}

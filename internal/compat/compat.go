@@ -1,0 +1,379 @@
+// Package compat records how far barge implements each AWS API it speaks and renders that record
+// as docs/compatibility.md.
+//
+// The operation lists come from the generated models (internal/awstypes/{batch,logs,lambda}) and
+// from what the API edge actually serves (api.ImplementedBatchOperations and
+// api.ImplementedLogsOperations), so the document always lists every operation of every model and
+// cannot claim an operation barge does not route. What is hand-maintained is Notes: for an
+// implemented operation, which tests drive it through a real AWS client, which request members
+// barge accepts but ignores or refuses, and where it deliberately goes beyond AWS.
+//
+// After changing Notes or the implemented operations, regenerate the document with
+//
+//	go generate ./internal/compat
+//
+// TestGolden fails while docs/compatibility.md differs from Render's output.
+package compat
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/barge-run/barge/internal/api"
+	"github.com/barge-run/barge/internal/awstypes"
+	batchwire "github.com/barge-run/barge/internal/awstypes/batch"
+	lambdawire "github.com/barge-run/barge/internal/awstypes/lambda"
+	logswire "github.com/barge-run/barge/internal/awstypes/logs"
+)
+
+// Level is how far barge implements an operation.
+type Level string
+
+// The three levels the document shows.
+const (
+	// Tested: implemented, and driven through a real AWS client (aws-sdk-go-v2, the AWS CLI or
+	// boto3) by the tests the Note names.
+	Tested Level = "tested"
+	// Partial: implemented, but without a recorded client test, or with request members that
+	// barge accepts and ignores or refuses (the Note says which).
+	Partial Level = "partial"
+	// NotYet: not implemented; the call answers a "not implemented" error.
+	NotYet Level = "not-yet"
+)
+
+// label is how a level reads in the document.
+func (l Level) label() string {
+	if l == NotYet {
+		return "not yet"
+	}
+	return string(l)
+}
+
+// Note is the hand-maintained record of one implemented operation.
+type Note struct {
+	Level Level
+	// Tests are Go test names or smoke tests that drive the operation through a real client.
+	Tests []string
+	// Ignored are request members barge accepts but ignores, or refuses, each with what barge
+	// does instead; also used for other deliberate differences from AWS.
+	Ignored []string
+	// Extension is where barge deliberately goes beyond AWS.
+	Extension string
+}
+
+// Test names used by several notes.
+var (
+	lifecycle = []string{"TestBatchLifecycle", "TestCLIAWS"}
+	allClient = []string{"TestBatchLifecycle", "TestCLIAWS", "TestBoto3"}
+)
+
+const cannotPlace = "jobs that no compute environment of the queue could ever fit fail at once with " +
+	"`CannotPlaceJob: …` instead of staying RUNNABLE (opt out per queue with the tag `barge:waitUnschedulable=true`)"
+
+const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-second minimum (down to 1)"
+
+// Notes is the hand-maintained compatibility table: service key ("batch", "logs", "lambda") →
+// operation name → Note. An implemented operation without a Note is shown as partial with no
+// client test recorded; a Note for an operation barge does not implement makes Render fail.
+var Notes = map[string]map[string]Note{
+	"batch": {
+		"CancelJob": {Level: Tested, Tests: lifecycle},
+		"CreateComputeEnvironment": {Level: Tested, Tests: lifecycle, Ignored: []string{
+			"capacity is `computeResources.maxvCpus` (MANAGED) or `unmanagedvCpus` (UNMANAGED; default: the host's cores) vCPUs, with the host's memory; `minvCpus` and `desiredvCpus` are only recorded",
+			"instance types, subnets, security groups, launch templates, EC2 settings and the other `computeResources` members are recorded and ignored",
+			"`serviceRole` and `context` are recorded and ignored",
+			"`eksConfiguration` is refused (EKS is not supported by barge)",
+		}},
+		"CreateJobQueue": {Level: Tested, Tests: lifecycle, Ignored: []string{
+			"`schedulingPolicyArn` is refused (fair-share scheduling is not supported yet)",
+			"`serviceEnvironmentOrder` is refused (service environments are not supported by barge)",
+			"`jobStateTimeLimitActions` is recorded but not enforced yet",
+			"`jobQueueType` is ignored: queues are always ECS",
+		}, Extension: cannotPlace},
+		"DeleteComputeEnvironment":    {Level: Tested, Tests: lifecycle},
+		"DeleteJobQueue":              {Level: Tested, Tests: lifecycle},
+		"DeregisterJobDefinition":     {Level: Tested, Tests: lifecycle},
+		"DescribeComputeEnvironments": {Level: Tested, Tests: lifecycle},
+		"DescribeJobDefinitions":      {Level: Tested, Tests: lifecycle},
+		"DescribeJobQueues":           {Level: Tested, Tests: lifecycle},
+		"DescribeJobs":                {Level: Tested, Tests: lifecycle},
+		"ListJobs": {Level: Tested, Tests: lifecycle, Ignored: []string{
+			"`multiNodeJobId` is refused (multinode parallel jobs are not supported by barge)",
+			"`arrayJobId` is accepted but lists nothing: there are no array jobs yet",
+			"without `maxResults` a page holds at most 100 jobs (AWS: up to 1000); `nextToken` pages on as usual",
+		}, Extension: "`maxResults` may be up to 1000 also with `filters` (AWS caps filtered pages at 100)"},
+		"ListTagsForResource": {Level: Tested, Tests: lifecycle},
+		"RegisterJobDefinition": {Level: Tested, Tests: lifecycle, Ignored: []string{
+			"`type` multinode, `nodeProperties`, `eksProperties` and `ecsProperties` are refused (not supported by barge)",
+			"`containerProperties.privileged` is refused",
+			"`image` is recorded, but jobs run as host processes (no container isolation yet): a job without a `command` fails to start",
+			"`volumes`, `mountPoints`, `ulimits`, `user`, `linuxParameters` and `readonlyRootFilesystem` are accepted and not enforced yet",
+			"`jobRoleArn`, `executionRoleArn`, `secrets`, `logConfiguration`, `networkConfiguration`, `fargatePlatformConfiguration`, `ephemeralStorage`, `runtimePlatform`, `repositoryCredentials`, `enableExecuteCommand` and `instanceType` are recorded and ignored; output always goes to the log group `/aws/batch/job`",
+			"`GPU` resource requirements are recorded, but compute environments have no GPUs yet, so such jobs cannot be placed",
+			"`schedulingPriority` is recorded but not used for scheduling yet; `propagateTags` and `platformCapabilities` are recorded",
+			"`consumableResourceProperties` is ignored",
+		}, Extension: shortTimeout},
+		"SubmitJob": {Level: Tested, Tests: allClient, Ignored: []string{
+			"`arrayProperties` and `dependsOn` are refused (ClientException \"… not supported yet\")",
+			"`nodeOverrides`, `eksPropertiesOverride` and `ecsPropertiesOverride` are refused (not supported by barge)",
+			"`shareIdentifier` and `schedulingPriorityOverride` are recorded but not used for scheduling yet",
+			"`containerOverrides.instanceType` is recorded and ignored",
+			"`consumableResourcePropertiesOverride` is ignored",
+		}, Extension: shortTimeout},
+		"TagResource":   {Level: Tested, Tests: lifecycle},
+		"TerminateJob":  {Level: Tested, Tests: lifecycle},
+		"UntagResource": {Level: Tested, Tests: lifecycle},
+		"UpdateComputeEnvironment": {Level: Tested, Tests: lifecycle, Ignored: []string{
+			"`state`, `unmanagedvCpus`, `serviceRole` and `computeResources.maxvCpus`, `minvCpus`, `desiredvCpus` are honoured (capacity as in CreateComputeEnvironment); the other `computeResources` members, `updatePolicy` and `context` are ignored",
+		}},
+		"UpdateJobQueue": {Level: Tested, Tests: lifecycle, Ignored: []string{
+			"`schedulingPolicyArn` is refused (fair-share scheduling is not supported yet)",
+			"`serviceEnvironmentOrder` is ignored",
+			"`jobStateTimeLimitActions` is recorded but not enforced yet",
+		}, Extension: cannotPlace},
+	},
+	"logs": {
+		"DescribeLogStreams": {Level: Partial,
+			Extension: "`logStreamNamePrefix` is also allowed with `orderBy` `LastEventTime` (CloudWatch refuses the combination)"},
+		"GetLogEvents": {Level: Tested, Tests: allClient, Ignored: []string{
+			"`logGroupIdentifier` (a name or a log group ARN) is accepted in place of `logGroupName`",
+			"`unmask` is ignored: barge masks nothing",
+		}},
+	},
+}
+
+// service is one section of the document.
+type service struct {
+	Key         string // key in Notes
+	Title       string
+	Intro       string
+	Ops         []awstypes.Operation
+	Implemented []string
+	Notes       map[string]Note
+}
+
+func services() []service {
+	return []service{
+		{
+			Key:   "batch",
+			Title: "AWS Batch",
+			Intro: "Jobs run as processes on the barge host, with the vCPU and memory they request; their " +
+				"output goes to the CloudWatch Logs group `/aws/batch/job`. Operations not implemented " +
+				"answer a `ClientException` naming the operation.",
+			Ops:         batchwire.Operations,
+			Implemented: api.ImplementedBatchOperations(),
+			Notes:       Notes["batch"],
+		},
+		{
+			Key:   "logs",
+			Title: "CloudWatch Logs",
+			Intro: "barge serves the log streams of its jobs (group `/aws/batch/job`) for reading. Operations " +
+				"not implemented answer an `InvalidOperationException` naming the operation.",
+			Ops:         logswire.Operations,
+			Implemented: api.ImplementedLogsOperations(),
+			Notes:       Notes["logs"],
+		},
+		{
+			Key:   "lambda",
+			Title: "Lambda",
+			Intro: "Not started: barge serves no Lambda operation yet.",
+			Ops:   lambdawire.Operations,
+			Notes: Notes["lambda"],
+		},
+	}
+}
+
+// Render writes docs/compatibility.md. It fails, writing nothing, when Notes contradicts the
+// models or the implemented operations.
+func Render(w io.Writer) error {
+	svcs := services()
+	for key := range Notes {
+		if !slices.ContainsFunc(svcs, func(s service) bool { return s.Key == key }) {
+			return fmt.Errorf("compat: Notes has an entry for unknown service %q", key)
+		}
+	}
+	return render(w, svcs)
+}
+
+// row is one operation of a section.
+type row struct {
+	name  string
+	level Level
+	notes string
+}
+
+type section struct {
+	svc                     service
+	rows                    []row
+	tested, partial, notYet int
+}
+
+func (s *section) implemented() int { return s.tested + s.partial }
+
+func render(w io.Writer, svcs []service) error {
+	var secs []*section
+	for _, svc := range svcs {
+		sec, err := build(svc)
+		if err != nil {
+			return err
+		}
+		secs = append(secs, sec)
+	}
+
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("<!-- Code generated by go generate ./internal/compat; DO NOT EDIT. -->\n\n")
+	p("# AWS API compatibility\n\n")
+	p("This page lists every operation of the AWS APIs barge speaks and how far barge implements each.\n")
+	p("Each operation is in one of three states:\n\n")
+	p("- **tested**: implemented, and driven through a real AWS client (aws-sdk-go-v2, the AWS CLI or boto3)\n")
+	p("  by the tests named in its notes. The notes still list any request members barge ignores or refuses.\n")
+	p("- **partial**: implemented, but no client test is recorded yet, or some request members are\n")
+	p("  accepted and ignored, or refused; the notes say which.\n")
+	p("- **not yet**: not implemented. Where barge serves the API, the call answers a clear error naming\n")
+	p("  the operation rather than a 404.\n\n")
+	p("Request members the notes do not mention behave as AWS documents them. \"Extension\" marks where barge\n")
+	p("deliberately goes beyond AWS.\n\n")
+	p("This file is generated from the AWS models in `internal/awstypes`, the operations the API edge serves\n")
+	p("(`internal/api`) and the hand-maintained `Notes` table in `internal/compat/compat.go`. Edit that table,\n")
+	p("then regenerate with:\n\n")
+	p("```sh\ngo generate ./internal/compat\n```\n\n")
+	p("| Service | Operations | Implemented | Tested | Partial | Not yet |\n")
+	p("| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, s := range secs {
+		p("| [%s](#%s) | %d | %d | %d | %d | %d |\n", s.svc.Title, anchor(s.svc.Title),
+			len(s.rows), s.implemented(), s.tested, s.partial, s.notYet)
+	}
+	for _, s := range secs {
+		p("\n## %s\n\n", s.svc.Title)
+		if s.svc.Intro != "" {
+			p("%s\n\n", s.svc.Intro)
+		}
+		p("%s.\n\n", counts(s))
+		p("| Operation | State | Notes |\n")
+		p("| --- | --- | --- |\n")
+		for _, r := range s.rows {
+			p("| %s | %s | %s |\n", r.name, r.level.label(), cell(r.notes))
+		}
+	}
+	return b.Flush()
+}
+
+// counts is the summary line of a section, e.g. "19 of 45 operations implemented (…)".
+func counts(s *section) string {
+	out := fmt.Sprintf("%d of %d operations implemented", s.implemented(), len(s.rows))
+	if s.implemented() > 0 {
+		out += fmt.Sprintf(" (%d tested through a real client, %d partial)", s.tested, s.partial)
+	}
+	return out + fmt.Sprintf("; %d not yet", s.notYet)
+}
+
+// build checks one service's notes against its model and implemented operations and makes its
+// rows, sorted by operation name.
+func build(svc service) (*section, error) {
+	inModel := map[string]bool{}
+	for _, op := range svc.Ops {
+		if inModel[op.Name] {
+			return nil, fmt.Errorf("compat: %s: operation %s is twice in the model", svc.Key, op.Name)
+		}
+		inModel[op.Name] = true
+	}
+	impl := map[string]bool{}
+	for _, name := range svc.Implemented {
+		if !inModel[name] {
+			return nil, fmt.Errorf("compat: %s: implemented operation %s is not in the model", svc.Key, name)
+		}
+		impl[name] = true
+	}
+	for name, n := range svc.Notes {
+		switch {
+		case !inModel[name]:
+			return nil, fmt.Errorf("compat: %s: Notes names %s, which is not an operation of the model", svc.Key, name)
+		case !impl[name]:
+			return nil, fmt.Errorf("compat: %s: Notes has an entry for %s, which barge does not implement", svc.Key, name)
+		case n.Level != Tested && n.Level != Partial:
+			return nil, fmt.Errorf("compat: %s: %s: the level of an implemented operation must be %q or %q, not %q", svc.Key, name, Tested, Partial, n.Level)
+		case n.Level == Tested && len(n.Tests) == 0:
+			return nil, fmt.Errorf("compat: %s: %s is %q but names no test", svc.Key, name, Tested)
+		}
+	}
+
+	sec := &section{svc: svc}
+	names := make([]string, 0, len(svc.Ops))
+	for _, op := range svc.Ops {
+		names = append(names, op.Name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		r := row{name: name, level: NotYet}
+		if impl[name] {
+			n, ok := svc.Notes[name]
+			if !ok {
+				n = Note{Level: Partial}
+			}
+			r.level, r.notes = n.Level, noteText(n)
+		}
+		switch r.level {
+		case Tested:
+			sec.tested++
+		case Partial:
+			sec.partial++
+		default:
+			sec.notYet++
+		}
+		sec.rows = append(sec.rows, r)
+	}
+	return sec, nil
+}
+
+// noteText is the Notes cell of an implemented operation.
+func noteText(n Note) string {
+	var parts []string
+	if len(n.Tests) > 0 {
+		tests := make([]string, len(n.Tests))
+		for i, t := range n.Tests {
+			tests[i] = "`" + t + "`"
+		}
+		parts = append(parts, "Tests: "+strings.Join(tests, ", ")+".")
+	} else if n.Level == Partial && len(n.Ignored) == 0 && n.Extension == "" {
+		return "implemented; no client test recorded"
+	} else {
+		parts = append(parts, "No client test recorded.")
+	}
+	for _, ig := range n.Ignored {
+		parts = append(parts, "• "+sentence(ig))
+	}
+	if n.Extension != "" {
+		parts = append(parts, "Extension: "+strings.TrimSuffix(strings.TrimSpace(n.Extension), ".")+".")
+	}
+	return strings.Join(parts, "<br>")
+}
+
+// sentence capitalises s (unless it starts with code) and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	if c := s[0]; c >= 'a' && c <= 'z' {
+		s = string(c-'a'+'A') + s[1:]
+	}
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// cell makes text safe inside a markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// anchor is GitHub's heading anchor for a plain title.
+func anchor(title string) string {
+	return strings.ReplaceAll(strings.ToLower(title), " ", "-")
+}

@@ -1,0 +1,4 @@
+package compat
+
+// Regenerate docs/compatibility.md from the models, the implemented operations and Notes.
+//go:generate go run ./gen -out ../../docs/compatibility.md
