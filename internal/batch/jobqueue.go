@@ -187,6 +187,9 @@ func (s *Service) UpdateJobQueue(ctx context.Context, account string, in *wire.U
 	if in.SchedulingPolicyArn != "" {
 		return nil, awserr.Client("schedulingPolicyArn: fair-share scheduling policies are not supported yet")
 	}
+	if len(in.ServiceEnvironmentOrder) > 0 {
+		return nil, awserr.Client("serviceEnvironmentOrder: service environments are not supported by barge")
+	}
 	if in.JobStateTimeLimitActions != nil {
 		d.JobStateTimeLimitActions = in.JobStateTimeLimitActions
 	}

@@ -179,5 +179,12 @@ func (s *Service) editTags(ctx context.Context, account, arn string, edit func(m
 	if err := s.store.ResourceUpdate(ctx, r); err != nil {
 		return s.storeErr(err, "resourceArn: "+arn+" does not exist")
 	}
+	if kind == "job-queue" {
+		// A queue's tags carry barge options (barge:waitUnschedulable): refresh the scheduler's copy.
+		var d wire.JobQueueDetail
+		if err := json.Unmarshal(r.Body, &d); err == nil {
+			s.eng.setQueue(schedQueue(&d))
+		}
+	}
 	return nil
 }

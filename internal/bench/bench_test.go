@@ -33,19 +33,37 @@ func startServer(t testing.TB) Options {
 	return Options{Endpoint: s.Endpoint(), AccessKey: c.AccessKeyID, Secret: c.SecretAccessKey}
 }
 
-// count lists a queue's jobs in one status.
-func count(t *testing.T, c *batch.Client, queue string, st types.JobStatus) int {
+// count lists a queue's jobs in the given statuses.
+func count(t *testing.T, c *batch.Client, queue string, statuses ...types.JobStatus) int {
 	t.Helper()
 	n := 0
-	p := batch.NewListJobsPaginator(c, &batch.ListJobsInput{JobQueue: aws.String(queue), JobStatus: st, MaxResults: aws.Int32(1000)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
+	for _, st := range statuses {
+		p := batch.NewListJobsPaginator(c, &batch.ListJobsInput{JobQueue: aws.String(queue), JobStatus: st, MaxResults: aws.Int32(1000)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(page.JobSummaryList)
 		}
-		n += len(page.JobSummaryList)
 	}
 	return n
+}
+
+// parked counts the jobs RUNNABLE in ParkedQueue, once none is SUBMITTED any more (jobs become
+// RUNNABLE right after SubmitJob returns), and fails if any got further.
+func parked(t *testing.T, c *batch.Client) int {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); count(t, c, ParkedQueue, types.JobStatusSubmitted) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs still SUBMITTED in %s after 10s", ParkedQueue)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count(t, c, ParkedQueue, types.JobStatusStarting, types.JobStatusRunning, types.JobStatusSucceeded, types.JobStatusFailed); n != 0 {
+		t.Fatalf("%d jobs of %s started although its compute environment is DISABLED", n, ParkedQueue)
+	}
+	return count(t, c, ParkedQueue, types.JobStatusRunnable)
 }
 
 func TestSmoke(t *testing.T) {
@@ -67,11 +85,13 @@ func TestSmoke(t *testing.T) {
 	if _, err := SubmitThroughput(ctx, o2); err != nil {
 		t.Fatalf("second submit run: %v", err)
 	}
-	if n := count(t, c, ParkedQueue, types.JobStatusRunnable); n != 60 {
-		t.Fatalf("%d jobs RUNNABLE in %s, want 60 (parked, never started)", n, ParkedQueue)
+	if n := parked(t, c); n != 60 {
+		t.Fatalf("%d jobs waiting in %s, want 60", n, ParkedQueue)
 	}
 
+	t.Logf("submit: %+v", r)
 	r, err = EndToEnd(ctx, o)
+	t.Logf("e2e: %+v", r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +102,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("%d jobs SUCCEEDED in the default queue, want 50", n)
 	}
 	// The parked jobs are still parked.
-	if n := count(t, c, ParkedQueue, types.JobStatusRunnable); n != 60 {
-		t.Fatalf("%d jobs RUNNABLE in %s after e2e, want 60", n, ParkedQueue)
+	if n := parked(t, c); n != 60 {
+		t.Fatalf("%d jobs waiting in %s after e2e, want 60", n, ParkedQueue)
 	}
 
 	// A dedicated queue with a chosen number of slots, set up twice (resized the second time).

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,14 +20,15 @@ import (
 
 // cmdResult is what a client command did.
 type cmdResult struct {
-	args   []string
-	code   int
-	stdout string
-	stderr string
+	args    []string
+	code    int
+	stdout  string
+	stderr  string
+	elapsed time.Duration
 }
 
 func (r cmdResult) String() string {
-	return fmt.Sprintf("$ %s\nexit %d\n--- stdout:\n%s\n--- stderr:\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+	return fmt.Sprintf("$ %s\nexit %d after %v\n--- stdout:\n%s\n--- stderr:\n%s", strings.Join(r.args, " "), r.code, r.elapsed.Round(time.Millisecond), r.stdout, r.stderr)
 }
 
 // runCmd runs a command with env and returns its exit code and output; it fails the test only
@@ -39,8 +41,9 @@ func runCmd(t *testing.T, ctx context.Context, env []string, name string, args .
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
 	err := cmd.Run()
-	res := cmdResult{args: append([]string{name}, args...), stdout: stdout.String(), stderr: stderr.String()}
+	res := cmdResult{args: append([]string{name}, args...), stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
 	if ctx.Err() != nil {
 		t.Fatalf("command did not finish: %v\n%s", ctx.Err(), res)
 	}
@@ -51,7 +54,37 @@ func runCmd(t *testing.T, ctx context.Context, env []string, name string, args .
 		}
 		res.code = ee.ExitCode()
 	}
+	t.Logf("$ %s: exit %d in %v", strings.Join(res.args, " "), res.code, res.elapsed.Round(time.Millisecond))
 	return res
+}
+
+var (
+	toolMu    sync.Mutex
+	toolPaths = map[string]string{}
+)
+
+// tool finds a client program on PATH, or skips the test. A pyenv shim is resolved once to the
+// program it stands for: the shim's bash and `pyenv exec` add about half a second to every call.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	toolMu.Lock()
+	defer toolMu.Unlock()
+	if p, ok := toolPaths[name]; ok {
+		return p
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s is not on PATH", name)
+	}
+	if strings.Contains(p, "/shims/") {
+		if out, err := exec.Command("pyenv", "which", name).Output(); err == nil {
+			if real := strings.TrimSpace(string(out)); real != "" {
+				p = real
+			}
+		}
+	}
+	toolPaths[name] = p
+	return p
 }
 
 // awsCLI runs `aws` with JSON output against one barge server.
@@ -64,7 +97,7 @@ type awsCLI struct {
 // run runs an aws command and returns what it did, success or not.
 func (a awsCLI) run(args ...string) cmdResult {
 	a.t.Helper()
-	return runCmd(a.t, a.ctx, a.env, "aws", append(args, "--output", "json")...)
+	return runCmd(a.t, a.ctx, a.env, tool(a.t, "aws"), append(args, "--output", "json")...)
 }
 
 // ok runs an aws command that must succeed and decodes its JSON output into out (unless nil).
@@ -192,17 +225,19 @@ func (a awsCLI) submit(name, queue, def string) submitted {
 
 func TestCLIAWS(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
+	tool(t, "aws")
 	b := bargetest.Start(t)
 	// Not defer: the parallel subtests run after this function returns.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 
+	// A definition for the groups that need any job definition at all.
+	const shared = "e2e-shared"
+	sharedDef := awsCLI{t, ctx, b.Env()}.register(shared, "true")
+
 	// The groups share the server but no resources, so they run side by side: each aws call
 	// costs most of a second of Python start-up.
-	t.Run("JobDefinitionsJobsLogsTags", func(t *testing.T) {
+	t.Run("JobDefinitionsJobsLogs", func(t *testing.T) {
 		t.Parallel()
 		a := awsCLI{t, ctx, b.Env()}
 		const def = "e2e-hello"
@@ -326,23 +361,24 @@ func TestCLIAWS(t *testing.T) {
 		if !has(filtered) || len(filtered.JobSummaryList) != 1 {
 			t.Errorf("list-jobs --filters name=JOB_NAME,values=%s = %+v, want just job %s", sub.JobName, filtered.JobSummaryList, sub.JobId)
 		}
+	})
 
-		// Tags on a job definition revision and on a job.
-		for _, arn := range []string{r2.JobDefinitionArn, sub.JobArn} {
-			type tags struct {
+	t.Run("Tags", func(t *testing.T) {
+		t.Parallel()
+		a := awsCLI{t, ctx, b.Env()}
+		job := a.submit("e2e-tagged", "default", shared)
+		// On a job definition revision and on a job.
+		for _, arn := range []string{sharedDef.JobDefinitionArn, job.JobArn} {
+			// One listing checks both edits: team is there only if tag-resource added it, and env
+			// is gone only if untag-resource removed it.
+			a.ok(nil, "batch", "tag-resource", "--resource-arn", arn, "--tags", "env=e2e,team=barge")
+			a.ok(nil, "batch", "untag-resource", "--resource-arn", arn, "--tag-keys", "env")
+			var got struct {
 				Tags map[string]string `json:"tags"`
 			}
-			a.ok(nil, "batch", "tag-resource", "--resource-arn", arn, "--tags", "env=e2e,team=barge")
-			var got tags
-			a.ok(&got, "batch", "list-tags-for-resource", "--resource-arn", arn)
-			if len(got.Tags) != 2 || got.Tags["env"] != "e2e" || got.Tags["team"] != "barge" {
-				t.Errorf("%s: tags after tag-resource = %v, want env=e2e team=barge", arn, got.Tags)
-			}
-			a.ok(nil, "batch", "untag-resource", "--resource-arn", arn, "--tag-keys", "env")
-			got = tags{}
 			a.ok(&got, "batch", "list-tags-for-resource", "--resource-arn", arn)
 			if len(got.Tags) != 1 || got.Tags["team"] != "barge" {
-				t.Errorf("%s: tags after untag-resource env = %v, want team=barge", arn, got.Tags)
+				t.Errorf("%s: tags after tag-resource env=e2e,team=barge and untag-resource env = %v, want just team=barge", arn, got.Tags)
 			}
 		}
 	})
@@ -428,14 +464,11 @@ func TestCLIAWS(t *testing.T) {
 			t.Errorf("after update-job-queue --state DISABLED: %+v", qs.JobQueues)
 		}
 
-		// A disabled queue takes no jobs. The definition is never found to be missing, because
-		// the queue is checked first; use a real one anyway.
-		a.register("e2e-queue-def", "true")
-		a.fails("ClientException", "batch", "submit-job", "--job-name", "refused", "--job-queue", jq, "--job-definition", "e2e-queue-def")
-
-		// A compute environment still used by a queue cannot be deleted.
-		a.ok(nil, "batch", "update-compute-environment", "--compute-environment", ce, "--state", "DISABLED")
-		a.fails("ClientException", "batch", "delete-compute-environment", "--compute-environment", ce)
+		// A disabled queue takes no jobs.
+		res := a.fails("ClientException", "batch", "submit-job", "--job-name", "refused", "--job-queue", jq, "--job-definition", shared)
+		if !strings.Contains(res.stderr, "DISABLED") {
+			t.Errorf("submit-job to a disabled queue: stderr does not say the queue is DISABLED:\n%s", res)
+		}
 
 		a.ok(nil, "batch", "delete-job-queue", "--job-queue", jq)
 		qs = queues{}
@@ -443,6 +476,7 @@ func TestCLIAWS(t *testing.T) {
 		if len(qs.JobQueues) != 0 {
 			t.Errorf("describe-job-queues after delete-job-queue: %+v", qs.JobQueues)
 		}
+		a.ok(nil, "batch", "update-compute-environment", "--compute-environment", ce, "--state", "DISABLED")
 		a.ok(nil, "batch", "delete-compute-environment", "--compute-environment", ce)
 		ces.ComputeEnvironments = nil
 		a.ok(&ces, "batch", "describe-compute-environments", "--compute-environments", ce)
@@ -454,9 +488,7 @@ func TestCLIAWS(t *testing.T) {
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
 		a := awsCLI{t, ctx, b.Env()}
-		a.register("e2e-errors", "true")
-
-		res := a.fails("ClientException", "batch", "submit-job", "--job-name", "lost", "--job-queue", "no-such-queue", "--job-definition", "e2e-errors")
+		res := a.fails("ClientException", "batch", "submit-job", "--job-name", "lost", "--job-queue", "no-such-queue", "--job-definition", shared)
 		if !strings.Contains(res.stderr, "jobQueue") || !strings.Contains(res.stderr, "no-such-queue") {
 			t.Errorf("submit-job to a missing queue: stderr does not name the field jobQueue and the queue:\n%s", res)
 		}
@@ -473,8 +505,12 @@ func TestCLIAWS(t *testing.T) {
 	t.Run("TerminateRunningJob", func(t *testing.T) {
 		t.Parallel()
 		a := awsCLI{t, ctx, b.Env()}
-		a.register("e2e-sleep", "sleep", "30")
-		sub := a.submit("e2e-sleeper", "default", "e2e-sleep")
+		var sub submitted
+		a.ok(&sub, "batch", "submit-job", "--job-name", "e2e-sleeper", "--job-queue", "default", "--job-definition", shared,
+			"--container-overrides", `{"command":["sleep","30"]}`)
+		if sub.JobId == "" {
+			t.Fatalf("submit-job returned no jobId")
+		}
 		a.waitJob(sub.JobId, 15*time.Second, is("RUNNING", "SUCCEEDED", "FAILED"))
 
 		// CancelJob leaves a job that has started alone and still succeeds, as in AWS.

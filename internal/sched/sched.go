@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // Resources is an amount of capacity. vCPUs are in thousandths so fractional requests add up
@@ -60,16 +61,23 @@ type Queue struct {
 	FailUnschedulable bool
 }
 
-// Job is a job waiting for capacity.
+// Job is a job waiting for capacity. With Count > 1 it stands for that many identical jobs (the
+// waiting children of an array job), placed one by one: an array of a million children costs one
+// entry, not a million.
 type Job struct {
 	ID    string
 	Queue string // queue key
 	Need  Resources
+	Count int // 0 or 1: a single job
 }
 
 // Placement says: start this job on this compute environment. Its capacity is already reserved.
+// For a Count entry, JobID is the entry's ID and Running the key under which the placed instance
+// holds its capacity (JobID#n, n counting from 1); the caller names the instance and releases it
+// by that key.
 type Placement struct {
 	JobID      string
+	Running    string
 	Queue      string
 	ComputeEnv string
 	Need       Resources
@@ -96,7 +104,7 @@ func (c *ceState) free() Resources { return c.Capacity.sub(c.used) }
 
 type queueState struct {
 	Queue
-	jobs *list.List // of *Job, in submission order
+	jobs *list.List // of *entry, in submission order
 }
 
 type running struct {
@@ -152,7 +160,7 @@ func (s *Scheduler) RemoveQueue(key string) {
 		return
 	}
 	for e := qs.jobs.Front(); e != nil; e = e.Next() {
-		delete(s.waiting, e.Value.(*Job).ID)
+		delete(s.waiting, e.Value.(*entry).ID)
 	}
 	delete(s.queues, key)
 	s.reorder()
@@ -180,8 +188,25 @@ func (s *Scheduler) Enqueue(j Job) bool {
 	if _, dup := s.waiting[j.ID]; dup {
 		return true
 	}
-	s.waiting[j.ID] = qs.jobs.PushBack(&j)
+	if j.Count < 1 {
+		j.Count = 1
+	}
+	s.waiting[j.ID] = qs.jobs.PushBack(&entry{Job: j})
 	return true
+}
+
+// entry is a queued Job; placed counts the instances of a Count entry placed so far.
+type entry struct {
+	Job
+	placed int
+}
+
+// Waiting reports how many instances of an entry still wait (0 when it is not queued).
+func (s *Scheduler) WaitingCount(id string) int {
+	if e, ok := s.waiting[id]; ok {
+		return e.Value.(*entry).Count
+	}
+	return 0
 }
 
 // Dequeue removes a waiting job (cancelled); it reports whether the job was waiting.
@@ -191,7 +216,7 @@ func (s *Scheduler) Dequeue(id string) bool {
 		return false
 	}
 	delete(s.waiting, id)
-	s.queues[e.Value.(*Job).Queue].jobs.Remove(e)
+	s.queues[e.Value.(*entry).Queue].jobs.Remove(e)
 	return true
 }
 
@@ -216,7 +241,7 @@ func (s *Scheduler) Release(id string) bool {
 	return true
 }
 
-// Waiting is the number of jobs waiting for capacity.
+// Waiting is the number of entries waiting for capacity (a Count entry counts once).
 func (s *Scheduler) Waiting() int { return len(s.waiting) }
 
 // Used is the capacity in use on a compute environment.
@@ -245,7 +270,7 @@ func (s *Scheduler) Schedule() Result {
 		var next *list.Element
 		for e := qs.jobs.Front(); e != nil; e = next {
 			next = e.Next()
-			j := e.Value.(*Job)
+			j := e.Value.(*entry)
 			if qs.FailUnschedulable {
 				if reason, never := s.neverFits(qs, j.Need); never {
 					s.remove(qs, e)
@@ -256,22 +281,29 @@ func (s *Scheduler) Schedule() Result {
 			if noRoom[j.Need] {
 				continue
 			}
-			placed := false
-			for _, c := range ces {
-				if j.Need.Fits(c.free()) {
-					c.used = c.used.add(j.Need)
-					s.running[j.ID] = running{ce: c.Key, need: j.Need}
-					s.remove(qs, e)
-					res.Placements = append(res.Placements, Placement{JobID: j.ID, Queue: qs.Key, ComputeEnv: c.Key, Need: j.Need})
-					placed = true
+			// A Count entry places as many instances as fit before the scan moves on.
+			for j.Count > 0 {
+				c := firstFit(ces, j.Need)
+				if c == nil {
 					break
 				}
+				c.used = c.used.add(j.Need)
+				key := j.ID
+				if j.Count > 1 || j.placed > 0 {
+					j.placed++
+					key = j.ID + "#" + strconv.Itoa(j.placed)
+				}
+				s.running[key] = running{ce: c.Key, need: j.Need}
+				j.Count--
+				res.Placements = append(res.Placements, Placement{JobID: j.ID, Running: key, Queue: qs.Key, ComputeEnv: c.Key, Need: j.Need})
 			}
-			if !placed {
-				noRoom[j.Need] = true
-				if allFull(ces) {
-					break
-				}
+			if j.Count == 0 {
+				s.remove(qs, e)
+				continue
+			}
+			noRoom[j.Need] = true
+			if allFull(ces) {
+				break
 			}
 		}
 	}
@@ -279,8 +311,17 @@ func (s *Scheduler) Schedule() Result {
 }
 
 func (s *Scheduler) remove(qs *queueState, e *list.Element) {
-	delete(s.waiting, e.Value.(*Job).ID)
+	delete(s.waiting, e.Value.(*entry).ID)
 	qs.jobs.Remove(e)
+}
+
+func firstFit(ces []*ceState, need Resources) *ceState {
+	for _, c := range ces {
+		if need.Fits(c.free()) {
+			return c
+		}
+	}
+	return nil
 }
 
 func (s *Scheduler) usableComputeEnvs(qs *queueState) []*ceState {

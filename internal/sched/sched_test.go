@@ -34,7 +34,7 @@ func TestSchedule(t *testing.T) {
 			ces:    []ComputeEnv{{Key: "ce", Capacity: cpu(2, 1000), Enabled: true}},
 			queues: []Queue{{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}}},
 			steps: []step{
-				{enqueue: []Job{{"a", "q", cpu(1, 100)}, {"b", "q", cpu(1, 100)}, {"c", "q", cpu(1, 100)}}, want: "a@ce b@ce"},
+				{enqueue: []Job{{ID: "a", Queue: "q", Need: cpu(1, 100)}, {ID: "b", Queue: "q", Need: cpu(1, 100)}, {ID: "c", Queue: "q", Need: cpu(1, 100)}}, want: "a@ce b@ce"},
 				{want: ""},
 				{release: []string{"b"}, want: "c@ce"},
 			},
@@ -44,7 +44,7 @@ func TestSchedule(t *testing.T) {
 			ces:    []ComputeEnv{{Key: "ce", Capacity: cpu(8, 1000), Enabled: true}},
 			queues: []Queue{{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}}},
 			steps: []step{
-				{enqueue: []Job{{"a", "q", cpu(1, 600)}, {"b", "q", cpu(1, 600)}, {"c", "q", cpu(1, 400)}}, want: "a@ce c@ce"},
+				{enqueue: []Job{{ID: "a", Queue: "q", Need: cpu(1, 600)}, {ID: "b", Queue: "q", Need: cpu(1, 600)}, {ID: "c", Queue: "q", Need: cpu(1, 400)}}, want: "a@ce c@ce"},
 			},
 		},
 		{
@@ -55,7 +55,7 @@ func TestSchedule(t *testing.T) {
 				{Key: "high", Priority: 10, Enabled: true, ComputeEnvs: []string{"ce"}},
 			},
 			steps: []step{
-				{enqueue: []Job{{"l1", "low", cpu(1, 1)}, {"h1", "high", cpu(1, 1)}}, want: "h1@ce"},
+				{enqueue: []Job{{ID: "l1", Queue: "low", Need: cpu(1, 1)}, {ID: "h1", Queue: "high", Need: cpu(1, 1)}}, want: "h1@ce"},
 				{release: []string{"h1"}, want: "l1@ce"},
 			},
 		},
@@ -67,7 +67,7 @@ func TestSchedule(t *testing.T) {
 			},
 			queues: []Queue{{Key: "q", Enabled: true, ComputeEnvs: []string{"first", "second"}}},
 			steps: []step{
-				{enqueue: []Job{{"a", "q", cpu(1, 1)}, {"b", "q", cpu(1, 1)}, {"c", "q", cpu(2, 1)}}, want: "a@first b@second c@second"},
+				{enqueue: []Job{{ID: "a", Queue: "q", Need: cpu(1, 1)}, {ID: "b", Queue: "q", Need: cpu(1, 1)}, {ID: "c", Queue: "q", Need: cpu(2, 1)}}, want: "a@first b@second c@second"},
 			},
 		},
 		{
@@ -75,7 +75,7 @@ func TestSchedule(t *testing.T) {
 			ces:    []ComputeEnv{{Key: "ce", Capacity: cpu(4, 1000), Enabled: false}, {Key: "on", Capacity: cpu(4, 1000), Enabled: true}},
 			queues: []Queue{{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}}, {Key: "off", Enabled: false, ComputeEnvs: []string{"on"}}},
 			steps: []step{
-				{enqueue: []Job{{"a", "q", cpu(1, 1)}, {"b", "off", cpu(1, 1)}}, want: ""},
+				{enqueue: []Job{{ID: "a", Queue: "q", Need: cpu(1, 1)}, {ID: "b", Queue: "off", Need: cpu(1, 1)}}, want: ""},
 			},
 		},
 		{
@@ -83,7 +83,7 @@ func TestSchedule(t *testing.T) {
 			ces:    []ComputeEnv{{Key: "ce", Capacity: cpu(4, 1000), Enabled: true}},
 			queues: []Queue{{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}}},
 			steps: []step{
-				{enqueue: []Job{{"a", "q", cpu(2, 1)}, {"big", "q", cpu(4, 1)}, {"b", "q", cpu(1, 1)}}, want: "a@ce b@ce"},
+				{enqueue: []Job{{ID: "a", Queue: "q", Need: cpu(2, 1)}, {ID: "big", Queue: "q", Need: cpu(4, 1)}, {ID: "b", Queue: "q", Need: cpu(1, 1)}}, want: "a@ce b@ce"},
 				{release: []string{"a", "b"}, want: "big@ce"},
 			},
 		},
@@ -121,9 +121,9 @@ func TestUnschedulable(t *testing.T) {
 	s.SetComputeEnv(ComputeEnv{Key: "ce", Capacity: cpu(8, 16000), Enabled: true})
 	s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}, FailUnschedulable: true})
 	s.SetQueue(Queue{Key: "patient", Enabled: true, ComputeEnvs: []string{"ce"}})
-	s.Enqueue(Job{"huge", "q", cpu(64, 1)})
-	s.Enqueue(Job{"waits", "patient", cpu(64, 1)})
-	s.Enqueue(Job{"ok", "q", cpu(1, 1)})
+	s.Enqueue(Job{ID: "huge", Queue: "q", Need: cpu(64, 1)})
+	s.Enqueue(Job{ID: "waits", Queue: "patient", Need: cpu(64, 1)})
+	s.Enqueue(Job{ID: "ok", Queue: "q", Need: cpu(1, 1)})
 	r := s.Schedule()
 	if len(r.Unschedulable) != 1 || r.Unschedulable[0].JobID != "huge" {
 		t.Fatalf("unschedulable: %+v", r.Unschedulable)
@@ -136,21 +136,42 @@ func TestUnschedulable(t *testing.T) {
 	}
 }
 
+func TestCountEntries(t *testing.T) {
+	s := New()
+	s.SetComputeEnv(ComputeEnv{Key: "ce", Capacity: cpu(3, 1000), Enabled: true})
+	s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}})
+	s.Enqueue(Job{ID: "arr", Queue: "q", Need: cpu(1, 1), Count: 1000000})
+	s.Enqueue(Job{ID: "after", Queue: "q", Need: cpu(1, 1)})
+	r := s.Schedule()
+	if got := placedIDs(r); got != "arr@ce arr@ce arr@ce" {
+		t.Fatalf("placed %q", got)
+	}
+	if r.Placements[0].Running != "arr#1" || r.Placements[2].Running != "arr#3" || s.WaitingCount("arr") != 999997 {
+		t.Fatalf("instances %+v, waiting %d", r.Placements, s.WaitingCount("arr"))
+	}
+	if !s.Release("arr#2") || s.Release("arr") {
+		t.Fatal("instances release by their own keys")
+	}
+	if got := placedIDs(s.Schedule()); got != "arr@ce" {
+		t.Fatalf("after release: %q", got)
+	}
+}
+
 func TestDequeueAndRemoveQueue(t *testing.T) {
 	s := New()
 	s.SetComputeEnv(ComputeEnv{Key: "ce", Capacity: cpu(1, 100), Enabled: true})
 	s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}})
-	s.Enqueue(Job{"a", "q", cpu(1, 1)})
-	s.Enqueue(Job{"b", "q", cpu(1, 1)})
+	s.Enqueue(Job{ID: "a", Queue: "q", Need: cpu(1, 1)})
+	s.Enqueue(Job{ID: "b", Queue: "q", Need: cpu(1, 1)})
 	if !s.Dequeue("a") || s.Dequeue("a") {
 		t.Fatal("dequeue must succeed once")
 	}
 	if got := placedIDs(s.Schedule()); got != "b@ce" {
 		t.Fatalf("placed %q", got)
 	}
-	s.Enqueue(Job{"c", "q", cpu(1, 1)})
+	s.Enqueue(Job{ID: "c", Queue: "q", Need: cpu(1, 1)})
 	s.RemoveQueue("q")
-	if s.Waiting() != 0 || s.Enqueue(Job{"d", "q", cpu(1, 1)}) {
+	if s.Waiting() != 0 || s.Enqueue(Job{ID: "d", Queue: "q", Need: cpu(1, 1)}) {
 		t.Fatal("removed queue must drop its jobs and refuse new ones")
 	}
 }
@@ -172,7 +193,7 @@ func TestRandomNeverOvercommits(t *testing.T) {
 		}
 		const n = 300
 		for i := 0; i < n; i++ {
-			s.Enqueue(Job{fmt.Sprintf("j%d", i), fmt.Sprintf("q%d", rng.Intn(3)), Resources{MilliVCPU: int64(250 * (1 + rng.Intn(8))), MemoryMiB: int64(100 + rng.Intn(1000))}})
+			s.Enqueue(Job{ID: fmt.Sprintf("j%d", i), Queue: fmt.Sprintf("q%d", rng.Intn(3)), Need: Resources{MilliVCPU: int64(250 * (1 + rng.Intn(8))), MemoryMiB: int64(100 + rng.Intn(1000))}})
 		}
 		placed := map[string]bool{}
 		var active []string
@@ -215,7 +236,7 @@ func BenchmarkSchedule100kRunnable50Queues(b *testing.B) {
 		s.SetQueue(Queue{Key: fmt.Sprintf("q%d", q), Priority: int32(q % 5), Enabled: true, ComputeEnvs: []string{"ce"}})
 	}
 	for i := 0; i < 100000; i++ {
-		s.Enqueue(Job{fmt.Sprintf("j%d", i), fmt.Sprintf("q%d", i%50), cpu(1, 512)})
+		s.Enqueue(Job{ID: fmt.Sprintf("j%d", i), Queue: fmt.Sprintf("q%d", i%50), Need: cpu(1, 512)})
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -223,7 +244,7 @@ func BenchmarkSchedule100kRunnable50Queues(b *testing.B) {
 		b.StopTimer()
 		for _, p := range r.Placements {
 			s.Release(p.JobID)
-			s.Enqueue(Job{p.JobID, p.Queue, p.Need})
+			s.Enqueue(Job{ID: p.JobID, Queue: p.Queue, Need: p.Need})
 		}
 		b.StartTimer()
 	}
