@@ -39,10 +39,16 @@ type engine struct {
 	events chan func()
 	sched  *sched.Scheduler
 
-	jobs    map[string]*activeJob // every unfinished job
-	dirty   map[string]*activeJob // changed since the last flush
-	starts  []*activeJob          // placed, to launch once STARTING is durable
-	replies []func()              // to run once the current changes are durable
+	jobs     map[string]*activeJob // every unfinished job (and those finished since the last flush)
+	dirty    map[string]*activeJob // changed since the last flush
+	starts   []*activeJob          // placed, to launch once STARTING is durable
+	replies  []func()              // to run once the current changes are durable
+	finished []*activeJob          // became terminal; their consequences are not yet applied
+
+	arrays   map[string]*activeJob // unfinished array parents
+	arrayMem map[string]*arrayMem  // in-memory extras of unfinished N_TO_N arrays
+	deps     map[string][]string   // dependency (job id or "parent:index") → ids of jobs waiting on it
+	nton     map[string][]string   // array id → arrays whose child i waits for its child i
 
 	quit chan struct{}
 	done chan struct{}
@@ -52,6 +58,9 @@ type activeJob struct {
 	store   *store.Job
 	rec     *jobRecord
 	attempt *attemptRun // set while STARTING or RUNNING
+	runKey  string      // the scheduler key holding the attempt's capacity
+	waiting int         // dependencies not yet satisfied
+	isNew   bool        // materialized by the engine, not yet in the store
 }
 
 type attemptRun struct {
@@ -65,13 +74,17 @@ type attemptRun struct {
 
 func newEngine(s *Service) *engine {
 	return &engine{
-		s:      s,
-		events: make(chan func(), 8192),
-		sched:  sched.New(),
-		jobs:   map[string]*activeJob{},
-		dirty:  map[string]*activeJob{},
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		s:        s,
+		events:   make(chan func(), 8192),
+		sched:    sched.New(),
+		jobs:     map[string]*activeJob{},
+		dirty:    map[string]*activeJob{},
+		arrays:   map[string]*activeJob{},
+		arrayMem: map[string]*arrayMem{},
+		deps:     map[string][]string{},
+		nton:     map[string][]string{},
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 }
 
@@ -151,6 +164,7 @@ func (e *engine) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var all []*activeJob
 	for _, j := range jobs {
 		rec, err := decodeJob(j)
 		if err != nil {
@@ -158,19 +172,50 @@ func (e *engine) recover(ctx context.Context) error {
 		}
 		aj := &activeJob{store: j, rec: rec}
 		e.jobs[j.ID] = aj
-		switch rec.Detail.Status {
-		case statusStarting, statusRunning:
-			aj.attempt = &attemptRun{startedAt: deref(rec.Detail.StartedAt)}
-			e.finishAttempt(aj, attemptEnd{lost: true})
-		default:
-			e.makeRunnable(aj)
+		if rec.Run.Array != nil {
+			e.arrays[j.ID] = aj
 		}
+		all = append(all, aj)
+	}
+	if err := e.recoverArrays(ctx); err != nil {
+		return err
+	}
+	for _, aj := range all {
+		e.recoverJob(aj)
+	}
+	for _, par := range e.arrays {
+		e.checkArrayDone(par)
 	}
 	if len(jobs) > 0 {
 		e.s.log.Info("recovered unfinished jobs", "count", len(jobs))
 	}
+	e.settle()
 	e.schedule()
+	e.settle()
 	return e.flush(ctx)
+}
+
+// recoverJob puts an unfinished job back where it was. Parents come before their children
+// (submission order), so array state exists when children are seen.
+func (e *engine) recoverJob(aj *activeJob) {
+	run := &aj.rec.Run
+	switch st := aj.rec.Detail.Status; {
+	case st == statusStarting || st == statusRunning:
+		aj.attempt = &attemptRun{startedAt: deref(aj.rec.Detail.StartedAt)}
+		e.finishAttempt(aj, attemptEnd{lost: true})
+	case st == statusSubmitted:
+		e.admit(aj)
+	case !run.Activated:
+		// PENDING on dependencies: look at them again.
+		e.admit(aj)
+	case run.Array != nil:
+		if len(run.Array.NToN) > 0 {
+			e.linkNToN(aj)
+		}
+		e.resumeArray(aj)
+	default:
+		e.makeRunnable(aj)
+	}
 }
 
 func (e *engine) loop() {
@@ -197,7 +242,9 @@ func (e *engine) loop() {
 				break drain
 			}
 		}
+		e.settle()
 		e.schedule()
+		e.settle()
 		if err := e.flush(ctx); err != nil {
 			e.s.log.Error("persist job states (will retry)", "err", err)
 		}
@@ -216,16 +263,26 @@ func (e *engine) shutdown() {
 // flush makes the changed jobs durable, then launches placed jobs and answers waiting callers.
 func (e *engine) flush(ctx context.Context) error {
 	if len(e.dirty) > 0 {
-		batch := make([]*store.Job, 0, len(e.dirty))
+		var inserts, updates []*store.Job
+		now := e.s.nowMillis()
 		for _, aj := range e.dirty {
+			if a := aj.rec.Run.Array; a != nil {
+				aj.rec.Detail.ArrayProperties = &wire.ArrayPropertiesDetail{
+					Size: ptr(int32(a.Size)), StatusSummary: a.summary(), StatusSummaryLastUpdatedAt: &now}
+			}
 			aj.store.Status = string(aj.rec.Detail.Status)
 			aj.store.Body = mustJSON(aj.rec)
-			batch = append(batch, aj.store)
+			if aj.isNew {
+				inserts = append(inserts, aj.store)
+			} else {
+				updates = append(updates, aj.store)
+			}
 		}
-		if err := e.s.store.JobUpdateMany(ctx, batch); err != nil {
+		if err := e.s.store.JobWriteMany(ctx, inserts, updates); err != nil {
 			return err
 		}
 		for id, aj := range e.dirty {
+			aj.isNew = false
 			if terminal(aj.rec.Detail.Status) {
 				delete(e.jobs, id)
 			}
@@ -250,52 +307,90 @@ func (e *engine) submit(j *store.Job, rec *jobRecord) {
 	e.do(func() {
 		aj := &activeJob{store: j, rec: rec}
 		e.jobs[j.ID] = aj
-		e.makeRunnable(aj)
+		if rec.Run.Array != nil {
+			e.arrays[j.ID] = aj
+		}
+		e.admit(aj)
 	})
 }
 
 // makeRunnable moves a job into its queue's runnable set.
 func (e *engine) makeRunnable(aj *activeJob) {
 	d := &aj.rec.Detail
-	if !e.sched.Enqueue(sched.Job{ID: aj.store.ID, Queue: d.JobQueue, Need: aj.rec.Run.Need}) {
+	if !e.sched.Enqueue(e.schedJob(aj, 1)) {
 		e.fail(aj, reasonQueueGone)
 		return
 	}
-	d.Status = statusRunnable
-	e.markDirty(aj)
+	d.StatusReason = ""
+	e.setStatus(aj, statusRunnable)
+}
+
+func (e *engine) schedJob(aj *activeJob, count int) sched.Job {
+	return sched.Job{ID: aj.store.ID, Queue: aj.rec.Detail.JobQueue, Need: aj.rec.Run.Need, Count: count}
 }
 
 // fail ends a job that is not running.
 func (e *engine) fail(aj *activeJob, reason string) {
 	d := &aj.rec.Detail
 	e.sched.Dequeue(aj.store.ID)
-	d.Status = statusFailed
 	d.StatusReason = reason
 	now := e.s.nowMillis()
 	d.StoppedAt = &now
+	e.setStatus(aj, statusFailed)
+}
+
+// setStatus is the one place a job's status changes: it keeps the array parent's counts and
+// queues the consequences of reaching a terminal state.
+func (e *engine) setStatus(aj *activeJob, st wire.JobStatus) {
+	d := &aj.rec.Detail
+	old := d.Status
+	if old == st {
+		return
+	}
+	d.Status = st
 	e.markDirty(aj)
+	if par := e.arrays[aj.store.ArrayParent]; par != nil && aj.store.ArrayParent != "" {
+		a := par.rec.Run.Array
+		if old != "" {
+			a.Counts[old]--
+		}
+		a.Counts[st]++
+		e.markDirty(par)
+	}
+	if terminal(st) {
+		e.finished = append(e.finished, aj)
+	}
 }
 
 // schedule asks the scheduler for placements and marks them STARTING.
 func (e *engine) schedule() {
 	res := e.sched.Schedule()
 	for _, u := range res.Unschedulable {
-		if aj, ok := e.jobs[u.JobID]; ok {
-			e.fail(aj, "CannotPlaceJob: "+u.Reason)
+		aj, ok := e.jobs[u.JobID]
+		switch {
+		case !ok:
+		default:
+			e.failWaiting(aj, "CannotPlaceJob: "+u.Reason)
 		}
 	}
 	for _, p := range res.Placements {
 		aj, ok := e.jobs[p.JobID]
+		if ok && aj.rec.Run.Array != nil {
+			// An instance of an array's waiting children: the next child comes into being.
+			aj = e.materializeNext(aj)
+			ok = aj != nil
+		}
 		if !ok {
-			e.sched.Release(p.JobID)
+			e.sched.Release(p.Running)
 			continue
 		}
+		aj.runKey = p.Running
 		d := &aj.rec.Detail
 		run := &aj.rec.Run
 		run.ComputeEnv = p.ComputeEnv
 		run.TaskID = strings.ReplaceAll(uuid.NewString(), "-", "")
-		d.Status = statusStarting
 		d.StatusReason = ""
+		e.setStatus(aj, statusStarting)
 		c := d.Container
 		c.ExitCode = nil
 		c.Reason = ""
@@ -303,7 +398,6 @@ func (e *engine) schedule() {
 		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.s.region, aj.store.Account, ceName(p.ComputeEnv), run.TaskID)
 		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", e.s.region, aj.store.Account, ceName(p.ComputeEnv))
 		aj.attempt = &attemptRun{}
-		e.markDirty(aj)
 		e.starts = append(e.starts, aj)
 	}
 }
@@ -336,6 +430,9 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 		"AWS_REGION="+e.s.region,
 		"AWS_DEFAULT_REGION="+e.s.region,
 	)
+	if d.ArrayProperties != nil && d.ArrayProperties.Index != nil {
+		env = append(env, "AWS_BATCH_JOB_ARRAY_INDEX="+strconv.Itoa(int(*d.ArrayProperties.Index)))
+	}
 	sp := attemptSpec{
 		exec: bexec.Spec{
 			ID:        d.JobId + "#" + strconv.Itoa(n),
@@ -416,9 +513,8 @@ func (e *engine) started(id string, sp attemptSpec, proc bexec.Process, startErr
 	now := e.s.nowMillis()
 	a.startedAt = now
 	d := &aj.rec.Detail
-	d.Status = statusRunning
 	d.StartedAt = &now
-	e.markDirty(aj)
+	e.setStatus(aj, statusRunning)
 	if a.terminate != "" {
 		e.kill(aj)
 		return
@@ -469,7 +565,10 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 	for _, t := range a.timers {
 		t.Stop()
 	}
-	e.sched.Release(aj.store.ID)
+	if aj.runKey != "" {
+		e.sched.Release(aj.runKey)
+		aj.runKey = ""
+	}
 	d := &aj.rec.Detail
 	c := d.Container
 	now := e.s.nowMillis()
@@ -523,19 +622,20 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 	e.markDirty(aj)
 
 	if exitCode != nil && *exitCode == 0 && a.terminate == "" && !a.timedOut {
-		d.Status = statusSucceeded
 		d.StoppedAt = &now
+		e.setStatus(aj, statusSucceeded)
 		return
 	}
 	if a.terminate == "" && e.shouldRetry(d, exitCode, c.Reason, statusReason) {
 		e.makeRunnable(aj)
+		d.StatusReason = statusReason
 		return
 	}
-	d.Status = statusFailed
 	d.StoppedAt = &now
 	if a.terminate != "" {
 		d.IsTerminated = ptr(true)
 	}
+	e.setStatus(aj, statusFailed)
 }
 
 // shouldRetry applies the retry strategy: attempts left, and the first evaluateOnExit rule that
@@ -581,14 +681,18 @@ func (e *engine) stopJobByID(ctx context.Context, account, id, reason string, te
 
 func (e *engine) stopJob(aj *activeJob, reason string, terminate bool) {
 	d := &aj.rec.Detail
+	if aj.rec.Run.Array != nil {
+		e.stopArray(aj, reason, terminate)
+		return
+	}
 	switch d.Status {
 	case statusSubmitted, statusPending, statusRunnable:
-		e.fail(aj, reason)
 		if terminate {
 			d.IsTerminated = ptr(true)
 		} else {
 			d.IsCancelled = ptr(true)
 		}
+		e.fail(aj, reason)
 	case statusStarting, statusRunning:
 		if !terminate {
 			return // as in AWS: CancelJob leaves started jobs alone
@@ -608,7 +712,7 @@ func (e *engine) stopJob(aj *activeJob, reason string, terminate bool) {
 func (e *engine) terminateQueue(ctx context.Context, account, queueARN, reason string) error {
 	return e.call(ctx, func() error {
 		for _, aj := range e.jobs {
-			if aj.store.Account == account && aj.rec.Detail.JobQueue == queueARN {
+			if aj.store.Account == account && aj.rec.Detail.JobQueue == queueARN && aj.store.ArrayParent == "" {
 				e.stopJob(aj, reason, true)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,33 @@ type runState struct {
 	ComputeEnv string `json:"computeEnv,omitempty"`
 	// TaskID names the current attempt (its log stream and task ARN).
 	TaskID string `json:"taskId,omitempty"`
+	// Activated is set once the job's dependencies are satisfied (for an array parent: its
+	// children may run).
+	Activated bool `json:"activated,omitempty"`
+	// Array is the state of an array parent's children.
+	Array *arrayRun `json:"array,omitempty"`
 }
+
+// arrayRun is an array parent's view of its children. Children are created lazily: a child gets
+// a row (is "materialized") only when it is about to run or must be recorded individually; the
+// others are "virtual" and all share VirtualStatus, so a million-child array is one row until its
+// children start.
+type arrayRun struct {
+	Size int `json:"size"`
+	// Next: for plain and SEQUENTIAL arrays, children [0, Next) are materialized.
+	Next       int  `json:"next"`
+	Sequential bool `json:"sequential,omitempty"`
+	// NToN lists the arrays whose child i each child i waits for (N_TO_N dependencies).
+	NToN         []string               `json:"nToN,omitempty"`
+	Materialized int                    `json:"materialized"`
+	Counts       map[wire.JobStatus]int `json:"counts"`
+	// VirtualStatus is the status of every child without a row: PENDING, RUNNABLE or FAILED.
+	VirtualStatus wire.JobStatus `json:"virtualStatus"`
+	VirtualReason string         `json:"virtualReason,omitempty"`
+}
+
+// materializedIndex reports whether child idx has a row, for arrays that materialize in order.
+func (a *arrayRun) inOrder() bool { return len(a.NToN) == 0 }
 
 // Status values, typed once here for brevity.
 const (
@@ -59,10 +86,6 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 		return nil, awserr.Client("jobDefinition is required")
 	}
 	switch {
-	case in.ArrayProperties != nil:
-		return nil, awserr.Client("arrayProperties: array jobs are not supported yet")
-	case len(in.DependsOn) > 0:
-		return nil, awserr.Client("dependsOn: job dependencies are not supported yet")
 	case in.NodeOverrides != nil:
 		return nil, awserr.Client("nodeOverrides: multinode parallel jobs are not supported by barge")
 	case in.EksPropertiesOverride != nil:
@@ -176,6 +199,17 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 	}
 
 	id := uuid.NewString()
+	var array *arrayRun
+	if in.ArrayProperties != nil {
+		size := deref(in.ArrayProperties.Size)
+		if size < 2 || size > MaxArraySize {
+			return nil, awserr.Client("arrayProperties.size must be between 2 and %d, got %d", MaxArraySize, size)
+		}
+		array = &arrayRun{Size: int(size), Counts: map[wire.JobStatus]int{}, VirtualStatus: statusPending}
+	}
+	if err := s.checkDependencies(ctx, account, in.DependsOn, array); err != nil {
+		return nil, err
+	}
 	now := s.nowMillis()
 	rec := &jobRecord{
 		Detail: wire.JobDetail{
@@ -195,8 +229,12 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 			Tags:                 in.Tags,
 			PropagateTags:        propagate,
 			PlatformCapabilities: def.PlatformCapabilities,
+			DependsOn:            in.DependsOn,
 		},
-		Run: runState{QueueName: q.JobQueueName, JobDefName: def.JobDefinitionName, Need: need},
+		Run: runState{QueueName: q.JobQueueName, JobDefName: def.JobDefinitionName, Need: need, Array: array},
+	}
+	if array != nil {
+		rec.Detail.ArrayProperties = &wire.ArrayPropertiesDetail{Size: ptr(int32(array.Size)), StatusSummary: array.summary()}
 	}
 	if len(rec.Detail.Parameters) == 0 {
 		rec.Detail.Parameters = nil
@@ -250,21 +288,83 @@ func (s *Service) DescribeJobs(ctx context.Context, account string, in *wire.Des
 	for _, j := range jobs {
 		byID[j.ID] = j
 	}
-	out := &wire.DescribeJobsResponse{Jobs: []wire.JobDetail{}}
-	seen := map[string]bool{}
+	// Array children without a row yet are described from their parent.
+	var parentIDs []string
 	for _, id := range ids {
-		j, ok := byID[id]
-		if !ok || seen[id] {
-			continue
+		if _, ok := byID[id]; !ok {
+			if parent, _, isChild := splitChildID(id); isChild {
+				parentIDs = append(parentIDs, parent)
+			}
 		}
-		seen[id] = true
-		rec, err := decodeJob(j)
+	}
+	parents := map[string]*jobRecord{}
+	if len(parentIDs) > 0 {
+		rows, err := s.store.JobGetMany(ctx, account, parentIDs)
 		if err != nil {
 			return nil, s.storeErr(err, "")
 		}
-		out.Jobs = append(out.Jobs, rec.Detail)
+		for _, r := range rows {
+			if rec, err := decodeJob(r); err == nil && rec.Run.Array != nil {
+				parents[r.ID] = rec
+			}
+		}
+	}
+	out := &wire.DescribeJobsResponse{Jobs: []wire.JobDetail{}}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if j, ok := byID[id]; ok {
+			rec, err := decodeJob(j)
+			if err != nil {
+				return nil, s.storeErr(err, "")
+			}
+			out.Jobs = append(out.Jobs, rec.Detail)
+			continue
+		}
+		parent, idx, _ := splitChildID(id)
+		if prec := parents[parent]; prec != nil && idx < prec.Run.Array.Size {
+			out.Jobs = append(out.Jobs, virtualChild(&prec.Detail, prec.Run.Array, idx))
+		}
 	}
 	return out, nil
+}
+
+// virtualChild describes an array child that has no row: the parent's template in the status
+// all such children share.
+func virtualChild(p *wire.JobDetail, a *arrayRun, idx int) wire.JobDetail {
+	d := wire.JobDetail{
+		JobArn:               p.JobArn + ":" + strconv.Itoa(idx),
+		JobName:              p.JobName,
+		JobId:                childID(p.JobId, idx),
+		JobQueue:             p.JobQueue,
+		Status:               a.VirtualStatus,
+		StatusReason:         a.VirtualReason,
+		ShareIdentifier:      p.ShareIdentifier,
+		SchedulingPriority:   p.SchedulingPriority,
+		CreatedAt:            p.CreatedAt,
+		RetryStrategy:        p.RetryStrategy,
+		JobDefinition:        p.JobDefinition,
+		Parameters:           p.Parameters,
+		Container:            p.Container,
+		ArrayProperties:      &wire.ArrayPropertiesDetail{Index: ptr(int32(idx))},
+		Timeout:              p.Timeout,
+		Tags:                 p.Tags,
+		PropagateTags:        p.PropagateTags,
+		PlatformCapabilities: p.PlatformCapabilities,
+	}
+	if a.VirtualStatus == statusFailed {
+		d.StoppedAt = p.StoppedAt
+	}
+	if a.Sequential && idx > 0 {
+		d.DependsOn = []wire.JobDependency{{JobId: childID(p.JobId, idx-1), Type: wire.ArrayJobDependencySequential}}
+	}
+	for _, dep := range a.NToN {
+		d.DependsOn = append(d.DependsOn, wire.JobDependency{JobId: childID(dep, idx), Type: wire.ArrayJobDependencyNToN})
+	}
+	return d
 }
 
 // parseJobRef accepts a job id or job ARN.
@@ -293,6 +393,7 @@ func (s *Service) ListJobs(ctx context.Context, account string, in *wire.ListJob
 			return nil, err
 		}
 		p.Queue = name
+		p.TopLevel = true // children are listed through their arrayJobId, as in AWS
 	case in.ArrayJobId != "":
 		p.ArrayParent = in.ArrayJobId
 	default:
@@ -345,14 +446,43 @@ func (s *Service) ListJobs(ctx context.Context, account string, in *wire.ListJob
 		}
 		p.Statuses = []string{string(st)}
 	}
-	if in.NextToken != "" {
-		seq, err := strconv.ParseInt(in.NextToken, 36, 64)
-		if err != nil || seq <= 0 {
-			return nil, awserr.Client("nextToken: invalid pagination token")
+	var parent *jobRecord
+	if in.ArrayJobId != "" {
+		rows, err := s.store.JobGetMany(ctx, account, []string{in.ArrayJobId})
+		if err != nil {
+			return nil, s.storeErr(err, "")
 		}
-		p.AfterSeq = seq
+		if len(rows) == 1 {
+			if parent, err = decodeJob(rows[0]); err != nil {
+				return nil, s.storeErr(err, "")
+			}
+		}
+		if parent == nil || parent.Run.Array == nil {
+			return &wire.ListJobsResponse{JobSummaryList: []wire.JobSummary{}}, nil
+		}
+	}
+	// Tokens: "<seq in base 36>" pages rows; "v<index>" pages an array's children without rows,
+	// which come after the rows.
+	virtualFrom := -1
+	if tok := in.NextToken; tok != "" {
+		if rest, ok := strings.CutPrefix(tok, "v"); ok && parent != nil {
+			n, err := strconv.Atoi(rest)
+			if err != nil || n < 0 {
+				return nil, awserr.Client("nextToken: invalid pagination token")
+			}
+			virtualFrom = n
+		} else {
+			seq, err := strconv.ParseInt(tok, 36, 64)
+			if err != nil || seq <= 0 {
+				return nil, awserr.Client("nextToken: invalid pagination token")
+			}
+			p.AfterSeq = seq
+		}
 	}
 	out := &wire.ListJobsResponse{JobSummaryList: []wire.JobSummary{}}
+	if virtualFrom >= 0 {
+		return s.listVirtualChildren(ctx, account, parent, p, virtualFrom, limit, jobDefFilter, out)
+	}
 	var lastListed int64
 	for {
 		p.Limit = limit + 1
@@ -377,9 +507,71 @@ func (s *Service) ListJobs(ctx context.Context, account string, in *wire.ListJob
 			lastListed = j.Seq
 		}
 		if len(jobs) < p.Limit {
+			if parent != nil {
+				return s.listVirtualChildren(ctx, account, parent, p, 0, limit, jobDefFilter, out)
+			}
 			return out, nil
 		}
 	}
+}
+
+// listVirtualChildren continues an array listing with the children that have no row, from
+// index from, when their shared status is one the listing asks for.
+func (s *Service) listVirtualChildren(ctx context.Context, account string, parent *jobRecord, p *store.JobListParams, from, limit int, jobDefFilter string, out *wire.ListJobsResponse) (*wire.ListJobsResponse, error) {
+	a := parent.Run.Array
+	if len(p.Statuses) > 0 && !slices.Contains(p.Statuses, string(a.VirtualStatus)) {
+		return out, nil
+	}
+	if jobDefFilter != "" && !s.jobDefMatches(account, jobDefFilter, parent.Detail.JobDefinition) {
+		return out, nil
+	}
+	if !nameMatches(parent.Detail.JobName, p) || (p.CreatedBefore != 0 && deref(parent.Detail.CreatedAt) >= p.CreatedBefore) ||
+		(p.CreatedAfter != 0 && deref(parent.Detail.CreatedAt) <= p.CreatedAfter) {
+		return out, nil
+	}
+	if a.inOrder() {
+		from = max(from, a.Next)
+	}
+	for idx := from; idx < a.Size; {
+		// Candidates in chunks; arrays that create children out of order need a row check.
+		end := min(a.Size, idx+limit+1)
+		have := map[string]bool{}
+		if !a.inOrder() {
+			ids := make([]string, 0, end-idx)
+			for i := idx; i < end; i++ {
+				ids = append(ids, childID(parent.Detail.JobId, i))
+			}
+			rows, err := s.store.JobGetMany(ctx, account, ids)
+			if err != nil {
+				return nil, s.storeErr(err, "")
+			}
+			for _, r := range rows {
+				have[r.ID] = true
+			}
+		}
+		for ; idx < end; idx++ {
+			if have[childID(parent.Detail.JobId, idx)] {
+				continue
+			}
+			if len(out.JobSummaryList) == limit {
+				out.NextToken = "v" + strconv.Itoa(idx)
+				return out, nil
+			}
+			d := virtualChild(&parent.Detail, a, idx)
+			out.JobSummaryList = append(out.JobSummaryList, summarize(&d))
+		}
+	}
+	return out, nil
+}
+
+func nameMatches(name string, p *store.JobListParams) bool {
+	switch {
+	case p.NameExact != "":
+		return strings.EqualFold(name, p.NameExact)
+	case p.NamePrefix != "":
+		return len(name) >= len(p.NamePrefix) && strings.EqualFold(name[:len(p.NamePrefix)], p.NamePrefix)
+	}
+	return true
 }
 
 func summarize(d *wire.JobDetail) wire.JobSummary {
@@ -397,6 +589,10 @@ func summarize(d *wire.JobDetail) wire.JobSummary {
 	}
 	if d.Container != nil && (d.Container.ExitCode != nil || d.Container.Reason != "") {
 		sum.Container = &wire.ContainerSummary{ExitCode: d.Container.ExitCode, Reason: d.Container.Reason}
+	}
+	if ap := d.ArrayProperties; ap != nil {
+		sum.ArrayProperties = &wire.ArrayPropertiesSummary{Size: ap.Size, Index: ap.Index, StatusSummary: ap.StatusSummary,
+			StatusSummaryLastUpdatedAt: ap.StatusSummaryLastUpdatedAt}
 	}
 	return sum
 }

@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
@@ -59,6 +58,10 @@ const (
 
 // pollInterval is how often EndToEnd looks for finished jobs.
 const pollInterval = 50 * time.Millisecond
+
+// sweepEvery is how often EndToEnd counts completions while the newest job is unfinished, to
+// notice a stall.
+const sweepEvery = 10 * time.Second
 
 // stallTimeout ends EndToEnd with an error when no job finished for this long.
 const stallTimeout = 2 * time.Minute
@@ -128,10 +131,10 @@ func (r Result) JobsPerSecond() float64 {
 func Client(o Options) *batch.Client {
 	o = o.withDefaults(0, "")
 	idle := o.Concurrency + 4
-	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = idle
-		t.MaxIdleConnsPerHost = idle
-	})
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = idle
+	tr.MaxIdleConnsPerHost = idle
+	hc := &http.Client{Transport: tr}
 	return batch.NewFromConfig(aws.Config{
 		Region:           o.Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(o.AccessKey, o.Secret, ""),
@@ -139,6 +142,15 @@ func Client(o Options) *batch.Client {
 		HTTPClient:       hc,
 		RetryMaxAttempts: 1,
 	})
+}
+
+// CloseIdle closes the idle connections of a client made by Client. Concurrent callers leave
+// connections the transport dialed but never used; an http.Server shutting down waits up to 5 s
+// for those, so close them when done.
+func CloseIdle(c *batch.Client) {
+	if hc, ok := c.Options().HTTPClient.(interface{ CloseIdleConnections() }); ok {
+		hc.CloseIdleConnections()
+	}
 }
 
 // SubmitThroughput makes o.Jobs SubmitJob calls over HTTP from o.Concurrency goroutines and
@@ -149,6 +161,7 @@ func Client(o Options) *batch.Client {
 func SubmitThroughput(ctx context.Context, o Options) (Result, error) {
 	o = o.withDefaults(DefaultSubmitJobs, ParkedQueue)
 	c := Client(o)
+	defer CloseIdle(c)
 	if o.Queue == ParkedQueue {
 		if err := EnsureParked(ctx, c); err != nil {
 			return Result{}, err
@@ -172,14 +185,17 @@ func SubmitThroughput(ctx context.Context, o Options) (Result, error) {
 // EndToEnd submits o.Jobs jobs of `true` (job definition Definition: 1 vCPU, 16 MiB) from
 // o.Concurrency goroutines to o.Queue (default: the default queue, whose compute environment has
 // as many vCPUs as the server's host has cores) and waits until every one is SUCCEEDED. The
-// throughput is the jobs over the time from the first submit to the moment the last one is seen
-// SUCCEEDED. Completions are counted by DescribeJobs on the jobs not yet seen finished, in
-// batches of 100, oldest first, every 50 ms; a poll stops at the first batch with unfinished jobs
-// (jobs start in submission order), so polling costs little while the server works. A FAILED
-// job ends the benchmark with an error.
+// throughput is the jobs over the time from the first submit to the moment all are seen
+// SUCCEEDED; a FAILED job ends the benchmark with an error.
+//
+// Waiting must not load the server it measures, so it polls every 50 ms with DescribeJobs of one
+// job, the newest unfinished one: jobs start in submission order, so it is about the last to
+// finish. Once it has finished, every unfinished job is described, 100 per call, and the
+// completions counted; the jobs still unfinished, if any, are waited for the same way.
 func EndToEnd(ctx context.Context, o Options) (Result, error) {
 	o = o.withDefaults(DefaultE2EJobs, DefaultQueue)
 	c := Client(o)
+	defer CloseIdle(c)
 	if err := EnsureDefinition(ctx, c); err != nil {
 		return Result{}, err
 	}
@@ -190,8 +206,8 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	pending := ids
-	done := 0
-	lastProgress := time.Now()
+	succeeded := 0
+	lastSweep, lastProgress := time.Now(), time.Now()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for len(pending) > 0 {
@@ -200,55 +216,67 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 			return Result{}, ctx.Err()
 		case <-tick.C:
 		}
-		before := len(pending)
-		pending, err = sweep(ctx, c, pending)
+		newest := pending[len(pending)-1]
+		done, err := describe(ctx, c, []string{newest})
 		if err != nil {
 			return Result{}, err
 		}
+		if !done[newest] && time.Since(lastSweep) < sweepEvery {
+			continue
+		}
+		before := len(pending)
+		if pending, err = sweep(ctx, c, pending); err != nil {
+			return Result{}, err
+		}
+		lastSweep = time.Now()
 		if n := before - len(pending); n > 0 {
-			done += n
-			lastProgress = time.Now()
+			succeeded += n
+			lastProgress = lastSweep
 		} else if time.Since(lastProgress) > stallTimeout {
 			return Result{}, fmt.Errorf("e2e: no job finished for %v; %d of %d still unfinished (first: %s)", stallTimeout, len(pending), len(ids), pending[0])
 		}
 	}
 	elapsed := time.Since(start)
-	if done != len(ids) {
-		return Result{}, fmt.Errorf("e2e: counted %d SUCCEEDED jobs of %d", done, len(ids))
+	if succeeded != len(ids) {
+		return Result{}, fmt.Errorf("e2e: counted %d SUCCEEDED jobs of %d", succeeded, len(ids))
 	}
-	return Result{Name: "end-to-end `true`", Queue: o.Queue, Jobs: done, Elapsed: elapsed, SubmitElapsed: submitElapsed}, nil
+	return Result{Name: "end-to-end `true`", Queue: o.Queue, Jobs: succeeded, Elapsed: elapsed, SubmitElapsed: submitElapsed}, nil
 }
 
-// sweep describes pending jobs (oldest first, 100 at a time) and returns those not finished.
-// It stops at the first batch that still has unfinished jobs. A FAILED job is an error.
+// sweep describes the pending jobs, 100 per call, and returns those not finished yet.
 func sweep(ctx context.Context, c *batch.Client, pending []string) ([]string, error) {
 	var left []string
 	for i := 0; i < len(pending); i += 100 {
 		chunk := pending[i:min(i+100, len(pending))]
-		out, err := c.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: chunk})
+		done, err := describe(ctx, c, chunk)
 		if err != nil {
-			return nil, fmt.Errorf("e2e: DescribeJobs: %w", err)
+			return nil, err
 		}
-		finished := make(map[string]bool, len(out.Jobs))
-		for _, j := range out.Jobs {
-			switch j.Status {
-			case types.JobStatusSucceeded:
-				finished[aws.ToString(j.JobId)] = true
-			case types.JobStatusFailed:
-				return nil, fmt.Errorf("e2e: job %s FAILED: %s", aws.ToString(j.JobId), aws.ToString(j.StatusReason))
-			}
-		}
-		before := len(left)
 		for _, id := range chunk {
-			if !finished[id] {
+			if !done[id] {
 				left = append(left, id)
 			}
 		}
-		if len(left) > before {
-			return append(left, pending[i+len(chunk):]...), nil
-		}
 	}
 	return left, nil
+}
+
+// describe reports which of ids (up to 100) are SUCCEEDED; a FAILED one is an error.
+func describe(ctx context.Context, c *batch.Client, ids []string) (map[string]bool, error) {
+	out, err := c.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: ids})
+	if err != nil {
+		return nil, fmt.Errorf("e2e: DescribeJobs: %w", err)
+	}
+	done := make(map[string]bool, len(out.Jobs))
+	for _, j := range out.Jobs {
+		switch j.Status {
+		case types.JobStatusSucceeded:
+			done[aws.ToString(j.JobId)] = true
+		case types.JobStatusFailed:
+			return nil, fmt.Errorf("e2e: job %s FAILED: %s", aws.ToString(j.JobId), aws.ToString(j.StatusReason))
+		}
+	}
+	return done, nil
 }
 
 // submitAll makes o.Jobs SubmitJob calls from o.Concurrency goroutines. It returns the job ids in
@@ -331,6 +359,7 @@ func SetupSlots(ctx context.Context, o Options, slots int) (string, error) {
 		return "", fmt.Errorf("slots must be positive, got %d", slots)
 	}
 	c := Client(o)
+	defer CloseIdle(c)
 	_, err := c.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{
 		ComputeEnvironmentName: aws.String(SlotsQueue),
 		Type:                   types.CETypeUnmanaged,

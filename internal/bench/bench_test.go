@@ -71,6 +71,7 @@ func TestSmoke(t *testing.T) {
 	o.Jobs = 50
 	ctx := context.Background()
 	c := Client(o)
+	t.Cleanup(func() { CloseIdle(c) })
 
 	r, err := SubmitThroughput(ctx, o)
 	if err != nil {
@@ -129,6 +130,7 @@ func BenchmarkSubmitJob(b *testing.B) {
 	o.Concurrency = parallelism * runtime.GOMAXPROCS(0)
 	ctx := context.Background()
 	c := Client(o)
+	b.Cleanup(func() { CloseIdle(c) })
 	if err := EnsureParked(ctx, c); err != nil {
 		b.Fatal(err)
 	}

@@ -69,6 +69,7 @@ type ResourceListParams struct {
 type JobListParams struct {
 	Account       string
 	Queue         string
+	TopLevel      bool // only jobs that are not array children
 	ArrayParent   string
 	Statuses      []string
 	NamePrefix    string // case-insensitive prefix of the job name
@@ -99,6 +100,9 @@ type Store interface {
 	JobInsertMany(ctx context.Context, jobs []*Job) error
 	// JobUpdateMany replaces status, body and queue of existing jobs in one transaction.
 	JobUpdateMany(ctx context.Context, jobs []*Job) error
+	// JobWriteMany inserts new jobs (setting their Seq) and updates existing ones in one
+	// transaction: either all of it is durable or none.
+	JobWriteMany(ctx context.Context, inserts, updates []*Job) error
 	// JobGetMany returns the jobs with these ids that exist in the account, in no particular order.
 	JobGetMany(ctx context.Context, account string, ids []string) ([]*Job, error)
 	// JobList lists jobs matching p in submission order.

@@ -357,48 +357,70 @@ func placeholders(n int) string {
 
 // JobInsertMany implements store.Store.
 func (s *Store) JobInsertMany(ctx context.Context, jobs []*store.Job) error {
+	return s.exec(ctx, func(tx *sql.Tx) error { return insertJobs(tx, jobs) })
+}
+
+// JobWriteMany implements store.Store.
+func (s *Store) JobWriteMany(ctx context.Context, inserts, updates []*store.Job) error {
 	return s.exec(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`INSERT INTO jobs (account, id, name, queue, status, array_parent, created_at, body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+		if err := insertJobs(tx, inserts); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, j := range jobs {
-			res, err := stmt.Exec(j.Account, j.ID, j.Name, j.Queue, j.Status, j.ArrayParent, j.CreatedAt, j.Body)
-			if isUniqueViolation(err) {
-				return fmt.Errorf("job %s: %w", j.ID, store.ErrConflict)
-			}
-			if err != nil {
-				return fmt.Errorf("insert job %s: %w", j.ID, err)
-			}
-			if j.Seq, err = res.LastInsertId(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return updateJobs(tx, updates)
 	})
+}
+
+func insertJobs(tx *sql.Tx, jobs []*store.Job) error {
+
+	if len(jobs) == 0 {
+		return nil
+	}
+	stmt, err := tx.Prepare(`INSERT INTO jobs (account, id, name, queue, status, array_parent, created_at, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, j := range jobs {
+		res, err := stmt.Exec(j.Account, j.ID, j.Name, j.Queue, j.Status, j.ArrayParent, j.CreatedAt, j.Body)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("job %s: %w", j.ID, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert job %s: %w", j.ID, err)
+		}
+		if j.Seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // JobUpdateMany implements store.Store.
 func (s *Store) JobUpdateMany(ctx context.Context, jobs []*store.Job) error {
-	return s.exec(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`UPDATE jobs SET status = ?, queue = ?, body = ? WHERE id = ? AND account = ?`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, j := range jobs {
-			res, err := stmt.Exec(j.Status, j.Queue, j.Body, j.ID, j.Account)
-			if err != nil {
-				return fmt.Errorf("update job %s: %w", j.ID, err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("job %s: %w", j.ID, store.ErrNotFound)
-			}
-		}
+	return s.exec(ctx, func(tx *sql.Tx) error { return updateJobs(tx, jobs) })
+}
+
+func updateJobs(tx *sql.Tx, jobs []*store.Job) error {
+
+	if len(jobs) == 0 {
 		return nil
-	})
+	}
+	stmt, err := tx.Prepare(`UPDATE jobs SET status = ?, queue = ?, body = ? WHERE id = ? AND account = ?`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, j := range jobs {
+		res, err := stmt.Exec(j.Status, j.Queue, j.Body, j.ID, j.Account)
+		if err != nil {
+			return fmt.Errorf("update job %s: %w", j.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("job %s: %w", j.ID, store.ErrNotFound)
+		}
+	}
+	return nil
 }
 
 const jobColumns = `seq, account, id, name, queue, status, array_parent, created_at, body`
@@ -446,6 +468,9 @@ func (s *Store) JobList(ctx context.Context, p *store.JobListParams) ([]*store.J
 	}
 	if p.ArrayParent != "" {
 		add(`array_parent = ?`, p.ArrayParent)
+	}
+	if p.TopLevel {
+		add(`array_parent = ''`)
 	}
 	if len(p.Statuses) > 0 {
 		a := make([]any, len(p.Statuses))

@@ -187,6 +187,27 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		if fmt.Sprint(ids(list)) != "[p:0 p:1 p:2]" {
 			t.Fatalf("children: %v", ids(list))
 		}
+		top, err := s.JobList(ctx, &store.JobListParams{Account: "a", Queue: "q", TopLevel: true})
+		must(t, err)
+		if fmt.Sprint(ids(top)) != "[p]" {
+			t.Fatalf("top level: %v", ids(top))
+		}
+		// Insert and update in one transaction; a failing insert undoes the update.
+		jobs[0].Status = "SUCCEEDED"
+		child := &store.Job{Account: "a", ID: "p:3", Queue: "q", Status: "STARTING", ArrayParent: "p", Body: []byte("{}")}
+		must(t, s.JobWriteMany(ctx, []*store.Job{child}, []*store.Job{jobs[0]}))
+		if child.Seq == 0 {
+			t.Fatal("insert did not set Seq")
+		}
+		jobs[0].Status = "FAILED"
+		dup := &store.Job{Account: "a", ID: "p:3", Queue: "q", Status: "STARTING", ArrayParent: "p", Body: []byte("{}")}
+		if err := s.JobWriteMany(ctx, []*store.Job{dup}, []*store.Job{jobs[0]}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate insert: %v", err)
+		}
+		got, _ := s.JobGetMany(ctx, "a", []string{"p"})
+		if got[0].Status != "SUCCEEDED" {
+			t.Fatalf("failed write changed the parent: %s", got[0].Status)
+		}
 	})
 
 	t.Run("ConcurrentWritesAllDurable", func(t *testing.T) {
