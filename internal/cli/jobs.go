@@ -1,18 +1,23 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
@@ -22,8 +27,50 @@ import (
 )
 
 type clients struct {
-	batch *batch.Client
-	logs  *cloudwatchlogs.Client
+	batch    *batch.Client
+	logs     *cloudwatchlogs.Client
+	cfg      aws.Config
+	endpoint string
+}
+
+// call sends a signed restJson1 POST and returns the response body, for output in AWS's own
+// wire shape.
+func (cl *clients) call(ctx context.Context, service, path string, body any) ([]byte, error) {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(cl.endpoint, "/")+path, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	creds, err := cl.cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(payload)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, cl.cfg.Region, time.Now()); err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		json.Unmarshal(raw, &e)
+		return nil, fmt.Errorf("%s: %s", e.Type, e.Message)
+	}
+	return raw, nil
 }
 
 // clients builds SDK clients for the server: AWS_* variables when set, else the data dir.
@@ -45,7 +92,7 @@ func (c *commonFlags) clients() (*clients, error) {
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		BaseEndpoint: aws.String(endpoint),
 	}
-	return &clients{batch: batch.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg)}, nil
+	return &clients{batch: batch.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), cfg: cfg, endpoint: endpoint}, nil
 }
 
 // stringList collects a repeatable flag.
@@ -217,16 +264,27 @@ func cmdDescribe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := cl.batch.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: fs.Args()})
+	// The raw response, so the output is the AWS wire shape `aws batch describe-jobs` prints.
+	raw, err := cl.call(ctx, "batch", "/v1/describejobs", map[string]any{"jobs": fs.Args()})
 	if err != nil {
-		return apiError(err)
+		return err
+	}
+	var res struct {
+		Jobs []json.RawMessage `json:"jobs"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return fmt.Errorf("decode response: %w", err)
 	}
 	if len(res.Jobs) == 0 {
 		return fmt.Errorf("no such job: %s", strings.Join(fs.Args(), ", "))
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res.Jobs)
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+		return err
+	}
+	pretty.WriteByte('\n')
+	_, err = out.Write(pretty.Bytes())
+	return err
 }
 
 func cmdLogs(ctx context.Context, args []string, out io.Writer) error {
@@ -362,7 +420,6 @@ func stopCommand(ctx context.Context, verb string, args []string, out io.Writer)
 		return usageError{fmt.Sprintf("usage: barge %s <jobId> [--reason …]", verb)}
 	}
 	if *reason == "" {
-		*reason = fmt.Sprintf("%sed by user via barge", strings.TrimSuffix(verb, "e"))
 		if verb == "cancel" {
 			*reason = "Cancelled by user via barge"
 		} else {

@@ -51,24 +51,27 @@ func (c bargeCLI) submit(args ...string) string {
 	return id
 }
 
-// bargeJob is what the tests read from `barge describe`: the SDK's JobDetail as encoding/json
-// writes it (field matching is case-insensitive, so camelCase would decode as well).
+// bargeJob is what the tests read from `barge describe`, which prints the DescribeJobs response
+// in AWS's wire shape ({"jobs": [...]}, camelCase), as `aws batch describe-jobs` does.
 type bargeJob struct {
-	JobId        string
-	Status       string
-	StatusReason string
+	JobId        string `json:"jobId"`
+	Status       string `json:"status"`
+	StatusReason string `json:"statusReason"`
 	Container    *struct {
-		ExitCode *int
-	}
+		ExitCode *int `json:"exitCode"`
+	} `json:"container"`
 }
 
 func (c bargeCLI) describe(id string) bargeJob {
 	c.t.Helper()
 	res := c.ok("describe", id)
-	var jobs []bargeJob
-	if err := json.Unmarshal([]byte(res.stdout), &jobs); err != nil {
-		c.t.Fatalf("barge describe did not print a JSON array of jobs: %v\n%s", err, res)
+	var out struct {
+		Jobs []bargeJob `json:"jobs"`
 	}
+	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+		c.t.Fatalf("barge describe did not print the DescribeJobs response: %v\n%s", err, res)
+	}
+	jobs := out.Jobs
 	if len(jobs) != 1 || jobs[0].JobId != id {
 		c.t.Fatalf("barge describe %s printed %d jobs (%+v)\n%s", id, len(jobs), jobs, res)
 	}

@@ -118,3 +118,54 @@ func TestCrashDuringSubmitBurst(t *testing.T) {
 		bargetest.WaitJob(t, c, id, 2*jobWait, terminal)
 	}
 }
+
+// TestCrashWithArraysAndDependencies kills barge while array children run and dependent jobs
+// wait; after the restart every array finishes with a consistent status summary, sequential
+// order holds, and dependents run once their dependencies succeed.
+func TestCrashWithArraysAndDependencies(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := b.Batch()
+	register(t, c, "nap", &types.ContainerProperties{Command: []string{"sleep", "0.3"}}, func(in *batch.RegisterJobDefinitionInput) {
+		in.RetryStrategy = &types.RetryStrategy{Attempts: aws.Int32(3)}
+	})
+	plain := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("plain"), JobDefinition: aws.String("nap"), ArrayProperties: &types.ArrayProperties{Size: aws.Int32(6)}})
+	seq := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("seq"), JobDefinition: aws.String("nap"), ArrayProperties: &types.ArrayProperties{Size: aws.Int32(4)},
+		DependsOn: []types.JobDependency{{Type: types.ArrayJobDependencySequential}}})
+	nton := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("nton"), JobDefinition: aws.String("nap"), ArrayProperties: &types.ArrayProperties{Size: aws.Int32(6)},
+		DependsOn: []types.JobDependency{{JobId: aws.String(plain), Type: types.ArrayJobDependencyNToN}}})
+	after := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("after"), JobDefinition: aws.String("nap"),
+		DependsOn: []types.JobDependency{{JobId: aws.String(plain)}, {JobId: aws.String(seq)}}})
+	// Crash once some children are running.
+	bargetest.WaitJob(t, c, plain+":0", jobWait, func(s string) bool { return s == "RUNNING" || terminal(s) })
+	b.Kill()
+	b.Restart()
+	c = b.Batch()
+	for _, id := range []string{plain, seq, nton, after} {
+		j := bargetest.WaitJob(t, c, id, 2*jobWait, terminal)
+		if j.Status != types.JobStatusSucceeded {
+			t.Fatalf("%s %s: %s %q", aws.ToString(j.JobName), id, j.Status, aws.ToString(j.StatusReason))
+		}
+		if j.ArrayProperties != nil {
+			sum := int32(0)
+			for _, n := range j.ArrayProperties.StatusSummary {
+				sum += n
+			}
+			if sum != aws.ToInt32(j.ArrayProperties.Size) || j.ArrayProperties.StatusSummary["SUCCEEDED"] != sum {
+				t.Fatalf("%s summary %v", id, j.ArrayProperties.StatusSummary)
+			}
+		}
+	}
+	kids := describe(t, c, seq+":0", seq+":1", seq+":2", seq+":3")
+	for i := 1; i < 4; i++ {
+		if aws.ToInt64(kids[i].StartedAt) < aws.ToInt64(kids[i-1].StoppedAt) {
+			t.Fatalf("sequential child %d started before %d stopped", i, i-1)
+		}
+	}
+	a := describe(t, c, after)[0]
+	for _, k := range append(describe(t, c, plain+":5"), kids[3]) {
+		if aws.ToInt64(a.StartedAt) < aws.ToInt64(k.StoppedAt) {
+			t.Fatalf("dependent started before %s stopped", aws.ToString(k.JobId))
+		}
+	}
+}
