@@ -32,6 +32,11 @@ func (s *Server) batchHandlers() map[string]http.HandlerFunc {
 		"TagResource":                 restJSON(b.TagResource),
 		"UntagResource":               restJSON(b.UntagResource),
 		"ListTagsForResource":         restJSON(b.ListTagsForResource),
+		"CreateSchedulingPolicy":      restJSON(b.CreateSchedulingPolicy),
+		"DescribeSchedulingPolicies":  restJSON(b.DescribeSchedulingPolicies),
+		"ListSchedulingPolicies":      restJSON(b.ListSchedulingPolicies),
+		"UpdateSchedulingPolicy":      restJSON(b.UpdateSchedulingPolicy),
+		"DeleteSchedulingPolicy":      restJSON(b.DeleteSchedulingPolicy),
 	}
 }
 

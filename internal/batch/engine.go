@@ -45,10 +45,13 @@ type engine struct {
 	replies  []func()              // to run once the current changes are durable
 	finished []*activeJob          // became terminal; their consequences are not yet applied
 
-	arrays   map[string]*activeJob // unfinished array parents
-	arrayMem map[string]*arrayMem  // in-memory extras of unfinished N_TO_N arrays
-	deps     map[string][]string   // dependency (job id or "parent:index") → ids of jobs waiting on it
-	nton     map[string][]string   // array id → arrays whose child i waits for its child i
+	arrays   map[string]*activeJob                     // unfinished array parents
+	arrayMem map[string]*arrayMem                      // in-memory extras of unfinished N_TO_N arrays
+	deps     map[string][]string                       // dependency (job id or "parent:index") → ids of jobs waiting on it
+	nton     map[string][]string                       // array id → arrays whose child i waits for its child i
+	limits   map[string][]wire.JobStateTimeLimitAction // queue ARN → its time-limit actions
+
+	nextLimitCheck time.Time
 
 	quit chan struct{}
 	done chan struct{}
@@ -76,13 +79,14 @@ func newEngine(s *Service) *engine {
 	return &engine{
 		s:        s,
 		events:   make(chan func(), 8192),
-		sched:    sched.New(),
+		sched:    newScheduler(s.clock),
 		jobs:     map[string]*activeJob{},
 		dirty:    map[string]*activeJob{},
 		arrays:   map[string]*activeJob{},
 		arrayMem: map[string]*arrayMem{},
 		deps:     map[string][]string{},
 		nton:     map[string][]string{},
+		limits:   map[string][]wire.JobStateTimeLimitAction{},
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -149,6 +153,21 @@ func (e *engine) recover(ctx context.Context) error {
 		}
 		e.sched.SetComputeEnv(e.s.schedComputeEnv(&d))
 	}
+	policies := map[string]*wire.FairsharePolicy{}
+	prs, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindSchedulingPolicy})
+	if err != nil {
+		return err
+	}
+	for _, r := range prs {
+		var d wire.SchedulingPolicyDetail
+		if err := json.Unmarshal(r.Body, &d); err != nil {
+			return fmt.Errorf("scheduling policy %s: %w", r.ARN, err)
+		}
+		if d.FairsharePolicy == nil {
+			d.FairsharePolicy = &wire.FairsharePolicy{}
+		}
+		policies[r.ARN] = d.FairsharePolicy
+	}
 	queues, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindJobQueue})
 	if err != nil {
 		return err
@@ -158,7 +177,10 @@ func (e *engine) recover(ctx context.Context) error {
 		if err := json.Unmarshal(r.Body, &d); err != nil {
 			return fmt.Errorf("job queue %s: %w", r.ARN, err)
 		}
-		e.sched.SetQueue(schedQueue(&d))
+		e.sched.SetQueue(e.s.schedQueue(&d, policies[d.SchedulingPolicyArn]))
+		if len(d.JobStateTimeLimitActions) > 0 {
+			e.limits[d.JobQueueArn] = d.JobStateTimeLimitActions
+		}
 	}
 	jobs, err := st.JobListUnfinished(ctx)
 	if err != nil {
@@ -243,6 +265,7 @@ func (e *engine) loop() {
 			}
 		}
 		e.settle()
+		e.applyTimeLimits()
 		e.schedule()
 		e.settle()
 		if err := e.flush(ctx); err != nil {
@@ -326,7 +349,10 @@ func (e *engine) makeRunnable(aj *activeJob) {
 }
 
 func (e *engine) schedJob(aj *activeJob, count int) sched.Job {
-	return sched.Job{ID: aj.store.ID, Queue: aj.rec.Detail.JobQueue, Need: aj.rec.Run.Need, Count: count}
+	d := &aj.rec.Detail
+	aj.rec.Run.RunnableSince = e.s.nowMillis()
+	return sched.Job{ID: aj.store.ID, Queue: d.JobQueue, Need: aj.rec.Run.Need, Count: count,
+		Share: d.ShareIdentifier, Priority: deref(d.SchedulingPriority)}
 }
 
 // fail ends a job that is not running.
@@ -722,8 +748,20 @@ func (e *engine) terminateQueue(ctx context.Context, account, queueARN, reason s
 
 func (e *engine) setComputeEnv(ce sched.ComputeEnv) { e.do(func() { e.sched.SetComputeEnv(ce) }) }
 func (e *engine) removeComputeEnv(key string)       { e.do(func() { e.sched.RemoveComputeEnv(key) }) }
-func (e *engine) setQueue(q sched.Queue)            { e.do(func() { e.sched.SetQueue(q) }) }
-func (e *engine) removeQueue(key string)            { e.do(func() { e.sched.RemoveQueue(key) }) }
+func (e *engine) removeQueue(key string) {
+	e.do(func() { e.sched.RemoveQueue(key); delete(e.limits, key) })
+}
+
+func (e *engine) setQueue(q sched.Queue, limits []wire.JobStateTimeLimitAction) {
+	e.do(func() {
+		e.sched.SetQueue(q)
+		if len(limits) > 0 {
+			e.limits[q.Key] = limits
+		} else {
+			delete(e.limits, q.Key)
+		}
+	})
+}
 
 // updateJob applies fn to a job's detail wherever the job is: in the engine when unfinished, in
 // the store otherwise; either way the change is durable when this returns.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
@@ -33,11 +34,15 @@ func (s *Service) CreateJobQueue(ctx context.Context, account string, in *wire.C
 	if err := checkEnum("state", in.State, wire.JQState("").Values()); err != nil {
 		return nil, err
 	}
-	if in.SchedulingPolicyArn != "" {
-		return nil, awserr.Client("schedulingPolicyArn: fair-share scheduling policies are not supported yet")
-	}
 	if len(in.ServiceEnvironmentOrder) > 0 {
 		return nil, awserr.Client("serviceEnvironmentOrder: service environments are not supported by barge")
+	}
+	policy, err := s.queuePolicy(ctx, account, in.SchedulingPolicyArn)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTimeLimitActions(in.JobStateTimeLimitActions); err != nil {
+		return nil, err
 	}
 	order, err := s.resolveComputeEnvOrder(ctx, account, in.ComputeEnvironmentOrder)
 	if err != nil {
@@ -47,6 +52,7 @@ func (s *Service) CreateJobQueue(ctx context.Context, account string, in *wire.C
 	d := wire.JobQueueDetail{
 		JobQueueName:             in.JobQueueName,
 		JobQueueArn:              arn,
+		SchedulingPolicyArn:      in.SchedulingPolicyArn,
 		State:                    in.State,
 		Status:                   wire.JQStatusValid,
 		StatusReason:             "JobQueue Healthy",
@@ -65,7 +71,7 @@ func (s *Service) CreateJobQueue(ctx context.Context, account string, in *wire.C
 		}
 		return nil, s.storeErr(err, "")
 	}
-	s.eng.setQueue(schedQueue(&d))
+	s.eng.setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
 	return &wire.CreateJobQueueResponse{JobQueueName: d.JobQueueName, JobQueueArn: arn}, nil
 }
 
@@ -102,12 +108,24 @@ func (s *Service) resolveComputeEnvOrder(ctx context.Context, account string, in
 	return out, nil
 }
 
-func schedQueue(d *wire.JobQueueDetail) sched.Queue {
+// schedQueue is the scheduler's view of a queue, with its fair-share policy if it has one.
+func (s *Service) schedQueue(d *wire.JobQueueDetail, policy *wire.FairsharePolicy) sched.Queue {
 	q := sched.Queue{
 		Key:               d.JobQueueArn,
 		Priority:          deref(d.Priority),
 		Enabled:           d.State == wire.JQStateEnabled,
 		FailUnschedulable: d.Tags["barge:waitUnschedulable"] != "true",
+		ReserveAfter:      s.cfg.ReserveAfter,
+	}
+	if policy != nil {
+		fs := &sched.FairShare{
+			ShareDecay:         time.Duration(deref(policy.ShareDecaySeconds)) * time.Second,
+			ComputeReservation: int(deref(policy.ComputeReservation)),
+		}
+		for _, sh := range policy.ShareDistribution {
+			fs.Weights = append(fs.Weights, sched.ShareWeight{Identifier: sh.ShareIdentifier, Weight: deref(sh.WeightFactor)})
+		}
+		q.FairShare = fs
 	}
 	for _, o := range d.ComputeEnvironmentOrder {
 		q.ComputeEnvs = append(q.ComputeEnvs, o.ComputeEnvironment)
@@ -185,19 +203,33 @@ func (s *Service) UpdateJobQueue(ctx context.Context, account string, in *wire.U
 		d.ComputeEnvironmentOrder = order
 	}
 	if in.SchedulingPolicyArn != "" {
-		return nil, awserr.Client("schedulingPolicyArn: fair-share scheduling policies are not supported yet")
+		// As in AWS, a FIFO queue cannot become a fair-share one (nor the reverse).
+		if d.SchedulingPolicyArn == "" {
+			return nil, awserr.Client("schedulingPolicyArn: job queue %s has no scheduling policy; a FIFO queue cannot be given one", d.JobQueueName)
+		}
+		if _, err := s.queuePolicy(ctx, account, in.SchedulingPolicyArn); err != nil {
+			return nil, err
+		}
+		d.SchedulingPolicyArn = in.SchedulingPolicyArn
 	}
 	if len(in.ServiceEnvironmentOrder) > 0 {
 		return nil, awserr.Client("serviceEnvironmentOrder: service environments are not supported by barge")
 	}
 	if in.JobStateTimeLimitActions != nil {
+		if err := checkTimeLimitActions(in.JobStateTimeLimitActions); err != nil {
+			return nil, err
+		}
 		d.JobStateTimeLimitActions = in.JobStateTimeLimitActions
+	}
+	policy, err := s.queuePolicy(ctx, account, d.SchedulingPolicyArn)
+	if err != nil {
+		return nil, err
 	}
 	r.Body, _ = json.Marshal(d)
 	if err := s.store.ResourceUpdate(ctx, r); err != nil {
 		return nil, s.storeErr(err, "jobQueue: job queue "+in.JobQueue+" does not exist")
 	}
-	s.eng.setQueue(schedQueue(d))
+	s.eng.setQueue(s.schedQueue(d, policy), d.JobStateTimeLimitActions)
 	return &wire.UpdateJobQueueResponse{JobQueueName: d.JobQueueName, JobQueueArn: d.JobQueueArn}, nil
 }
 
@@ -267,4 +299,43 @@ func decodeToken(tok string) (string, int, error) {
 		}
 	}
 	return "", 0, awserr.Client("nextToken: invalid pagination token")
+}
+
+// queuePolicy reads the fair-share policy a queue names (nil for a FIFO queue).
+func (s *Service) queuePolicy(ctx context.Context, account, arn string) (*wire.FairsharePolicy, error) {
+	if arn == "" {
+		return nil, nil
+	}
+	_, d, err := s.getSchedulingPolicy(ctx, account, "schedulingPolicyArn", arn)
+	if err != nil {
+		return nil, err
+	}
+	if d.FairsharePolicy == nil {
+		return &wire.FairsharePolicy{}, nil
+	}
+	return d.FairsharePolicy, nil
+}
+
+// checkTimeLimitActions validates jobStateTimeLimitActions. AWS requires maxTimeSeconds of 600 to
+// 86400; barge accepts from 1 second (an extension, so short waits can be tested).
+func checkTimeLimitActions(actions []wire.JobStateTimeLimitAction) error {
+	if len(actions) > 5 {
+		return awserr.Client("jobStateTimeLimitActions: at most 5 actions, got %d", len(actions))
+	}
+	for i, a := range actions {
+		f := fmt.Sprintf("jobStateTimeLimitActions[%d]", i)
+		if a.Reason == "" {
+			return awserr.Client("%s.reason is required", f)
+		}
+		if a.State != wire.JobStateTimeLimitActionsStateRunnable {
+			return awserr.Client("%s.state must be RUNNABLE", f)
+		}
+		if a.Action != wire.JobStateTimeLimitActionsActionCancel {
+			return awserr.Client("%s.action must be CANCEL", f)
+		}
+		if m := deref(a.MaxTimeSeconds); m < 1 || m > 86400 {
+			return awserr.Client("%s.maxTimeSeconds must be between 1 and 86400, got %d", f, m)
+		}
+	}
+	return nil
 }

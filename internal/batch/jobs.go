@@ -36,6 +36,9 @@ type runState struct {
 	// Activated is set once the job's dependencies are satisfied (for an array parent: its
 	// children may run).
 	Activated bool `json:"activated,omitempty"`
+	// RunnableSince is when the job (for an array parent: its waiting children) last became
+	// RUNNABLE, in ms, for the queue's jobStateTimeLimitActions.
+	RunnableSince int64 `json:"runnableSince,omitempty"`
 	// Array is the state of an array parent's children.
 	Array *arrayRun `json:"array,omitempty"`
 }
@@ -99,6 +102,18 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 	}
 	if q.State != wire.JQStateEnabled {
 		return nil, awserr.Client("jobQueue: job queue %s is DISABLED and accepts no new jobs", q.JobQueueName)
+	}
+	// As in AWS: a fair-share queue needs a share identifier, a FIFO queue takes none.
+	switch {
+	case q.SchedulingPolicyArn != "" && in.ShareIdentifier == "":
+		return nil, awserr.Client("shareIdentifier is required for job queue %s, which has a fair-share scheduling policy", q.JobQueueName)
+	case q.SchedulingPolicyArn == "" && in.ShareIdentifier != "":
+		return nil, awserr.Client("shareIdentifier: job queue %s has no scheduling policy, so jobs take no share identifier", q.JobQueueName)
+	case len(in.ShareIdentifier) > 255:
+		return nil, awserr.Client("shareIdentifier must be at most 255 characters")
+	}
+	if p := in.SchedulingPriorityOverride; p != nil && (*p < 0 || *p > 9999) {
+		return nil, awserr.Client("schedulingPriorityOverride must be between 0 and 9999, got %d", *p)
 	}
 	def, err := s.resolveJobDef(ctx, account, "jobDefinition", in.JobDefinition)
 	if err != nil {

@@ -50,6 +50,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// Host is the capacity of this machine; zero values are read from the runtime.
 	Host HostCapacity
+	// ReserveAfter is how long a job that does not fit may wait before capacity is held back for
+	// it (starvation avoidance, a barge extension; see docs/scheduler.md). 0 means 5 minutes;
+	// negative turns it off.
+	ReserveAfter time.Duration
 	// KillGrace is how long a terminated or timed-out attempt gets between SIGTERM and SIGKILL
 	// (AWS gives 30 s).
 	KillGrace time.Duration
@@ -84,6 +88,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Host.MemoryMiB == 0 {
 		cfg.Host.MemoryMiB = hostMemoryMiB()
+	}
+	switch {
+	case cfg.ReserveAfter == 0:
+		cfg.ReserveAfter = 5 * time.Minute
+	case cfg.ReserveAfter < 0:
+		cfg.ReserveAfter = 0
 	}
 	if cfg.KillGrace == 0 {
 		cfg.KillGrace = 30 * time.Second

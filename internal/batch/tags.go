@@ -183,7 +183,11 @@ func (s *Service) editTags(ctx context.Context, account, arn string, edit func(m
 		// A queue's tags carry barge options (barge:waitUnschedulable): refresh the scheduler's copy.
 		var d wire.JobQueueDetail
 		if err := json.Unmarshal(r.Body, &d); err == nil {
-			s.eng.setQueue(schedQueue(&d))
+			policy, err := s.queuePolicy(ctx, account, d.SchedulingPolicyArn)
+			if err != nil {
+				return err
+			}
+			s.eng.setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
 		}
 	}
 	return nil

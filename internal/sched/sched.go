@@ -328,12 +328,19 @@ func (s *Scheduler) RemoveQueue(key string) {
 	if !ok {
 		return
 	}
-	for id, e := range s.waiting {
-		if e.q == qs {
+	drop := func(l *list.List) {
+		for e := l.Front(); e != nil; e = e.Next() {
+			id := e.Value.(*entry).ID
 			delete(s.waiting, id)
 			if r, ok := s.resJob[id]; ok {
 				s.unreserve(r)
 			}
+		}
+	}
+	drop(qs.fifo)
+	for _, sh := range qs.shares {
+		for _, b := range sh.buckets {
+			drop(b.jobs)
 		}
 	}
 	delete(s.queues, key)
@@ -472,11 +479,7 @@ func (s *Scheduler) Dequeue(id string) bool {
 	if !ok {
 		return false
 	}
-	if s.queues[e.q.Key] == e.q {
-		s.unlink(e)
-	} else {
-		delete(s.waiting, id)
-	}
+	s.unlink(e)
 	return true
 }
 
@@ -731,9 +734,9 @@ func (s *Scheduler) shareLimit(qs *queueState, ces []*ceState, now time.Time) in
 	return int64(float64(total) * (1 - math.Pow(float64(cr)/100, float64(active))))
 }
 
-// collectShares forgets shares that have been idle long enough not to matter: at once in a FIFO
-// queue, after ten decay windows (usage below e^-10 of its peak) in a fair-share queue. It looks
-// at most once per decay window.
+// collectShares forgets shares that have been idle long enough not to matter: any idle share of a
+// FIFO queue (it has no usage to keep), and in a fair-share queue those idle for ten decay windows
+// (usage below e^-10 of what it was). It looks at most once per decay window.
 func (s *Scheduler) collectShares(qs *queueState, now time.Time) {
 	if now.Before(qs.gcAt) || len(qs.shares) == 0 {
 		return

@@ -1,0 +1,779 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/store/sqlite"
+)
+
+// Property tests of the service and engine over random DAGs of plain and array jobs (SEQUENTIAL,
+// N_TO_N, per-child dependencies, retries, cancel and terminate), run on a fake executor:
+//
+//  1. every job and every array child ends SUCCEEDED or FAILED, and is listed exactly once;
+//  2. no attempt starts before every one of its dependencies succeeded;
+//  3. a job whose dependency failed never starts and fails with "Dependent Job failed";
+//  4. the compute environment's capacity is never exceeded;
+//  5. a job starts at most retryStrategy.attempts times;
+//  6. an array's statusSummary matches its children, and it succeeds iff they all do.
+//
+// Workloads and exit codes are a function of the seed; interleavings (and so which jobs the
+// random cancels and terminates hit) are not.
+
+const (
+	propAccount  = "000000000000"
+	propVCPUs    = 4
+	propFailPct  = 15
+	propDeadline = 15 * time.Second
+)
+
+// pjob is one submitted job of the workload.
+type pjob struct {
+	label    string
+	id       string // set once submitted
+	size     int    // array size; 0 for a plain job
+	seq      bool   // SEQUENTIAL array
+	nton     []*pjob
+	deps     []pdep
+	attempts int // retryStrategy.attempts; 0 when none
+	vcpus    int
+}
+
+// pdep is a dependency on a whole job (idx -1) or on one array child.
+type pdep struct {
+	job *pjob
+	idx int
+}
+
+func (j *pjob) maxStarts() int { return max(1, j.attempts) }
+
+// workload is a seed's random DAG, in submission order.
+type workload struct {
+	jobs []*pjob
+}
+
+func genWorkload(rng *rand.Rand, nTop int) *workload {
+	w := &workload{}
+	var arrays []*pjob
+	for i := 0; i < nTop; i++ {
+		j := &pjob{label: "j" + strconv.Itoa(i), vcpus: 1 + rng.IntN(3)}
+		if rng.IntN(4) == 0 {
+			j.attempts = 2
+		}
+		if rng.IntN(100) < 30 {
+			j.size = 2 + rng.IntN(19)
+			switch r := rng.IntN(100); {
+			case r < 20:
+				j.seq = true
+			case r < 50 && len(arrays) > 0:
+				first := arrays[rng.IntN(len(arrays))]
+				j.size = first.size
+				j.nton = []*pjob{first}
+				for _, other := range arrays {
+					if other != first && other.size == j.size && rng.IntN(3) == 0 {
+						j.nton = append(j.nton, other)
+						break
+					}
+				}
+			}
+		}
+		// Whole-job and per-child dependencies, mostly on recent jobs so chains form.
+		if len(w.jobs) > 0 && rng.IntN(100) < 55 {
+			seen := map[string]bool{}
+			for range 1 + rng.IntN(3) {
+				lo := max(0, len(w.jobs)-12)
+				if rng.IntN(4) == 0 {
+					lo = 0
+				}
+				target := w.jobs[lo+rng.IntN(len(w.jobs)-lo)]
+				d := pdep{job: target, idx: -1}
+				if target.size > 0 && rng.IntN(100) < 40 {
+					d.idx = rng.IntN(target.size)
+				}
+				key := fmt.Sprint(target.label, d.idx)
+				if seen[key] || slices.Contains(j.nton, target) && d.idx < 0 {
+					continue
+				}
+				seen[key] = true
+				j.deps = append(j.deps, d)
+			}
+		}
+		if j.size > 0 {
+			arrays = append(arrays, j)
+		}
+		w.jobs = append(w.jobs, j)
+	}
+	return w
+}
+
+// node is a unit that runs: a plain job or one array child.
+type node struct {
+	id  string
+	job *pjob
+	idx int // -1 for a plain job
+}
+
+func (w *workload) nodes() []node {
+	var out []node
+	for _, j := range w.jobs {
+		if j.size == 0 {
+			out = append(out, node{id: j.id, job: j, idx: -1})
+			continue
+		}
+		for i := range j.size {
+			out = append(out, node{id: childID(j.id, i), job: j, idx: i})
+		}
+	}
+	return out
+}
+
+// depEntities are the ids whose final status gates n: whole jobs (array parents for arrays),
+// named children, the SEQUENTIAL predecessor and the N_TO_N counterparts.
+func depEntities(j *pjob, idx int) []string {
+	var out []string
+	for _, d := range j.deps {
+		if d.idx >= 0 {
+			out = append(out, childID(d.job.id, d.idx))
+		} else {
+			out = append(out, d.job.id)
+		}
+	}
+	if idx >= 0 {
+		if j.seq && idx > 0 {
+			out = append(out, childID(j.id, idx-1))
+		}
+		for _, q := range j.nton {
+			out = append(out, childID(q.id, idx))
+		}
+	}
+	return out
+}
+
+// successNodes are the nodes that must all have succeeded before n may start: a whole array
+// dependency stands for all its children.
+func successNodes(j *pjob, idx int) []string {
+	var out []string
+	for _, d := range j.deps {
+		switch {
+		case d.idx >= 0:
+			out = append(out, childID(d.job.id, d.idx))
+		case d.job.size > 0:
+			for i := range d.job.size {
+				out = append(out, childID(d.job.id, i))
+			}
+		default:
+			out = append(out, d.job.id)
+		}
+	}
+	if idx >= 0 {
+		if j.seq && idx > 0 {
+			out = append(out, childID(j.id, idx-1))
+		}
+		for _, q := range j.nton {
+			out = append(out, childID(q.id, idx))
+		}
+	}
+	return out
+}
+
+// syncBuffer collects the service's warnings and errors.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// propHarness is one seed's world: a store, a log store, the service and its fake executor.
+type propHarness struct {
+	t       *testing.T
+	seed    uint64
+	dir     string
+	db      *sqlite.Store
+	ls      *logs.Store
+	rec     *recorder
+	svc     *Service
+	fake    *fakeExec
+	logBuf  *syncBuffer
+	jobDef  string
+	stopped map[string]string // job id → "cancel" or "terminate": asked by the test
+	chaos   *rand.Rand
+	budget  struct{ cancels, terminates int }
+	// Set when the service was restarted: fakes[0] ran before, fakes[1] after.
+	fakes []*fakeExec
+}
+
+func newPropHarness(t *testing.T, seed uint64) *propHarness {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(filepath.Join(dir, "barge.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := logs.Open(filepath.Join(dir, "logs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &propHarness{t: t, seed: seed, dir: dir, db: db, ls: ls, rec: newRecorder(), logBuf: &syncBuffer{},
+		stopped: map[string]string{}, chaos: rand.New(rand.NewPCG(seed, 0xc4a05))}
+	h.budget.cancels, h.budget.terminates = 4, 4
+	t.Cleanup(func() {
+		if h.svc != nil {
+			h.svc.Stop()
+		}
+		for _, f := range h.fakes {
+			f.wg.Wait()
+		}
+		db.Close()
+		ls.Close()
+	})
+	h.startService()
+	ctx := context.Background()
+	if err := h.svc.EnsureDefaults(ctx, propAccount); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.svc.RegisterJobDefinition(ctx, propAccount, &wire.RegisterJobDefinitionRequest{
+		JobDefinitionName: "prop",
+		Type:              wire.JobDefinitionTypeContainer,
+		ContainerProperties: &wire.ContainerProperties{
+			Command: []string{"true"},
+			ResourceRequirements: []wire.ResourceRequirement{
+				{Type: wire.ResourceTypeVcpu, Value: "1"},
+				{Type: wire.ResourceTypeMemory, Value: "16"},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.jobDef = out.JobDefinitionArn
+	return h
+}
+
+// startService makes a new service (and fake executor) on the harness's store and starts it.
+func (h *propHarness) startService() {
+	h.t.Helper()
+	h.fake = newFakeExec(h.rec, len(h.fakes)+1, seededPolicy(h.seed, propFailPct))
+	h.fakes = append(h.fakes, h.fake)
+	svc, err := New(Config{
+		Store:    h.db,
+		Executor: h.fake,
+		Logs:     h.ls,
+		WorkDir:  filepath.Join(h.dir, "work"),
+		Host:     HostCapacity{VCPUs: propVCPUs, MemoryMiB: 8192},
+		Logger:   slog.New(slog.NewTextHandler(h.logBuf, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+	h.svc = svc
+}
+
+// restart stops the service mid-run and starts a new one (with a new fake executor) on the same
+// store, as a server restart would.
+func (h *propHarness) restart() (notKilled []string) {
+	h.svc.Stop()
+	h.fake.markStopped()
+	// Attempts of the stopped service that are still running were not killed by Stop.
+	notKilled = h.fake.runningIDs()
+	h.svc = nil
+	h.startService()
+	if err := h.svc.EnsureDefaults(context.Background(), propAccount); err != nil {
+		h.t.Fatal(err)
+	}
+	return notKilled
+}
+
+func (h *propHarness) submit(j *pjob) {
+	h.t.Helper()
+	in := &wire.SubmitJobRequest{
+		JobName:       j.label,
+		JobQueue:      "default",
+		JobDefinition: h.jobDef,
+		ContainerOverrides: &wire.ContainerOverrides{
+			Environment:          []wire.KeyValuePair{{Name: propLabelEnv, Value: j.label}},
+			ResourceRequirements: []wire.ResourceRequirement{{Type: wire.ResourceTypeVcpu, Value: strconv.Itoa(j.vcpus)}},
+		},
+	}
+	if j.attempts > 0 {
+		in.RetryStrategy = &wire.RetryStrategy{Attempts: ptr(int32(j.attempts))}
+	}
+	if j.size > 0 {
+		in.ArrayProperties = &wire.ArrayProperties{Size: ptr(int32(j.size))}
+	}
+	if j.seq {
+		in.DependsOn = append(in.DependsOn, wire.JobDependency{Type: wire.ArrayJobDependencySequential})
+	}
+	for _, q := range j.nton {
+		in.DependsOn = append(in.DependsOn, wire.JobDependency{JobId: q.id, Type: wire.ArrayJobDependencyNToN})
+	}
+	for _, d := range j.deps {
+		id := d.job.id
+		if d.idx >= 0 {
+			id = childID(id, d.idx)
+		}
+		in.DependsOn = append(in.DependsOn, wire.JobDependency{JobId: id})
+	}
+	out, err := h.svc.SubmitJob(context.Background(), propAccount, in)
+	if err != nil {
+		h.t.Fatalf("submit %s: %v", j.label, err)
+	}
+	j.id = out.JobId
+}
+
+// chaosStep sometimes cancels a random submitted job or terminates a random running attempt.
+func (h *propHarness) chaosStep(w *workload, pct int) {
+	h.t.Helper()
+	ctx := context.Background()
+	if h.budget.cancels > 0 && h.chaos.IntN(100) < pct {
+		var cands []*pjob
+		for _, j := range w.jobs {
+			if j.id != "" {
+				cands = append(cands, j)
+			}
+		}
+		if len(cands) > 0 {
+			j := cands[h.chaos.IntN(len(cands))]
+			h.budget.cancels--
+			h.stopped[j.id] = "cancel"
+			if _, err := h.svc.CancelJob(ctx, propAccount, &wire.CancelJobRequest{JobId: j.id, Reason: "prop cancel"}); err != nil {
+				h.t.Fatalf("cancel %s: %v", j.label, err)
+			}
+		}
+	}
+	if h.budget.terminates > 0 && h.chaos.IntN(100) < pct {
+		if ids := h.fake.runningIDs(); len(ids) > 0 {
+			id := ids[h.chaos.IntN(len(ids))]
+			h.budget.terminates--
+			h.stopped[id] = "terminate"
+			if _, err := h.svc.TerminateJob(ctx, propAccount, &wire.TerminateJobRequest{JobId: id, Reason: "prop terminate"}); err != nil {
+				h.t.Fatalf("terminate %s: %v", id, err)
+			}
+		}
+	}
+}
+
+// describe returns the details of ids, in chunks of 100.
+func (h *propHarness) describe(ids []string) map[string][]wire.JobDetail {
+	h.t.Helper()
+	out := map[string][]wire.JobDetail{}
+	for start := 0; start < len(ids); start += 100 {
+		chunk := ids[start:min(start+100, len(ids))]
+		res, err := h.svc.DescribeJobs(context.Background(), propAccount, &wire.DescribeJobsRequest{Jobs: chunk})
+		if err != nil {
+			h.t.Fatalf("describe: %v", err)
+		}
+		for _, d := range res.Jobs {
+			out[d.JobId] = append(out[d.JobId], d)
+		}
+	}
+	return out
+}
+
+// drive polls until every top-level job is terminal, doing chaos steps along the way.
+func (h *propHarness) drive(w *workload, chaosPct int, until func() bool) {
+	h.t.Helper()
+	var top []string
+	for _, j := range w.jobs {
+		top = append(top, j.id)
+	}
+	deadline := time.Now().Add(propDeadline)
+	for {
+		if until != nil && until() {
+			return
+		}
+		ds := h.describe(top)
+		var open []string
+		for _, id := range top {
+			if len(ds[id]) != 1 || !terminal(ds[id][0].Status) {
+				st := wire.JobStatus("missing")
+				if len(ds[id]) > 0 {
+					st = ds[id][0].Status
+				}
+				open = append(open, fmt.Sprintf("%s=%s", id, st))
+			}
+		}
+		if len(open) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("after %v, %d jobs are not finished: %v\nfake running: %v\nlog:\n%s",
+				propDeadline, len(open), open, h.fake.runningIDs(), h.logBuf.String())
+		}
+		if chaosPct > 0 {
+			h.chaosStep(w, chaosPct)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// listAll pages through ListJobs.
+func (h *propHarness) listAll(in wire.ListJobsRequest, pageSize int32) []wire.JobSummary {
+	h.t.Helper()
+	in.Filters = []wire.KeyValuesPair{{Name: "AFTER_CREATED_AT", Values: []string{"0"}}}
+	in.MaxResults = ptr(pageSize)
+	var out []wire.JobSummary
+	for pages := 0; ; pages++ {
+		if pages > 10000 {
+			h.t.Fatalf("ListJobs %+v: pagination does not end", in)
+		}
+		res, err := h.svc.ListJobs(context.Background(), propAccount, &in)
+		if err != nil {
+			h.t.Fatalf("ListJobs %+v: %v", in, err)
+		}
+		out = append(out, res.JobSummaryList...)
+		if res.NextToken == "" {
+			return out
+		}
+		in.NextToken = res.NextToken
+	}
+}
+
+// propOptions choose the shape of one run.
+type propOptions struct {
+	nTop    int
+	restart bool
+}
+
+// runProperty generates seed's workload, runs it to completion and checks the properties.
+func runProperty(t *testing.T, seed uint64, opt propOptions) {
+	began := time.Now()
+	h := newPropHarness(t, seed)
+	w := genWorkload(rand.New(rand.NewPCG(seed, 0x5eed)), opt.nTop)
+	nNodes := 0
+	for _, j := range w.jobs {
+		nNodes += max(1, j.size)
+	}
+
+	for _, j := range w.jobs {
+		h.submit(j)
+		h.chaosStep(w, 3)
+	}
+	var notKilled []string
+	if opt.restart {
+		// Stop once about a third of the nodes started (or everything finished).
+		h.drive(w, 0, func() bool { return h.rec.totalStarts() >= int64(nNodes/3) })
+		notKilled = h.restart()
+		h.drive(w, 0, nil)
+	} else {
+		h.drive(w, 10, nil)
+	}
+	// Every attempt the engine knows of has ended; let the fakes' goroutines finish.
+	for _, f := range h.fakes {
+		f.wg.Wait()
+	}
+	checkProperties(t, h, w, opt, notKilled)
+	var starts, maxRun int
+	for _, f := range h.fakes {
+		_, m, _, s := f.stats()
+		starts += s
+		maxRun = max(maxRun, int(m))
+	}
+	t.Logf("seed %d: %d jobs, %d nodes, %d starts, max running %d mvCPU, %d cancels/terminates asked, %v",
+		seed, len(w.jobs), nNodes, starts, maxRun, len(h.stopped), time.Since(began).Round(time.Millisecond))
+}
+
+func checkProperties(t *testing.T, h *propHarness, w *workload, opt propOptions, notKilled []string) {
+	t.Helper()
+	nodes := w.nodes()
+	var ids []string
+	for _, j := range w.jobs {
+		if j.size > 0 {
+			ids = append(ids, j.id)
+		}
+	}
+	for _, n := range nodes {
+		ids = append(ids, n.id)
+	}
+	ds := h.describe(ids)
+	status := map[string]wire.JobStatus{}
+	detail := map[string]*wire.JobDetail{}
+	for _, id := range ids {
+		if len(ds[id]) != 1 {
+			t.Errorf("P1: DescribeJobs returned %d entries for %s", len(ds[id]), id)
+			continue
+		}
+		d := &ds[id][0]
+		detail[id] = d
+		status[id] = d.Status
+		if !terminal(d.Status) {
+			t.Errorf("P1: %s ended %s, want SUCCEEDED or FAILED", id, d.Status)
+		}
+	}
+	label := map[string]string{}
+	for _, n := range nodes {
+		label[n.id] = n.job.label
+		if n.idx >= 0 {
+			label[n.id] += ":" + strconv.Itoa(n.idx)
+		}
+	}
+	for _, j := range w.jobs {
+		label[j.id] = j.label
+	}
+	name := func(id string) string { return fmt.Sprintf("%s(%s)", label[id], id) }
+
+	// P1: listed exactly once, by queue and by array, in the status DescribeJobs gives.
+	for _, size := range []int32{7, 1000} {
+		count := map[string]int{}
+		for _, s := range h.listAll(wire.ListJobsRequest{JobQueue: "default"}, size) {
+			count[s.JobId]++
+			if want, ok := status[s.JobId]; ok && s.Status != want {
+				t.Errorf("P1: ListJobs(queue) says %s is %s, DescribeJobs %s", name(s.JobId), s.Status, want)
+			}
+		}
+		for _, j := range w.jobs {
+			if count[j.id] != 1 {
+				t.Errorf("P1: ListJobs(queue, page %d) lists %s %d times", size, name(j.id), count[j.id])
+			}
+			delete(count, j.id)
+		}
+		for id, c := range count {
+			t.Errorf("P1: ListJobs(queue, page %d) lists unknown job %s (%d times)", size, id, c)
+		}
+		for _, j := range w.jobs {
+			if j.size == 0 {
+				continue
+			}
+			count := map[string]int{}
+			for _, s := range h.listAll(wire.ListJobsRequest{ArrayJobId: j.id}, size) {
+				count[s.JobId]++
+				if want, ok := status[s.JobId]; ok && s.Status != want {
+					t.Errorf("P1: ListJobs(array) says %s is %s, DescribeJobs %s", name(s.JobId), s.Status, want)
+				}
+			}
+			for i := range j.size {
+				cid := childID(j.id, i)
+				if count[cid] != 1 {
+					t.Errorf("P1: ListJobs(array %s, page %d) lists %s %d times", j.label, size, name(cid), count[cid])
+				}
+				delete(count, cid)
+			}
+			for id, c := range count {
+				t.Errorf("P1: ListJobs(array %s, page %d) lists unknown job %s (%d times)", j.label, size, id, c)
+			}
+		}
+	}
+
+	exempt := func(n node) bool { return h.stopped[n.id] != "" || h.stopped[n.job.id] != "" }
+	for _, n := range nodes {
+		starts := h.rec.startsOf(n.id)
+		exits := h.rec.exitsOf(n.id)
+		d := detail[n.id]
+		if d == nil {
+			continue
+		}
+
+		// P2: every start comes after each dependency's (last) success.
+		if len(starts) > 0 {
+			first := starts[0].seq
+			for _, dep := range successNodes(n.job, n.idx) {
+				s := h.rec.lastSuccess(dep)
+				switch {
+				case s == 0:
+					t.Errorf("P2: %s started (seq %d) but its dependency %s never succeeded (it is %s)",
+						name(n.id), first, name(dep), status[dep])
+				case s > first:
+					t.Errorf("P2: %s started (seq %d) before its dependency %s succeeded (seq %d)",
+						name(n.id), first, name(dep), s)
+				}
+			}
+		}
+
+		// P3: a failed dependency means no start and "Dependent Job failed".
+		for _, dep := range depEntities(n.job, n.idx) {
+			if status[dep] != statusFailed {
+				continue
+			}
+			if len(starts) > 0 {
+				t.Errorf("P3: %s started %d times although its dependency %s FAILED", name(n.id), len(starts), name(dep))
+			}
+			if d.Status != statusFailed {
+				t.Errorf("P3: %s is %s although its dependency %s FAILED", name(n.id), d.Status, name(dep))
+			}
+			if !exempt(n) && d.StatusReason != reasonDependencyFailed {
+				t.Errorf("P3: %s (dependency %s FAILED) has statusReason %q, want %q",
+					name(n.id), name(dep), d.StatusReason, reasonDependencyFailed)
+			}
+			break
+		}
+
+		// P5: at most `attempts` starts.
+		if len(starts) > n.job.maxStarts() {
+			t.Errorf("P5: %s started %d times, retryStrategy allows %d", name(n.id), len(starts), n.job.maxStarts())
+		}
+
+		if opt.restart {
+			continue
+		}
+		// Without a restart the executor's record and the job's attempts tell the same story.
+		if len(d.Attempts) != len(starts) {
+			t.Errorf("%s: %d attempts recorded, the executor saw %d starts", name(n.id), len(d.Attempts), len(starts))
+		}
+		if len(exits) != len(starts) {
+			t.Errorf("%s: %d starts but %d exits", name(n.id), len(starts), len(exits))
+		}
+		for i, e := range exits {
+			ok := e.exit.Code == 0 && e.exit.Signal == 0
+			if ok && i != len(exits)-1 {
+				t.Errorf("%s: started again after attempt %d succeeded", name(n.id), i+1)
+			}
+			if i == len(exits)-1 {
+				if ok != (d.Status == statusSucceeded) && h.stopped[n.id] != "terminate" {
+					t.Errorf("%s: last attempt exited %+v but the job is %s", name(n.id), e.exit, d.Status)
+				}
+				if !ok && e.exit.Signal == 0 && len(exits) < n.job.maxStarts() && !exempt(n) {
+					t.Errorf("%s: attempt %d failed, the job allows %d attempts, but it was not retried (%s %q)",
+						name(n.id), len(exits), n.job.maxStarts(), d.Status, d.StatusReason)
+				}
+			}
+		}
+		for _, s := range starts {
+			if want := int64(n.job.vcpus) * 1000; s.milli != want {
+				t.Errorf("%s: started with %d mvCPU, want %d", name(n.id), s.milli, want)
+			}
+		}
+	}
+
+	// P3 for array parents: a failed whole or per-child dependency fails the whole array.
+	for _, j := range w.jobs {
+		if j.size == 0 {
+			continue
+		}
+		for _, dep := range depEntities(j, -1) {
+			if status[dep] != statusFailed {
+				continue
+			}
+			if d := detail[j.id]; d != nil && h.stopped[j.id] == "" && d.StatusReason != reasonDependencyFailed {
+				t.Errorf("P3: array %s (dependency %s FAILED) has statusReason %q, want %q",
+					name(j.id), name(dep), d.StatusReason, reasonDependencyFailed)
+			}
+			break
+		}
+	}
+
+	// P4: capacity.
+	for _, f := range h.fakes {
+		running, maxRunning, procs, _ := f.stats()
+		if maxRunning > propVCPUs*1000 {
+			t.Errorf("P4: executor %d ran %d mvCPU at once, capacity is %d", f.gen, maxRunning, propVCPUs*1000)
+		}
+		if running != 0 || procs != 0 {
+			t.Errorf("executor %d: %d attempts (%d mvCPU) still running after every job finished", f.gen, procs, running)
+		}
+	}
+
+	// P6: array parents agree with their children.
+	for _, j := range w.jobs {
+		if j.size == 0 {
+			continue
+		}
+		d := detail[j.id]
+		if d == nil {
+			continue
+		}
+		var succeeded, failed int
+		for i := range j.size {
+			switch status[childID(j.id, i)] {
+			case statusSucceeded:
+				succeeded++
+			case statusFailed:
+				failed++
+			}
+		}
+		if d.ArrayProperties == nil {
+			t.Errorf("P6: array %s has no arrayProperties", name(j.id))
+			continue
+		}
+		var sum int32
+		for st, c := range d.ArrayProperties.StatusSummary {
+			sum += c
+			want := 0
+			switch wire.JobStatus(st) {
+			case statusSucceeded:
+				want = succeeded
+			case statusFailed:
+				want = failed
+			}
+			if int(c) != want {
+				t.Errorf("P6: array %s statusSummary[%s] = %d, children say %d (summary %v)",
+					name(j.id), st, c, want, d.ArrayProperties.StatusSummary)
+			}
+		}
+		if int(sum) != j.size {
+			t.Errorf("P6: array %s statusSummary sums to %d, size %d (%v)", name(j.id), sum, j.size, d.ArrayProperties.StatusSummary)
+		}
+		if (d.Status == statusSucceeded) != (succeeded == j.size) {
+			t.Errorf("P6: array %s is %s with %d of %d children SUCCEEDED", name(j.id), d.Status, succeeded, j.size)
+		}
+	}
+
+	// The service logged no errors (store failures and the like).
+	if l := h.logBuf.String(); strings.Contains(l, "level=ERROR") {
+		t.Errorf("service logged errors:\n%s", l)
+	}
+
+	if opt.restart {
+		var after []string
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		for id, ss := range h.rec.starts {
+			for _, s := range ss {
+				if s.afterStop {
+					after = append(after, name(id))
+				}
+			}
+		}
+		sort.Strings(after)
+		if len(after) > 0 || len(notKilled) > 0 {
+			t.Logf("restart: attempts still running after Stop: %v; attempts started after Stop: %v", notKilled, after)
+		}
+	}
+}
+
+// propSeeds are the seeds of the plain runs; restart runs use their own.
+const (
+	propSeeds        = 32
+	propRestartSeeds = 4
+)
+
+func TestPropertyRandomDAGs(t *testing.T) {
+	for seed := uint64(1); seed <= propSeeds; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			runProperty(t, seed, propOptions{nTop: 40})
+		})
+	}
+}
+
+func TestPropertyRestart(t *testing.T) {
+	for seed := uint64(1001); seed < 1001+propRestartSeeds; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			runProperty(t, seed, propOptions{nTop: 40, restart: true})
+		})
+	}
+}
