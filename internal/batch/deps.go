@@ -229,9 +229,9 @@ func (e *engine) childStatuses(account, id string) (succeeded, failed map[int]bo
 			failed[idx] = true
 		}
 	}
-	// Children materialized since the last flush are only in memory.
+	// Children whose rows are not committed yet are only in memory.
 	for cid, aj := range e.jobs {
-		if aj.store.ArrayParent == id && aj.isNew {
+		if aj.store.ArrayParent == id && !aj.stored {
 			idx := childIndex(cid)
 			have[idx] = true
 			switch aj.rec.Detail.Status {

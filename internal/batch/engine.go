@@ -35,9 +35,11 @@ const (
 // engine owns every job state change after submission. All its fields are touched only by the
 // loop goroutine; other goroutines talk to it by sending closures on events.
 type engine struct {
-	s      *Service
-	events chan func()
-	sched  *sched.Scheduler
+	s         *Service
+	events    chan func()
+	commits   chan *commitBatch // to the committer, in order
+	committed chan *commitBatch // back from the committer
+	sched     *sched.Scheduler
 
 	jobs     map[string]*activeJob // every unfinished job (and those finished since the last flush)
 	dirty    map[string]*activeJob // changed since the last flush
@@ -63,7 +65,11 @@ type activeJob struct {
 	attempt *attemptRun // set while STARTING or RUNNING
 	runKey  string      // the scheduler key holding the attempt's capacity
 	waiting int         // dependencies not yet satisfied
-	isNew   bool        // materialized by the engine, not yet in the store
+	isNew   bool        // materialized by the engine, not yet in a batch
+	stored  bool        // has a row in the store
+	// lastBatch is the newest batch holding this job's row: memory may forget a finished job
+	// only once that batch is durable, or a reader could find an older row in the store.
+	lastBatch *commitBatch
 }
 
 type attemptRun struct {
@@ -77,18 +83,21 @@ type attemptRun struct {
 
 func newEngine(s *Service) *engine {
 	return &engine{
-		s:        s,
-		events:   make(chan func(), 8192),
-		sched:    newScheduler(s.clock),
-		jobs:     map[string]*activeJob{},
-		dirty:    map[string]*activeJob{},
-		arrays:   map[string]*activeJob{},
-		arrayMem: map[string]*arrayMem{},
-		deps:     map[string][]string{},
-		nton:     map[string][]string{},
-		limits:   map[string][]wire.JobStateTimeLimitAction{},
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
+		s:      s,
+		events: make(chan func(), 8192),
+		// One completion per batch in flight, so the committer never blocks on the loop.
+		commits:   make(chan *commitBatch, 64),
+		committed: make(chan *commitBatch, 65),
+		sched:     newScheduler(s.clock),
+		jobs:      map[string]*activeJob{},
+		dirty:     map[string]*activeJob{},
+		arrays:    map[string]*activeJob{},
+		arrayMem:  map[string]*arrayMem{},
+		deps:      map[string][]string{},
+		nton:      map[string][]string{},
+		limits:    map[string][]wire.JobStateTimeLimitAction{},
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 }
 
@@ -192,7 +201,7 @@ func (e *engine) recover(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("job %s: %w", j.ID, err)
 		}
-		aj := &activeJob{store: j, rec: rec}
+		aj := &activeJob{store: j, rec: rec, stored: true}
 		e.jobs[j.ID] = aj
 		if rec.Run.Array != nil {
 			e.arrays[j.ID] = aj
@@ -242,15 +251,22 @@ func (e *engine) recoverJob(aj *activeJob) {
 
 func (e *engine) loop() {
 	defer close(e.done)
-	// Retries a failed flush; nothing in the job lifecycle waits on this ticker.
-	retry := time.NewTicker(time.Second)
-	defer retry.Stop()
-	ctx := context.Background()
+	committerDone := make(chan struct{})
+	go e.committer(committerDone)
+	defer func() {
+		close(e.commits)
+		<-committerDone
+	}()
+	// Wakes the loop for time-based checks (jobStateTimeLimitActions); nothing waits on it.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case fn := <-e.events:
 			fn()
-		case <-retry.C:
+		case b := <-e.committed:
+			e.applyCommitted(b)
+		case <-tick.C:
 		case <-e.quit:
 			e.shutdown()
 			return
@@ -260,6 +276,8 @@ func (e *engine) loop() {
 			select {
 			case fn := <-e.events:
 				fn()
+			case b := <-e.committed:
+				e.applyCommitted(b)
 			default:
 				break drain
 			}
@@ -268,9 +286,40 @@ func (e *engine) loop() {
 		e.applyTimeLimits()
 		e.schedule()
 		e.settle()
-		if err := e.flush(ctx); err != nil {
-			e.s.log.Error("persist job states (will retry)", "err", err)
+		if b := e.buildBatch(); b != nil {
+			e.commits <- b
 		}
+	}
+}
+
+// commitBatch is one transaction's worth of job changes and what waits on them.
+type commitBatch struct {
+	inserts, updates []*store.Job // copies, so the loop may change the jobs meanwhile
+	jobs             []*activeJob
+	starts           []*activeJob
+	replies          []func()
+}
+
+// committer writes batches to the store in order, off the loop, retrying until each succeeds:
+// while one batch commits the loop goes on building the next, so the store's latency bounds
+// nothing but how soon effects are released.
+func (e *engine) committer(done chan struct{}) {
+	defer close(done)
+	ctx := context.Background()
+	for b := range e.commits {
+		for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+			err := e.s.store.JobWriteMany(ctx, b.inserts, b.updates)
+			if err == nil {
+				break
+			}
+			e.s.log.Error("persist job states (will retry)", "err", err)
+			select {
+			case <-time.After(delay):
+			case <-e.quit:
+				return // shutting down: the next start recovers from what is durable
+			}
+		}
+		e.committed <- b
 	}
 }
 
@@ -283,44 +332,63 @@ func (e *engine) shutdown() {
 	}
 }
 
-// flush makes the changed jobs durable, then launches placed jobs and answers waiting callers.
+// flush makes the current changes durable synchronously (used at start, before the loop runs).
 func (e *engine) flush(ctx context.Context) error {
-	if len(e.dirty) > 0 {
-		var inserts, updates []*store.Job
-		now := e.s.nowMillis()
-		for _, aj := range e.dirty {
-			if a := aj.rec.Run.Array; a != nil {
-				aj.rec.Detail.ArrayProperties = &wire.ArrayPropertiesDetail{
-					Size: ptr(int32(a.Size)), StatusSummary: a.summary(), StatusSummaryLastUpdatedAt: &now}
-			}
-			aj.store.Status = string(aj.rec.Detail.Status)
-			aj.store.Body = mustJSON(aj.rec)
-			if aj.isNew {
-				inserts = append(inserts, aj.store)
-			} else {
-				updates = append(updates, aj.store)
-			}
-		}
-		if err := e.s.store.JobWriteMany(ctx, inserts, updates); err != nil {
-			return err
-		}
-		for id, aj := range e.dirty {
-			aj.isNew = false
-			if terminal(aj.rec.Detail.Status) {
-				delete(e.jobs, id)
-			}
-		}
-		clear(e.dirty)
+	b := e.buildBatch()
+	if b == nil {
+		return nil
 	}
-	for _, aj := range e.starts {
+	if err := e.s.store.JobWriteMany(ctx, b.inserts, b.updates); err != nil {
+		return err
+	}
+	e.applyCommitted(b)
+	return nil
+}
+
+// buildBatch snapshots the changed jobs, with the launches and replies that must wait for them.
+func (e *engine) buildBatch() *commitBatch {
+	if len(e.dirty) == 0 && len(e.starts) == 0 && len(e.replies) == 0 {
+		return nil
+	}
+	b := &commitBatch{starts: e.starts, replies: e.replies}
+	e.starts, e.replies = nil, nil
+	now := e.s.nowMillis()
+	for _, aj := range e.dirty {
+		if a := aj.rec.Run.Array; a != nil {
+			aj.rec.Detail.ArrayProperties = &wire.ArrayPropertiesDetail{
+				Size: ptr(int32(a.Size)), StatusSummary: a.summary(), StatusSummaryLastUpdatedAt: &now}
+		}
+		aj.store.Status = string(aj.rec.Detail.Status)
+		aj.store.Body = mustJSON(aj.rec)
+		row := *aj.store
+		if aj.isNew {
+			b.inserts = append(b.inserts, &row)
+			aj.isNew = false // later batches update the row this one inserts
+		} else {
+			b.updates = append(b.updates, &row)
+		}
+		b.jobs = append(b.jobs, aj)
+		aj.lastBatch = b
+	}
+	clear(e.dirty)
+	return b
+}
+
+// applyCommitted releases what waited for a batch to be durable: attempts start, callers get
+// their answers, and finished jobs leave memory unless changed again since.
+func (e *engine) applyCommitted(b *commitBatch) {
+	for _, aj := range b.jobs {
+		aj.stored = true
+		if aj.lastBatch == b && terminal(aj.rec.Detail.Status) && e.dirty[aj.store.ID] == nil && e.jobs[aj.store.ID] == aj {
+			delete(e.jobs, aj.store.ID)
+		}
+	}
+	for _, aj := range b.starts {
 		go e.run(aj.store.Account, aj.store.ID, e.attemptSpec(aj))
 	}
-	e.starts = e.starts[:0]
-	for _, reply := range e.replies {
+	for _, reply := range b.replies {
 		reply()
 	}
-	e.replies = e.replies[:0]
-	return nil
 }
 
 func (e *engine) markDirty(aj *activeJob) { e.dirty[aj.store.ID] = aj }
@@ -328,7 +396,7 @@ func (e *engine) markDirty(aj *activeJob) { e.dirty[aj.store.ID] = aj }
 // submit hands a durable SUBMITTED job to the engine.
 func (e *engine) submit(j *store.Job, rec *jobRecord) {
 	e.do(func() {
-		aj := &activeJob{store: j, rec: rec}
+		aj := &activeJob{store: j, rec: rec, stored: true} // SubmitJob wrote the row
 		e.jobs[j.ID] = aj
 		if rec.Run.Array != nil {
 			e.arrays[j.ID] = aj
@@ -510,8 +578,9 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	}
 	exit := proc.Wait()
 	closeLogs()
-	os.RemoveAll(filepath.Join(e.s.cfg.WorkDir, id))
 	e.do(func() { e.exited(id, sp.attempt, exit) })
+	// After reporting the exit, so cleaning up never delays the next job.
+	os.RemoveAll(filepath.Join(e.s.cfg.WorkDir, id))
 }
 
 func (e *engine) current(id string, attempt int) (*activeJob, bool) {

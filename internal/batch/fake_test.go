@@ -80,8 +80,8 @@ func (r *recorder) totalStarts() int64 {
 }
 
 // fakePolicy decides an attempt's exit code and how long it is held: hold 0 ends it at once,
-// hold n keeps it running until n more attempts started (or no attempt started for a while, so
-// a hold can never deadlock the workload).
+// hold n > 0 keeps it running until n more attempts started (or no attempt started for a while,
+// so a hold can never deadlock the workload), hold < 0 until the test calls release.
 type fakePolicy func(label string, attempt int) (code, hold int)
 
 // fakeExec is an exec.Executor that runs nothing: attempts end by policy or by signal. It tracks
@@ -146,6 +146,10 @@ func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error
 
 	go func() {
 		defer f.wg.Done()
+		if hold < 0 {
+			<-p.done
+			return
+		}
 		if hold > 0 {
 			idle := time.NewTimer(3 * time.Millisecond)
 			defer idle.Stop()
@@ -178,6 +182,36 @@ func (f *fakeExec) markStopped() {
 	f.rec.mu.Lock()
 	f.stopped = true
 	f.rec.mu.Unlock()
+}
+
+// release ends id's running attempt with code; false if id has none.
+func (f *fakeExec) release(id string, code int) bool {
+	f.rec.mu.Lock()
+	var p *fakeProc
+	for q := range f.procs {
+		if q.id == id {
+			p = q
+		}
+	}
+	f.rec.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.finish(bexec.Exit{Code: code})
+	return true
+}
+
+// killAll ends every running attempt as killed (for cleanup).
+func (f *fakeExec) killAll() {
+	f.rec.mu.Lock()
+	var ps []*fakeProc
+	for p := range f.procs {
+		ps = append(ps, p)
+	}
+	f.rec.mu.Unlock()
+	for _, p := range ps {
+		p.finish(bexec.Exit{Code: -1, Signal: syscall.SIGKILL})
+	}
 }
 
 // runningIDs lists the jobs with a running attempt, sorted.

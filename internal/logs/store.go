@@ -33,6 +33,9 @@ type Store struct {
 	// Lock order: mu, then stream.mu.
 	mu     sync.Mutex
 	active map[string]*stream // keyed by path relative to root
+	// creating holds a channel per stream whose file is being created or opened outside mu
+	// (file I/O under mu would serialise every job start); it closes when that is done.
+	creating map[string]chan struct{}
 }
 
 // Open returns a Store keeping its streams under dir, creating dir if
@@ -48,7 +51,7 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logs: %w", err)
 	}
-	return &Store{root: root, now: now, active: make(map[string]*stream)}, nil
+	return &Store{root: root, now: now, active: make(map[string]*stream), creating: make(map[string]chan struct{})}, nil
 }
 
 // Close releases the store's handle on its directory. Writers already
@@ -77,15 +80,32 @@ func streamNotFound(group, stream string) error {
 // on the same stream, as [Writer.Sibling] does.
 func (s *Store) Create(account, group, stream string) (*Writer, error) {
 	p := streamPath(account, group, stream)
+	for {
+		s.mu.Lock()
+		if st := s.active[p]; st != nil {
+			st.mu.Lock()
+			st.refs++
+			st.mu.Unlock()
+			s.mu.Unlock()
+			return &Writer{st: st}, nil
+		}
+		wait, busy := s.creating[p]
+		if !busy {
+			break // still holding mu
+		}
+		s.mu.Unlock()
+		<-wait
+	}
+	done := make(chan struct{})
+	s.creating[p] = done
+	s.mu.Unlock()
+
+	st, err := s.openStream(account, group, stream, p)
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st := s.active[p]; st != nil {
-		st.mu.Lock()
-		st.refs++
-		st.mu.Unlock()
-		return &Writer{st: st}, nil
-	}
-	st, err := s.openStream(account, group, stream, p)
+	delete(s.creating, p)
+	close(done)
 	if err != nil {
 		return nil, fmt.Errorf("logs: create log stream %q in log group %q: %w", stream, group, err)
 	}

@@ -120,19 +120,22 @@ func (st *stream) write(b []byte) error {
 func (st *stream) release() error {
 	s := st.store
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	st.refs--
 	if st.refs > 0 || st.f == nil {
+		st.mu.Unlock()
+		s.mu.Unlock()
 		return nil
 	}
 	if s.active[st.path] == st {
 		delete(s.active, st.path)
 	}
-	err := st.f.Close()
+	f := st.f
 	st.f = nil
-	return err
+	st.mu.Unlock()
+	s.mu.Unlock()
+	// Closing outside the locks: readers open their own descriptors by path.
+	return f.Close()
 }
 
 // Writer appends to a log stream, one event per line. A line is complete

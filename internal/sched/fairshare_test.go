@@ -135,12 +135,12 @@ func (m *sim) run(end time.Time, tick time.Duration, feed func()) {
 	}
 }
 
-// topUp keeps at least n jobs of each share waiting.
-func (m *sim) topUp(rng *rand.Rand, queue string, n int, shares ...string) func() {
+// topUp keeps at least n jobs of each share waiting: 1 vCPU (up to maxVCPU), 30 to 90 seconds.
+func (m *sim) topUp(rng *rand.Rand, queue string, n int, maxVCPU int, shares ...string) func() {
 	return func() {
 		for _, sh := range shares {
 			for m.pending[sh] < n {
-				m.submit(simJob{queue: queue, share: sh, need: cpu(1, 100), dur: time.Duration(30+rng.Intn(61)) * time.Second})
+				m.submit(simJob{queue: queue, share: sh, need: cpu(int64(1+rng.Intn(maxVCPU)), 100), dur: time.Duration(30+rng.Intn(61)) * time.Second})
 			}
 		}
 	}
@@ -164,14 +164,16 @@ func TestFairShareConverges(t *testing.T) {
 	cases := []struct {
 		name    string
 		vcpus   int64
+		maxJob  int // vCPUs: jobs need 1..maxJob
 		weights []ShareWeight
 		want    map[string]float64 // relative vCPU time
 	}{
-		{"weights 1 and 0.5", 8, []ShareWeight{{"a", 1}, {"b", 0.5}}, map[string]float64{"a": 1, "b": 2}},
-		{"equal by default", 7, nil, map[string]float64{"a": 1, "b": 1, "c": 1}},
-		{"1, 0.5 and 0.25", 14, []ShareWeight{{"a", 1}, {"b", 0.5}, {"c", 0.25}}, map[string]float64{"a": 1, "b": 2, "c": 4}},
-		{"wildcard: each match is its own share", 10, []ShareWeight{{"team*", 0.5}}, map[string]float64{"teamA": 2, "teamB": 2, "other": 1}},
-		{"exact entry wins over a prefix", 9, []ShareWeight{{"team*", 0.5}, {"teamA", 0.25}}, map[string]float64{"teamA": 4, "teamB": 2, "other": 1}},
+		{"weights 1 and 0.5", 8, 1, []ShareWeight{{"a", 1}, {"b", 0.5}}, map[string]float64{"a": 1, "b": 2}},
+		{"weights 1 and 0.5, jobs of 1 to 3 vCPUs", 16, 3, []ShareWeight{{"a", 1}, {"b", 0.5}}, map[string]float64{"a": 1, "b": 2}},
+		{"equal by default", 7, 1, nil, map[string]float64{"a": 1, "b": 1, "c": 1}},
+		{"1, 0.5 and 0.25", 14, 1, []ShareWeight{{"a", 1}, {"b", 0.5}, {"c", 0.25}}, map[string]float64{"a": 1, "b": 2, "c": 4}},
+		{"wildcard: each match is its own share", 10, 1, []ShareWeight{{"team*", 0.5}}, map[string]float64{"teamA": 2, "teamB": 2, "other": 1}},
+		{"exact entry wins over a prefix", 9, 1, []ShareWeight{{"team*", 0.5}, {"teamA", 0.25}}, map[string]float64{"teamA": 4, "teamB": 2, "other": 1}},
 	}
 	for _, c := range cases {
 		for seed := int64(1); seed <= 3; seed++ {
@@ -186,10 +188,10 @@ func TestFairShareConverges(t *testing.T) {
 					sum += w
 				}
 				sort.Strings(shares)
-				feed := m.topUp(rng, "q", 5, shares...)
+				feed := m.topUp(rng, "q", 5, c.maxJob, shares...)
 				m.run(epoch.Add(time.Hour), time.Second, feed)
 				m.measure = true
-				m.run(epoch.Add(13*time.Hour), time.Second, feed)
+				m.run(epoch.Add(7*time.Hour), time.Second, feed)
 				got := m.fractions()
 				for _, sh := range shares {
 					want := c.want[sh] / sum
@@ -244,26 +246,30 @@ func TestShareDecayUsage(t *testing.T) {
 	}
 }
 
-// TestShareDecayHistory: a share that has been idle catches up on one that ran alone, for about
-// as long as the decay window remembers: a long window gives the newcomer most of the next half
-// hour, a short one lets the split settle at once.
+// TestShareDecayHistory: after share "old" ran alone on 8 vCPUs for hours, share "new" arrives;
+// both keep a backlog. "new" gets every freed vCPU until its usage passes the old share's
+// decaying usage, which takes decay×ln2 (8τ(1-e^(-t/τ)) = 8τe^(-t/τ)), then they split evenly. So
+// over the next half hour: a 1 h window gives "new" nearly all of it, 10 minutes about
+// (6.9 + 23.1/2)/30 ≈ 0.61, one minute about half; and 0 behaves as the 600 s default.
 func TestShareDecayHistory(t *testing.T) {
 	cases := []struct {
 		name     string
 		decay    time.Duration
 		min, max float64 // newcomer's fraction of the half hour after it arrives
 	}{
-		{"long decay favours the newcomer", time.Hour, 0.75, 0.90},
-		{"short decay splits evenly", time.Minute, 0.45, 0.58},
+		{"one hour", time.Hour, 0.95, 1},
+		{"ten minutes", 10 * time.Minute, 0.55, 0.66},
+		{"zero is the 600 s default", 0, 0.55, 0.66},
+		{"one minute", time.Minute, 0.45, 0.55},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(7))
 			m := newSim(t, ComputeEnv{Key: "ce", Capacity: cpu(8, 100000), Enabled: true})
 			m.s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}, FairShare: &FairShare{ShareDecay: c.decay}})
-			m.run(epoch.Add(5*time.Hour), time.Second, m.topUp(rng, "q", 5, "old"))
+			m.run(epoch.Add(5*time.Hour), time.Second, m.topUp(rng, "q", 5, 1, "old"))
 			m.measure = true
-			m.run(epoch.Add(5*time.Hour+30*time.Minute), time.Second, m.topUp(rng, "q", 5, "old", "new"))
+			m.run(epoch.Add(5*time.Hour+30*time.Minute), time.Second, m.topUp(rng, "q", 5, 1, "old", "new"))
 			if got := m.fractions()["new"]; got < c.min || got > c.max {
 				t.Fatalf("newcomer got %.3f of the half hour, want %.2f..%.2f", got, c.min, c.max)
 			}
@@ -309,7 +315,7 @@ func TestComputeReservation(t *testing.T) {
 		{"a share stays active for one decay window after its last job", 50, []step{
 			{enqueue: a(20), want: 4},
 			{enqueue: b, want: 2},
-			{release: []string{"b", "a0", "a1"}, want: 2}, // still 2 active: up to 6 running
+			{release: []string{"b", "a0", "a1"}, want: 3},                       // B idle but still active: up to 6 running
 			{advance: 11 * time.Minute, release: []string{"a2", "a3"}, want: 0}, // 1 active: 4 running is the cap
 		}},
 		{"a queue running nothing may start a job larger than the cap", 50, []step{
@@ -494,41 +500,64 @@ func TestReservationStarvation(t *testing.T) {
 	}
 }
 
-// TestReservationOnePerComputeEnv: two starving jobs want the same compute environment; it is
-// reserved for one at a time, the older first, and both run.
+// TestReservationOnePerComputeEnv: two starving jobs want the same compute environment. It is
+// reserved for one at a time: the older first, unless the other's queue has the higher priority;
+// both run, and no reservation is left behind.
 func TestReservationOnePerComputeEnv(t *testing.T) {
 	cases := []struct {
-		name string
-		fs   *FairShare
+		name        string
+		fs          *FairShare
+		big2Queue   string
+		wantHolders string // successive reservation holders
+		wantFirst   string // which big job starts first
 	}{
-		{"FIFO queue", nil},
-		{"fair share, the older job in the busier share", &FairShare{}},
+		{"FIFO queue: the older first", nil, "q", "big1 big2", "big1"},
+		{"fair share: the older first, though in the busier share", &FairShare{}, "q", "big1 big2", "big1"},
+		{"a higher-priority queue's job takes it over", nil, "hi", "big1 big2 big1", "big2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(5))
 			m := newSim(t, ComputeEnv{Key: "ce", Capacity: cpu(4, 100000), Enabled: true})
-			m.s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}, ReserveAfter: time.Minute, FairShare: c.fs})
-			var big1, big2 string
+			m.s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"}, ReserveAfter: 3 * time.Minute, FairShare: c.fs})
+			m.s.SetQueue(Queue{Key: "hi", Priority: 10, Enabled: true, ComputeEnvs: []string{"ce"}, ReserveAfter: 3 * time.Minute})
+			name := map[string]string{}
+			var holders []string
 			feed := func() {
 				for m.pending["small"] < 6 {
 					m.submit(simJob{queue: "q", share: "small", need: cpu(1, 100), dur: time.Duration(30+rng.Intn(61)) * time.Second})
 				}
-				if big1 == "" && m.clk.t.Sub(epoch) >= 10*time.Minute {
-					big1 = m.submit(simJob{queue: "q", share: "small", need: cpu(3, 100), dur: time.Minute})
+				if len(name) == 0 && m.clk.t.Sub(epoch) >= 10*time.Minute {
+					name[m.submit(simJob{queue: "q", share: "small", tag: "big", need: cpu(3, 100), dur: time.Minute})] = "big1"
 				}
-				if big2 == "" && m.clk.t.Sub(epoch) >= 11*time.Minute {
-					big2 = m.submit(simJob{queue: "q", share: "idle", need: cpu(4, 100), dur: time.Minute})
+				if len(name) == 1 && m.clk.t.Sub(epoch) >= 10*time.Minute+5*time.Second {
+					name[m.submit(simJob{queue: c.big2Queue, share: "idle", need: cpu(4, 100), dur: time.Minute})] = "big2"
 				}
 				if n := len(m.s.resByCE); n > 1 {
 					t.Fatalf("%d reservations on one compute environment", n)
 				}
+				for _, r := range m.s.resByCE {
+					// Small jobs held up behind a reservation may wait long enough to get one too.
+					if h := name[r.e.ID]; h != "" && (len(holders) == 0 || holders[len(holders)-1] != h) {
+						holders = append(holders, h)
+					}
+				}
 			}
 			m.run(epoch.Add(time.Hour), time.Second, feed)
-			s1, ok1 := m.started[big1]
-			s2, ok2 := m.started[big2]
-			if !ok1 || !ok2 || !s1.Before(s2) {
-				t.Fatalf("big1 started %v (%v), big2 %v (%v): want both, older first", s1.Sub(epoch), ok1, s2.Sub(epoch), ok2)
+			started := map[string]time.Time{}
+			for id, n := range name {
+				st, ok := m.started[id]
+				if !ok {
+					t.Fatalf("%s never started", n)
+				}
+				started[n] = st
+			}
+			first := "big1"
+			if started["big2"].Before(started["big1"]) {
+				first = "big2"
+			}
+			if got := strings.Join(holders, " "); got != c.wantHolders || first != c.wantFirst {
+				t.Fatalf("holders %q, want %q; %s started first, want %s", got, c.wantHolders, first, c.wantFirst)
 			}
 			if len(m.s.resByCE) != 0 || len(m.s.resJob) != 0 {
 				t.Fatalf("reservations left: %d %d", len(m.s.resByCE), len(m.s.resJob))
@@ -751,5 +780,52 @@ func BenchmarkScheduleFairShare100kRunnable50Queues20Shares(b *testing.B) {
 			s.Enqueue(Job{ID: p.JobID, Queue: p.Queue, Share: shareOf[p.JobID], Need: p.Need})
 		}
 		b.StartTimer()
+	}
+}
+
+// TestFairShareShortBurst mirrors the end-to-end test: 12 jobs of the light share (weight 1) are
+// submitted before 12 of the heavy share (weight 0.25) on 2 vCPUs; jobs run 0.1 s. FIFO would
+// start all light jobs first; fair share starts mostly heavy ones once both are waiting.
+func TestFairShareShortBurst(t *testing.T) {
+	for _, passEachSubmit := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pass after each submit=%v", passEachSubmit), func(t *testing.T) {
+			m := newSim(t, ComputeEnv{Key: "ce", Capacity: cpu(2, 100000), Enabled: true})
+			m.s.SetQueue(Queue{Key: "q", Enabled: true, ComputeEnvs: []string{"ce"},
+				FairShare: &FairShare{ShareDecay: time.Minute, Weights: []ShareWeight{{"light", 1}, {"heavy", 0.25}}}})
+			var order []string
+			name := map[string]string{}
+			record := func(r Result) {
+				for _, p := range r.Placements {
+					j := m.jobs[p.JobID]
+					m.ends[p.Running] = m.clk.t.Add(j.dur)
+					m.runs[p.Running] = simRun{j.share, p.Need.MilliVCPU}
+					m.started[p.JobID] = m.clk.t
+					order = append(order, name[p.JobID])
+				}
+			}
+			for _, sh := range []string{"light", "heavy"} {
+				for i := 0; i < 12; i++ {
+					name[m.submit(simJob{queue: "q", share: sh, need: cpu(1, 100), dur: 100 * time.Millisecond})] = sh
+					m.clk.Advance(time.Millisecond)
+					if passEachSubmit {
+						record(m.s.Schedule())
+					}
+				}
+			}
+			for len(order) < 24 {
+				record(m.s.Schedule())
+				m.run(m.clk.t.Add(10*time.Millisecond), 10*time.Millisecond, nil)
+			}
+			heavy := 0
+			for _, sh := range order[:10] {
+				if sh == "heavy" {
+					heavy++
+				}
+			}
+			if heavy < 5 {
+				t.Fatalf("of the first 10 jobs started %d were heavy: %v", heavy, order)
+			}
+			t.Logf("start order: %v", order)
+		})
 	}
 }

@@ -196,10 +196,11 @@ func (sh *share) advance(now time.Time, decay time.Duration) {
 }
 
 // key orders shares in a fair-share queue: lowest first. It is usage times weightFactor, as AWS
-// documents, with the running jobs' coming window of usage added so that one pass placing many
-// jobs spreads them across shares instead of giving all to the share that was lowest at its start.
+// documents ("T * weightFactor"), plus a charge for the running vCPUs of 1% of the decay window:
+// small enough that usage history decides, enough that jobs placed in the same instant (usage
+// has not moved yet) spread across shares by weight instead of all going to one share.
 func (sh *share) key(decay time.Duration) float64 {
-	return sh.weight * (sh.usage + float64(sh.running)/1000*decay.Seconds())
+	return sh.weight * (sh.usage + float64(sh.running)/1000*decay.Seconds()/100)
 }
 
 func (sh *share) idle() bool { return sh.waiting == 0 && sh.running == 0 }
@@ -664,8 +665,8 @@ func (s *Scheduler) scheduleQueue(qs *queueState, ces []*ceState, now time.Time,
 			}
 		}
 		l.cur = e.next()
-		if allFull(allowed) {
-			break
+		if allFull(allowed) || (qs.running > 0 && qs.running >= limit) {
+			break // no room left, or the share cap reached: nothing more can start
 		}
 	}
 	if qs.ReserveAfter > 0 {
