@@ -458,12 +458,15 @@ func (h *propHarness) drive(w *workload, chaosPct int, until func() bool) {
 		labelOf[j.id] = j.label
 	}
 	deadline := time.Now().Add(propDeadline)
+	var open []string // descriptions of the unfinished jobs
 	for {
 		if until != nil && until() {
 			return
 		}
+		// Only jobs not yet seen finished are asked about again: a finished job stays finished.
 		ds := h.describe(top)
-		var open []string
+		open = open[:0]
+		var still []string
 		for _, id := range top {
 			if len(ds[id]) != 1 || !terminal(ds[id][0].Status) {
 				st := wire.JobStatus("missing")
@@ -471,8 +474,10 @@ func (h *propHarness) drive(w *workload, chaosPct int, until func() bool) {
 					st = ds[id][0].Status
 				}
 				open = append(open, fmt.Sprintf("%s=%s", labelOf[id], st))
+				still = append(still, id)
 			}
 		}
+		top = still
 		if len(open) == 0 {
 			return
 		}
@@ -614,9 +619,9 @@ func checkProperties(t *testing.T, h *propHarness, w *workload, opt propOptions,
 		for id, c := range count {
 			t.Errorf("P1: ListJobs(queue, page %d) lists unknown job %s (%d times)", size, id, c)
 		}
-		for _, j := range w.jobs {
-			if j.size == 0 {
-				continue
+		for i, j := range w.jobs {
+			if j.size == 0 || size < 1000 && i%3 != 0 {
+				continue // small pages for a third of the arrays: listing is slow under -race
 			}
 			count := map[string]int{}
 			for _, s := range h.listAll(wire.ListJobsRequest{ArrayJobId: j.id}, size) {
