@@ -73,6 +73,8 @@ var (
 const cannotPlace = "jobs that no compute environment of the queue could ever fit fail at once with " +
 	"`CannotPlaceJob: …` instead of staying RUNNABLE (opt out per queue with the tag `barge:waitUnschedulable=true`)"
 
+var fairShare = []string{"TestFairShare"}
+
 const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-second minimum (down to 1)"
 
 // Notes is the hand-maintained compatibility table: service key ("batch", "logs", "lambda") →
@@ -88,11 +90,10 @@ var Notes = map[string]map[string]Note{
 			"`eksConfiguration` is refused (EKS is not supported by barge)",
 		}},
 		"CreateJobQueue": {Level: Tested, Tests: lifecycle, Ignored: []string{
-			"`schedulingPolicyArn` is refused (fair-share scheduling is not supported yet)",
 			"`serviceEnvironmentOrder` is refused (service environments are not supported by barge)",
-			"`jobStateTimeLimitActions` is recorded but not enforced yet",
 			"`jobQueueType` is ignored: queues are always ECS",
-		}, Extension: cannotPlace},
+			"`jobStateTimeLimitActions`: the blocking reasons barge reports are `CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY` (fits, but the compute environments are busy or disabled), `MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE` (can never fit) and `MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT` (no compute environment)",
+		}, Extension: cannotPlace + "; `jobStateTimeLimitActions[].maxTimeSeconds` may be below AWS's 600-second minimum (down to 1); starvation avoidance: a job that does not fit and has waited 5 minutes gets capacity held back for it (docs/scheduler.md)"},
 		"DeleteComputeEnvironment":    {Level: Tested, Tests: lifecycle},
 		"DeleteJobQueue":              {Level: Tested, Tests: lifecycle},
 		"DeregisterJobDefinition":     {Level: Tested, Tests: lifecycle},
@@ -102,7 +103,6 @@ var Notes = map[string]map[string]Note{
 		"DescribeJobs":                {Level: Tested, Tests: lifecycle},
 		"ListJobs": {Level: Tested, Tests: lifecycle, Ignored: []string{
 			"`multiNodeJobId` is refused (multinode parallel jobs are not supported by barge)",
-			"`arrayJobId` is accepted but lists nothing: there are no array jobs yet",
 			"without `maxResults` a page holds at most 100 jobs (AWS: up to 1000); `nextToken` pages on as usual",
 		}, Extension: "`maxResults` may be up to 1000 also with `filters` (AWS caps filtered pages at 100)"},
 		"ListTagsForResource": {Level: Tested, Tests: lifecycle},
@@ -117,12 +117,11 @@ var Notes = map[string]map[string]Note{
 			"`consumableResourceProperties` is ignored",
 		}, Extension: shortTimeout},
 		"SubmitJob": {Level: Tested, Tests: allClient, Ignored: []string{
-			"`arrayProperties` and `dependsOn` are refused (ClientException \"… not supported yet\")",
 			"`nodeOverrides`, `eksPropertiesOverride` and `ecsPropertiesOverride` are refused (not supported by barge)",
-			"`shareIdentifier` and `schedulingPriorityOverride` are recorded but not used for scheduling yet",
+			"cancelling a single array child that has not started yet is refused; cancel the array instead",
 			"`containerOverrides.instanceType` is recorded and ignored",
 			"`consumableResourcePropertiesOverride` is ignored",
-		}, Extension: shortTimeout},
+		}, Extension: shortTimeout + "; `arrayProperties.size` up to 1,000,000 (AWS: 10,000), children created lazily; up to 100,000 `dependsOn` entries (AWS: 20); TestArrayJobs and TestDependencies cover arrays, N_TO_N, SEQUENTIAL, per-child dependencies and the failure cascade"},
 		"TagResource":   {Level: Tested, Tests: lifecycle},
 		"TerminateJob":  {Level: Tested, Tests: lifecycle},
 		"UntagResource": {Level: Tested, Tests: lifecycle},
@@ -130,10 +129,18 @@ var Notes = map[string]map[string]Note{
 			"`state`, `unmanagedvCpus`, `serviceRole` and `computeResources.maxvCpus`, `minvCpus`, `desiredvCpus` are honoured (capacity as in CreateComputeEnvironment); the other `computeResources` members, `updatePolicy` and `context` are ignored",
 		}},
 		"UpdateJobQueue": {Level: Tested, Tests: lifecycle, Ignored: []string{
-			"`schedulingPolicyArn` is refused (fair-share scheduling is not supported yet)",
-			"`serviceEnvironmentOrder` is ignored",
-			"`jobStateTimeLimitActions` is recorded but not enforced yet",
+			"`schedulingPolicyArn` may change the policy of a fair-share queue; a FIFO queue cannot be given one (as in AWS)",
+			"`serviceEnvironmentOrder` is refused",
 		}, Extension: cannotPlace},
+		"CreateSchedulingPolicy": {Level: Tested, Tests: fairShare, Ignored: []string{
+			"`quotaSharePolicy` is refused (quota shares are not supported by barge)",
+		}},
+		"DescribeSchedulingPolicies": {Level: Tested, Tests: fairShare},
+		"ListSchedulingPolicies":     {Level: Tested, Tests: fairShare},
+		"UpdateSchedulingPolicy": {Level: Tested, Tests: fairShare, Ignored: []string{
+			"`quotaSharePolicy` is refused",
+		}},
+		"DeleteSchedulingPolicy": {Level: Tested, Tests: fairShare},
 	},
 	"logs": {
 		"DescribeLogStreams": {Level: Partial,
