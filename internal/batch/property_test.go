@@ -74,7 +74,7 @@ func genWorkload(rng *rand.Rand, nTop int) *workload {
 		if rng.IntN(4) == 0 {
 			j.attempts = 2
 		}
-		if rng.IntN(100) < 30 {
+		if rng.IntN(100) < 35 {
 			j.size = 2 + rng.IntN(19)
 			switch r := rng.IntN(100); {
 			case r < 20:
@@ -249,7 +249,7 @@ type propHarness struct {
 	fake    *fakeExec
 	logBuf  *syncBuffer
 	jobDef  string
-	stopped map[string]string // job id → "cancel" or "terminate": asked by the test
+	stopped map[string]string // job id → what the test asked: "cancel ", "terminate ", or both
 	actions []string          // the cancels and terminates, for failure reports
 	chaos   *rand.Rand
 	budget  struct{ cancels, terminates int }
@@ -411,7 +411,7 @@ func (h *propHarness) chaosStep(w *workload, pct int) {
 		if len(cands) > 0 {
 			j := cands[h.chaos.IntN(len(cands))]
 			h.budget.cancels--
-			h.stopped[j.id] = "cancel"
+			h.stopped[j.id] += "cancel "
 			h.actions = append(h.actions, fmt.Sprintf("cancel %s at start seq %d", j.label, h.rec.totalStarts()))
 			if _, err := h.svc.CancelJob(ctx, propAccount, &wire.CancelJobRequest{JobId: j.id, Reason: "prop cancel"}); err != nil {
 				h.t.Fatalf("cancel %s: %v", j.label, err)
@@ -422,7 +422,7 @@ func (h *propHarness) chaosStep(w *workload, pct int) {
 		if ids := h.fake.runningIDs(); len(ids) > 0 {
 			id := ids[h.chaos.IntN(len(ids))]
 			h.budget.terminates--
-			h.stopped[id] = "terminate"
+			h.stopped[id] += "terminate "
 			h.actions = append(h.actions, fmt.Sprintf("terminate %s at start seq %d", id, h.rec.totalStarts()))
 			if _, err := h.svc.TerminateJob(ctx, propAccount, &wire.TerminateJobRequest{JobId: id, Reason: "prop terminate"}); err != nil {
 				h.t.Fatalf("terminate %s: %v", id, err)
@@ -488,7 +488,7 @@ func (h *propHarness) drive(w *workload, chaosPct int, until func() bool) {
 		if chaosPct > 0 {
 			h.chaosStep(w, chaosPct)
 		}
-		time.Sleep(3 * time.Millisecond)
+		time.Sleep(4 * time.Millisecond)
 	}
 }
 
@@ -530,10 +530,12 @@ func runProperty(t *testing.T, seed uint64, opt propOptions) {
 		nNodes += max(1, j.size)
 	}
 
+	tSetup := time.Since(began)
 	for _, j := range w.jobs {
 		h.submit(j)
 		h.chaosStep(w, 3)
 	}
+	tSubmit := time.Since(began)
 	var notKilled []string
 	if opt.restart {
 		// Stop once about a third of the nodes started (or everything finished).
@@ -547,7 +549,9 @@ func runProperty(t *testing.T, seed uint64, opt propOptions) {
 	for _, f := range h.fakes {
 		f.wg.Wait()
 	}
+	tDrive := time.Since(began)
 	checkProperties(t, h, w, opt, notKilled)
+	t.Logf("phases: setup %v submit %v drive %v check %v", tSetup, tSubmit, tDrive, time.Since(began))
 	if t.Failed() {
 		t.Logf("workload of seed %d:\n%s\nactions: %v", seed, w, h.actions)
 	}
@@ -707,7 +711,7 @@ func checkProperties(t *testing.T, h *propHarness, w *workload, opt propOptions,
 				t.Errorf("%s: started again after attempt %d succeeded", name(n.id), i+1)
 			}
 			if i == len(exits)-1 {
-				if ok != (d.Status == statusSucceeded) && h.stopped[n.id] != "terminate" {
+				if ok != (d.Status == statusSucceeded) && !strings.Contains(h.stopped[n.id], "terminate") {
 					t.Errorf("%s: last attempt exited %+v but the job is %s (%q, asked: %q, attempts %s)",
 						name(n.id), e.exit, d.Status, d.StatusReason, h.stopped[n.id], mustJSON(d.Attempts))
 				}
@@ -820,28 +824,42 @@ func checkProperties(t *testing.T, h *propHarness, w *workload, opt propOptions,
 	}
 }
 
-// propSeeds are the seeds of the plain runs; restart runs use their own.
+// propSeeds are the seeds of the plain runs; restart runs use their own. BARGE_PROP_SEEDS asks
+// for more (a soak run).
 const (
 	propSeeds        = 32
 	propRestartSeeds = 4
+	propTopJobs      = 28
+	// propConcurrency seeds run at once: a run spends much of its time waiting for the engine, so
+	// a few at a time use two cores better than t.Parallel's GOMAXPROCS.
+	propConcurrency = 3
 )
 
-func TestPropertyRandomDAGs(t *testing.T) {
-	for seed := uint64(1); seed <= propSeeds; seed++ {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			runProperty(t, seed, propOptions{nTop: 36})
-		})
+// runSeeds runs one subtest per seed, propConcurrency at a time.
+func runSeeds(t *testing.T, first uint64, n int, opt propOptions) {
+	if v, err := strconv.Atoi(os.Getenv("BARGE_PROP_SEEDS")); err == nil && v > n {
+		n = v
 	}
+	sem := make(chan struct{}, propConcurrency)
+	var wg sync.WaitGroup
+	for seed := first; seed < first+uint64(n); seed++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { runProperty(t, seed, opt) })
+		}()
+	}
+	wg.Wait()
+}
+
+func TestPropertyRandomDAGs(t *testing.T) {
+	runSeeds(t, 1, propSeeds, propOptions{nTop: propTopJobs})
 }
 
 func TestPropertyRestart(t *testing.T) {
-	for seed := uint64(1001); seed < 1001+propRestartSeeds; seed++ {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			runProperty(t, seed, propOptions{nTop: 36, restart: true})
-		})
-	}
+	runSeeds(t, 1001, propRestartSeeds, propOptions{nTop: propTopJobs, restart: true})
 }
 
 // waitFor polls cond until it holds (10 s at most).
