@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -547,12 +548,17 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 
 // run executes one attempt off the loop: working directory, log stream, process, wait.
 func (e *engine) run(account, id string, sp attemptSpec) {
-	dir := filepath.Join(e.s.cfg.WorkDir, id, strconv.Itoa(sp.attempt))
+	// One directory per attempt, directly under WorkDir: a single mkdir on the start path.
+	dir := filepath.Join(e.s.cfg.WorkDir, id+"."+strconv.Itoa(sp.attempt))
 	startErr := func() error {
 		if len(sp.exec.Command) == 0 {
 			return errors.New("the job has no command (images are not supported yet)")
 		}
-		return os.MkdirAll(dir, 0o700)
+		err := os.Mkdir(dir, 0o700)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = os.MkdirAll(dir, 0o700)
+		}
+		return err
 	}()
 	var proc bexec.Process
 	var closeLogs func()
@@ -573,14 +579,14 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	}
 	e.do(func() { e.started(id, sp, proc, startErr) })
 	if startErr != nil {
-		os.RemoveAll(filepath.Join(e.s.cfg.WorkDir, id))
+		os.RemoveAll(dir)
 		return
 	}
 	exit := proc.Wait()
 	closeLogs()
 	e.do(func() { e.exited(id, sp.attempt, exit) })
 	// After reporting the exit, so cleaning up never delays the next job.
-	os.RemoveAll(filepath.Join(e.s.cfg.WorkDir, id))
+	os.RemoveAll(dir)
 }
 
 func (e *engine) current(id string, attempt int) (*activeJob, bool) {

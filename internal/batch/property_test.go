@@ -482,14 +482,66 @@ func (h *propHarness) drive(w *workload, chaosPct int, until func() bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("after %v, %d jobs are not finished: %v\nfake running: %v\nlog:\n%s\nworkload of seed %d:\n%s\nactions: %v",
-				propDeadline, len(open), open, h.fake.runningIDs(), h.logBuf.String(), h.seed, w, h.actions)
+			h.t.Fatalf("after %v, %d jobs are not finished: %v\n%s\nfake running: %v\nlog:\n%s\nworkload of seed %d:\n%s\nactions: %v",
+				propDeadline, len(open), open, h.stuckReport(w, top), h.fake.runningIDs(), h.logBuf.String(), h.seed, w, h.actions)
 		}
 		if chaosPct > 0 {
 			h.chaosStep(w, chaosPct)
 		}
 		time.Sleep(4 * time.Millisecond)
 	}
+}
+
+// stuckReport describes unfinished jobs: their dependencies' statuses and, for arrays, their
+// children's, to diagnose a hang.
+func (h *propHarness) stuckReport(w *workload, open []string) string {
+	byID := map[string]*pjob{}
+	labelOf := map[string]string{}
+	for _, j := range w.jobs {
+		byID[j.id] = j
+		labelOf[j.id] = j.label
+	}
+	lbl := func(id string) string {
+		if p, i, ok := splitChildID(id); ok {
+			return labelOf[p] + ":" + strconv.Itoa(i)
+		}
+		return labelOf[id]
+	}
+	var b strings.Builder
+	for _, id := range open {
+		j := byID[id]
+		ids := append([]string{id}, depEntities(j, -1)...)
+		for i := range j.size {
+			ids = append(ids, childID(id, i))
+		}
+		ds := h.describe(ids)
+		st := func(id string) string {
+			if len(ds[id]) != 1 {
+				return "missing"
+			}
+			d := ds[id][0]
+			return fmt.Sprintf("%s %q", d.Status, d.StatusReason)
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", j.label, st(id))
+		if d := ds[id]; len(d) == 1 && d[0].ArrayProperties != nil {
+			fmt.Fprintf(&b, "    summary %v\n", d[0].ArrayProperties.StatusSummary)
+		}
+		for _, dep := range depEntities(j, -1) {
+			fmt.Fprintf(&b, "    dep %s: %s\n", lbl(dep), st(dep))
+		}
+		for i := range j.size {
+			c := childID(id, i)
+			fmt.Fprintf(&b, "    child %d: %s", i, st(c))
+			for _, dep := range depEntities(j, i)[len(j.deps):] {
+				dd := h.describe([]string{dep})[dep]
+				if len(dd) == 1 {
+					fmt.Fprintf(&b, " [%s %s]", lbl(dep), dd[0].Status)
+				}
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 // listAll pages through ListJobs.

@@ -25,6 +25,12 @@ const (
 // its writers have finished.
 type Store struct {
 	root *os.Root
+	// dir is root's path. Creating a stream is on every job's start path, and os.Root walks
+	// each path component with its own openat; stream paths are built only from escaped names
+	// (streamPath), so the hot path joins them to dir directly. Reads keep going through root.
+	dir string
+	// dirs caches the directories known to exist.
+	dirs sync.Map
 	now  func() time.Time
 
 	// mu orders stream creation, deletion, the last Close of a stream and
@@ -51,7 +57,7 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logs: %w", err)
 	}
-	return &Store{root: root, now: now, active: make(map[string]*stream), creating: make(map[string]chan struct{})}, nil
+	return &Store{root: root, dir: dir, now: now, active: make(map[string]*stream), creating: make(map[string]chan struct{})}, nil
 }
 
 // Close releases the store's handle on its directory. Writers already
@@ -116,13 +122,13 @@ func (s *Store) Create(account, group, stream string) (*Writer, error) {
 // openStream opens or creates the file for appending. s.mu must be held.
 func (s *Store) openStream(account, group, name, p string) (*stream, error) {
 	st := &stream{store: s, path: p, refs: 1, lastTS: minTimestamp}
-	f, err := s.root.OpenFile(p, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(filepath.Join(s.dir, p), os.O_RDWR|os.O_APPEND, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		st.hdr = header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: name}
 		if err := s.createFile(p, st.hdr.encode()); err != nil {
 			return nil, err
 		}
-		f, err = s.root.OpenFile(p, os.O_RDWR|os.O_APPEND, 0)
+		f, err = os.OpenFile(filepath.Join(s.dir, p), os.O_RDWR|os.O_APPEND, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -145,17 +151,29 @@ func (s *Store) openStream(account, group, name, p string) (*stream, error) {
 // place, so that no reader, and no restart after a crash, ever finds a
 // stream file without a header.
 func (s *Store) createFile(p string, hdr []byte) error {
-	dir := filepath.Dir(p)
-	if err := s.root.MkdirAll(dir, dirPerm); err != nil {
-		return err
+	dir := filepath.Join(s.dir, filepath.Dir(p))
+	if _, ok := s.dirs.Load(dir); !ok {
+		if err := os.MkdirAll(dir, dirPerm); err != nil {
+			return err
+		}
+		s.dirs.Store(dir, true)
 	}
+	// Written aside and renamed into place, so a reader never sees a file without its header.
 	tmp := filepath.Join(dir, ".tmp-"+newID())
-	if err := s.root.WriteFile(tmp, hdr, filePerm); err != nil {
-		s.root.Remove(tmp)
+	err := os.WriteFile(tmp, hdr, filePerm)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory went away behind the cache's back: make it again.
+		s.dirs.Delete(dir)
+		if err = os.MkdirAll(dir, dirPerm); err == nil {
+			err = os.WriteFile(tmp, hdr, filePerm)
+		}
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	if err := s.root.Rename(tmp, p); err != nil {
-		s.root.Remove(tmp)
+	if err := os.Rename(tmp, filepath.Join(s.dir, p)); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return nil
