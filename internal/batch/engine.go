@@ -40,6 +40,7 @@ type engine struct {
 	events    chan func()
 	commits   chan *commitBatch // to the committer, in order
 	committed chan *commitBatch // back from the committer
+	inFlight  bool              // a batch is being committed
 	sched     *sched.Scheduler
 
 	jobs     map[string]*activeJob // every unfinished job (and those finished since the last flush)
@@ -287,8 +288,13 @@ func (e *engine) loop() {
 		e.applyTimeLimits()
 		e.schedule()
 		e.settle()
-		if b := e.buildBatch(); b != nil {
-			e.commits <- b
+		// One batch in flight at a time: while it commits, changes accumulate into the next, so
+		// batches grow with the load instead of queueing up behind the store.
+		if !e.inFlight {
+			if b := e.buildBatch(); b != nil {
+				e.inFlight = true
+				e.commits <- b
+			}
 		}
 	}
 }
@@ -378,6 +384,7 @@ func (e *engine) buildBatch() *commitBatch {
 // applyCommitted releases what waited for a batch to be durable: attempts start, callers get
 // their answers, and finished jobs leave memory unless changed again since.
 func (e *engine) applyCommitted(b *commitBatch) {
+	e.inFlight = false
 	for _, aj := range b.jobs {
 		aj.stored = true
 		if aj.lastBatch == b && terminal(aj.rec.Detail.Status) && e.dirty[aj.store.ID] == nil && e.jobs[aj.store.ID] == aj {

@@ -90,6 +90,8 @@ type fakeExec struct {
 	rec    *recorder
 	gen    int
 	policy fakePolicy
+	// startHook, when set (before the first job), runs at the beginning of every Start.
+	startHook func(id string)
 
 	// guarded by rec.mu
 	running    int64
@@ -119,6 +121,9 @@ func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error
 	id, ok := envOf(sp.Env, "AWS_BATCH_JOB_ID")
 	if !ok {
 		return nil, errors.New("fake: no AWS_BATCH_JOB_ID")
+	}
+	if f.startHook != nil {
+		f.startHook(id)
 	}
 	attempt, _ := envOf(sp.Env, "AWS_BATCH_JOB_ATTEMPT")
 	n, _ := strconv.Atoi(attempt)
