@@ -15,6 +15,9 @@ const reasonDependencyFailed = "Dependent Job failed"
 // admit takes a job in (at submission, or again after a restart): it waits on its unfinished
 // dependencies, fails at once if one already failed, or becomes active.
 func (e *engine) admit(aj *activeJob) {
+	// Apply the consequences of jobs that just finished first: otherwise a scan below could
+	// count a finished child that settle then counts again.
+	e.settle()
 	d := &aj.rec.Detail
 	if d.Status == statusSubmitted {
 		e.setStatus(aj, statusPending)
@@ -159,6 +162,13 @@ func (e *engine) statusOf(account, id string) wire.JobStatus {
 	if !isChild {
 		return ""
 	}
+	// A finished array stays in memory until its final row is durable; memory is newer.
+	if par, ok := e.jobs[parentID]; ok && par.store.Account == account && par.rec.Run.Array != nil {
+		if idx >= par.rec.Run.Array.Size {
+			return ""
+		}
+		return par.rec.Run.Array.VirtualStatus
+	}
 	parents, err := e.s.store.JobGetMany(ctx, account, []string{parentID})
 	if err != nil || len(parents) == 0 {
 		return ""
@@ -199,6 +209,9 @@ func (e *engine) childStatuses(account, id string) (succeeded, failed map[int]bo
 	if par, ok := e.arrays[id]; ok {
 		a = par.rec.Run.Array
 		mat = func(i int) bool { return e.isMaterialized(par, i) }
+	} else if par, ok := e.jobs[id]; ok && par.rec.Run.Array != nil {
+		// Finished, its final row not yet durable: memory is newer than the store.
+		a = par.rec.Run.Array
 	} else {
 		parents, err := e.s.store.JobGetMany(context.Background(), account, []string{id})
 		if err != nil || len(parents) == 0 {

@@ -146,6 +146,7 @@ func (e *engine) shutdownAndWait() {
 		close(e.quit)
 	}
 	<-e.done
+	// An attempt still being launched kills its own process once it finds the loop gone (run).
 }
 
 // recover rebuilds the scheduler from the store. Attempts that were STARTING or RUNNING when the
@@ -584,7 +585,20 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 			}
 		}
 	}
-	e.do(func() { e.started(id, sp, proc, startErr) })
+	// The loop may have stopped meanwhile: then nobody supervises the process, so kill it.
+	delivered := make(chan struct{})
+	e.do(func() { close(delivered); e.started(id, sp, proc, startErr) })
+	select {
+	case <-delivered:
+	case <-e.done:
+		select {
+		case <-delivered:
+		default:
+			if proc != nil {
+				proc.Signal(syscall.SIGKILL)
+			}
+		}
+	}
 	if startErr != nil {
 		os.RemoveAll(dir)
 		return

@@ -476,11 +476,11 @@ func (s *Service) ListJobs(ctx context.Context, account string, in *wire.ListJob
 			return &wire.ListJobsResponse{JobSummaryList: []wire.JobSummary{}}, nil
 		}
 	}
-	// Tokens: "<seq in base 36>" pages rows; "v<index>" pages an array's children without rows,
-	// which come after the rows.
+	// Tokens: "<seq in base 36>" pages rows; "~<index>" pages an array's children without rows,
+	// which come after the rows ('~' is no base-36 digit, so the two never collide).
 	virtualFrom := -1
 	if tok := in.NextToken; tok != "" {
-		if rest, ok := strings.CutPrefix(tok, "v"); ok && parent != nil {
+		if rest, ok := strings.CutPrefix(tok, "~"); ok && parent != nil {
 			n, err := strconv.Atoi(rest)
 			if err != nil || n < 0 {
 				return nil, awserr.Client("nextToken: invalid pagination token")
@@ -569,7 +569,7 @@ func (s *Service) listVirtualChildren(ctx context.Context, account string, paren
 				continue
 			}
 			if len(out.JobSummaryList) == limit {
-				out.NextToken = "v" + strconv.Itoa(idx)
+				out.NextToken = "~" + strconv.Itoa(idx)
 				return out, nil
 			}
 			d := virtualChild(&parent.Detail, a, idx)
