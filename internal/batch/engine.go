@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +38,7 @@ type engine struct {
 	commits   chan *commitBatch // to the committer, in order
 	committed chan *commitBatch // back from the committer
 	inFlight  bool              // a batch is being committed
+	dirs      *workDirs         // attempt working directories
 	sched     *sched.Scheduler
 
 	jobs     map[string]*activeJob // every unfinished job (and those finished since the last flush)
@@ -91,6 +89,7 @@ func newEngine(s *Service) *engine {
 		commits:   make(chan *commitBatch, 64),
 		committed: make(chan *commitBatch, 65),
 		sched:     newScheduler(s.clock),
+		dirs:      newWorkDirs(s.cfg.WorkDir),
 		jobs:      map[string]*activeJob{},
 		dirty:     map[string]*activeJob{},
 		arrays:    map[string]*activeJob{},
@@ -556,34 +555,19 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 
 // run executes one attempt off the loop: working directory, log stream, process, wait.
 func (e *engine) run(account, id string, sp attemptSpec) {
-	// One directory per attempt, directly under WorkDir: a single mkdir on the start path.
-	dir := filepath.Join(e.s.cfg.WorkDir, id+"."+strconv.Itoa(sp.attempt))
-	startErr := func() error {
-		if len(sp.exec.Command) == 0 {
-			return errors.New("the job has no command (images are not supported yet)")
-		}
-		err := os.Mkdir(dir, 0o700)
-		if errors.Is(err, fs.ErrNotExist) {
-			err = os.MkdirAll(dir, 0o700)
-		}
-		return err
-	}()
+	dir, startErr := "", error(nil)
+	if len(sp.exec.Command) == 0 {
+		startErr = errors.New("the job has no command (images are not supported yet)")
+	} else {
+		dir, startErr = e.dirs.take()
+	}
 	var proc bexec.Process
-	var closeLogs func()
+	out := &lazyLog{store: e.s.cfg.Logs, account: account, group: LogGroup, stream: sp.stream}
+	stdout, stderr := out.writer(), out.writer()
 	if startErr == nil {
-		out, err := e.s.cfg.Logs.Create(account, LogGroup, sp.stream)
-		if err != nil {
-			startErr = fmt.Errorf("log stream: %w", err)
-		} else {
-			errw := out.Sibling()
-			closeLogs = func() { out.Close(); errw.Close() }
-			sp.exec.Dir = dir
-			sp.exec.Stdout, sp.exec.Stderr = out, errw
-			proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
-			if startErr != nil {
-				closeLogs()
-			}
-		}
+		sp.exec.Dir = dir
+		sp.exec.Stdout, sp.exec.Stderr = stdout, stderr
+		proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
 	}
 	// The loop may have stopped meanwhile: then nobody supervises the process, so kill it.
 	delivered := make(chan struct{})
@@ -600,14 +584,17 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 		}
 	}
 	if startErr != nil {
-		os.RemoveAll(dir)
+		if dir != "" {
+			e.dirs.give(dir)
+		}
 		return
 	}
 	exit := proc.Wait()
-	closeLogs()
+	stdout.Close()
+	stderr.Close()
 	e.do(func() { e.exited(id, sp.attempt, exit) })
 	// After reporting the exit, so cleaning up never delays the next job.
-	os.RemoveAll(dir)
+	e.dirs.give(dir)
 }
 
 func (e *engine) current(id string, attempt int) (*activeJob, bool) {

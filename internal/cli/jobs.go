@@ -326,9 +326,16 @@ func cmdLogs(ctx context.Context, args []string, out io.Writer) error {
 			StartFromHead: aws.Bool(true), NextToken: token,
 		})
 		if err != nil {
+			// A stream exists only once the attempt printed something, as in CloudWatch.
 			var nf interface{ ErrorCode() string }
-			if errors.As(err, &nf) && nf.ErrorCode() == "ResourceNotFoundException" && *follow {
+			if errors.As(err, &nf) && nf.ErrorCode() == "ResourceNotFoundException" {
+				if !*follow || finished(status) {
+					return nil
+				}
 				if err := pause(ctx); err != nil {
+					return err
+				}
+				if _, status, err = jobStream(ctx, cl, id); err != nil {
 					return err
 				}
 				continue
