@@ -31,6 +31,9 @@ type Store struct {
 	read  *sql.DB
 	write *sql.DB
 
+	// Prepared once on the single write connection; transactions use them through tx.Stmt.
+	insertJob, updateJob *sql.Stmt
+
 	writes    chan *writeOp
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -73,12 +76,27 @@ func Open(path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
+	insertJob, err := write.Prepare(`INSERT INTO jobs (account, id, name, queue, status, array_parent, created_at, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	updateJob, err := write.Prepare(`UPDATE jobs SET status = ?, queue = ?, body = ? WHERE id = ? AND account = ?`)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
 	s := &Store{
-		read:   read,
-		write:  write,
-		writes: make(chan *writeOp, maxBatch),
-		closed: make(chan struct{}),
-		done:   make(chan struct{}),
+		insertJob: insertJob,
+		updateJob: updateJob,
+		read:      read,
+		write:     write,
+		writes:    make(chan *writeOp, maxBatch),
+		closed:    make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	go s.writer()
 	return s, nil
@@ -128,7 +146,7 @@ func migrate(db *sql.DB) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
 	<-s.done
-	return errors.Join(s.write.Close(), s.read.Close())
+	return errors.Join(s.insertJob.Close(), s.updateJob.Close(), s.write.Close(), s.read.Close())
 }
 
 // exec runs fn in a write transaction shared with other concurrent writers, and returns once the
@@ -187,6 +205,20 @@ func (s *Store) commit(batch []*writeOp) {
 		for _, op := range batch {
 			op.done <- fmt.Errorf("begin: %w", err)
 		}
+		return
+	}
+	if len(batch) == 1 {
+		// Alone in its transaction, a write needs no savepoint: failing undoes all of it.
+		if err := batch[0].fn(tx); err != nil {
+			tx.Rollback()
+			batch[0].done <- err
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			batch[0].done <- fmt.Errorf("commit: %w", err)
+			return
+		}
+		batch[0].done <- nil
 		return
 	}
 	for i, op := range batch {
@@ -357,30 +389,25 @@ func placeholders(n int) string {
 
 // JobInsertMany implements store.Store.
 func (s *Store) JobInsertMany(ctx context.Context, jobs []*store.Job) error {
-	return s.exec(ctx, func(tx *sql.Tx) error { return insertJobs(tx, jobs) })
+	return s.exec(ctx, func(tx *sql.Tx) error { return s.insertJobs(tx, jobs) })
 }
 
 // JobWriteMany implements store.Store.
 func (s *Store) JobWriteMany(ctx context.Context, inserts, updates []*store.Job) error {
 	return s.exec(ctx, func(tx *sql.Tx) error {
-		if err := insertJobs(tx, inserts); err != nil {
+		if err := s.insertJobs(tx, inserts); err != nil {
 			return err
 		}
-		return updateJobs(tx, updates)
+		return s.updateJobs(tx, updates)
 	})
 }
 
-func insertJobs(tx *sql.Tx, jobs []*store.Job) error {
+func (s *Store) insertJobs(tx *sql.Tx, jobs []*store.Job) error {
 
 	if len(jobs) == 0 {
 		return nil
 	}
-	stmt, err := tx.Prepare(`INSERT INTO jobs (account, id, name, queue, status, array_parent, created_at, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	stmt := tx.Stmt(s.insertJob)
 	for _, j := range jobs {
 		res, err := stmt.Exec(j.Account, j.ID, j.Name, j.Queue, j.Status, j.ArrayParent, j.CreatedAt, j.Body)
 		if isUniqueViolation(err) {
@@ -398,19 +425,15 @@ func insertJobs(tx *sql.Tx, jobs []*store.Job) error {
 
 // JobUpdateMany implements store.Store.
 func (s *Store) JobUpdateMany(ctx context.Context, jobs []*store.Job) error {
-	return s.exec(ctx, func(tx *sql.Tx) error { return updateJobs(tx, jobs) })
+	return s.exec(ctx, func(tx *sql.Tx) error { return s.updateJobs(tx, jobs) })
 }
 
-func updateJobs(tx *sql.Tx, jobs []*store.Job) error {
+func (s *Store) updateJobs(tx *sql.Tx, jobs []*store.Job) error {
 
 	if len(jobs) == 0 {
 		return nil
 	}
-	stmt, err := tx.Prepare(`UPDATE jobs SET status = ?, queue = ?, body = ? WHERE id = ? AND account = ?`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	stmt := tx.Stmt(s.updateJob)
 	for _, j := range jobs {
 		res, err := stmt.Exec(j.Status, j.Queue, j.Body, j.ID, j.Account)
 		if err != nil {
