@@ -110,19 +110,7 @@ func (s *Service) schedComputeEnv(d *wire.ComputeEnvironmentDetail) sched.Comput
 }
 
 func (s *Service) getComputeEnv(ctx context.Context, account, ref, field string) (*store.Resource, *wire.ComputeEnvironmentDetail, error) {
-	name, err := s.parseRef(account, "compute-environment", field, ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := s.store.ResourceGet(ctx, account, store.KindComputeEnvironment, name, 0)
-	if err != nil {
-		return nil, nil, s.storeErr(err, fmt.Sprintf("%s: compute environment %s does not exist", field, ref))
-	}
-	var d wire.ComputeEnvironmentDetail
-	if err := json.Unmarshal(r.Body, &d); err != nil {
-		return nil, nil, s.storeErr(err, "")
-	}
-	return r, &d, nil
+	return getResource[wire.ComputeEnvironmentDetail](ctx, s, account, store.KindComputeEnvironment, field, ref)
 }
 
 // DescribeComputeEnvironments implements the AWS Batch operation.

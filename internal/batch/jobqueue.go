@@ -134,19 +134,7 @@ func (s *Service) schedQueue(d *wire.JobQueueDetail, policy *wire.FairsharePolic
 }
 
 func (s *Service) getQueue(ctx context.Context, account, ref, field string) (*store.Resource, *wire.JobQueueDetail, error) {
-	name, err := s.parseRef(account, "job-queue", field, ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := s.store.ResourceGet(ctx, account, store.KindJobQueue, name, 0)
-	if err != nil {
-		return nil, nil, s.storeErr(err, fmt.Sprintf("%s: job queue %s does not exist", field, ref))
-	}
-	var d wire.JobQueueDetail
-	if err := json.Unmarshal(r.Body, &d); err != nil {
-		return nil, nil, s.storeErr(err, "")
-	}
-	return r, &d, nil
+	return getResource[wire.JobQueueDetail](ctx, s, account, store.KindJobQueue, field, ref)
 }
 
 // DescribeJobQueues implements the AWS Batch operation.

@@ -75,19 +75,7 @@ func (s *Service) getSchedulingPolicy(ctx context.Context, account, field, arn s
 	if arn == "" {
 		return nil, nil, awserr.Client("%s is required", field)
 	}
-	name, err := s.parseRef(account, "scheduling-policy", field, arn)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := s.store.ResourceGet(ctx, account, store.KindSchedulingPolicy, name, 0)
-	if err != nil {
-		return nil, nil, s.storeErr(err, fmt.Sprintf("%s: scheduling policy %s does not exist", field, arn))
-	}
-	var d wire.SchedulingPolicyDetail
-	if err := json.Unmarshal(r.Body, &d); err != nil {
-		return nil, nil, s.storeErr(err, "")
-	}
-	return r, &d, nil
+	return getResource[wire.SchedulingPolicyDetail](ctx, s, account, store.KindSchedulingPolicy, field, arn)
 }
 
 // DescribeSchedulingPolicies implements the AWS Batch operation; unknown ARNs are left out.

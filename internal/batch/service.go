@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -219,4 +220,22 @@ func hostMemoryMiB() int64 {
 		}
 	}
 	return 4096
+}
+
+// getResource reads a non-revisioned resource named by name or ARN (field names the request
+// member, for the error) and decodes its AWS-shaped body.
+func getResource[T any](ctx context.Context, s *Service, account string, kind store.Kind, field, ref string) (*store.Resource, *T, error) {
+	name, err := s.parseRef(account, string(kind), field, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.store.ResourceGet(ctx, account, kind, name, 0)
+	if err != nil {
+		return nil, nil, s.storeErr(err, fmt.Sprintf("%s: %s %s does not exist", field, strings.ReplaceAll(string(kind), "-", " "), ref))
+	}
+	d := new(T)
+	if err := json.Unmarshal(r.Body, d); err != nil {
+		return nil, nil, s.storeErr(err, "")
+	}
+	return r, d, nil
 }
