@@ -83,6 +83,7 @@ Usage:
 
   barge submit     [--queue default] [--definition name] [--name n] [--vcpus 1] [--memory 512] [-- command…]
   barge jobs       [--queue default] [--status RUNNING|…|all]
+  barge jobs watch <jobId>                                       follow a job; an array as a progress bar
   barge describe   <jobId>…
   barge logs       [-f] <jobId>
   barge cancel     <jobId> [--reason …]

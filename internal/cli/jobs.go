@@ -212,6 +212,9 @@ func ensureAdhocDefinition(ctx context.Context, cl *clients) error {
 }
 
 func cmdJobs(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "watch" {
+		return cmdWatch(ctx, args[1:], out)
+	}
 	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)

@@ -126,6 +126,18 @@ func TestCLIBarge(t *testing.T) {
 		t.Errorf("barge jobs --status RUNNING lists the finished job %s\n%s", id, rows)
 	}
 
+	// watch an array to the end: the last line is the full bar.
+	arrOut, err := b.Batch().SubmitJob(context.Background(), &batch.SubmitJobInput{JobName: aws.String("arr"), JobQueue: aws.String("default"),
+		JobDefinition: aws.String("barge-adhoc"), ArrayProperties: &types.ArrayProperties{Size: aws.Int32(4)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := c.ok("jobs", "watch", "--interval", "50ms", aws.ToString(arrOut.JobId))
+	wl := strings.Split(strings.TrimSpace(watch.stdout), "\n")
+	if last := wl[len(wl)-1]; !strings.Contains(last, "100% 4/4") || !strings.Contains(last, "SUCCEEDED=4") {
+		t.Errorf("barge jobs watch ended with %q\n%s", last, watch)
+	}
+
 	// terminate a running job.
 	sleeper := c.submit("--", "sleep", "30")
 	c.wait(sleeper, 15*time.Second, func(s string) bool { return s == "RUNNING" || bargetest.Terminal(s) })
@@ -143,7 +155,7 @@ func TestCLIBarge(t *testing.T) {
 
 	// cancel a job that cannot start: its queue's only compute environment is DISABLED.
 	sdk := b.Batch()
-	_, err := sdk.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{
+	_, err = sdk.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{
 		ComputeEnvironmentName: aws.String("parked"),
 		Type:                   types.CETypeManaged,
 		State:                  types.CEStateDisabled,
