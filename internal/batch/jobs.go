@@ -3,7 +3,6 @@ package batch
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -61,7 +60,8 @@ type arrayRun struct {
 	VirtualReason string         `json:"virtualReason,omitempty"`
 }
 
-// materializedIndex reports whether child idx has a row, for arrays that materialize in order.
+// inOrder reports whether children get their rows in index order (plain and SEQUENTIAL arrays),
+// so that "has a row" is simply idx < Next.
 func (a *arrayRun) inOrder() bool { return len(a.NToN) == 0 }
 
 // Status values, typed once here for brevity.
@@ -670,4 +670,3 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 	return nil
 }
 
-var errEngineStopped = errors.New("engine stopped")

@@ -196,7 +196,7 @@ func deref[T any](p *T) T {
 
 func (s *Service) nowMillis() int64 { return s.clock.Now().UnixMilli() }
 
-// wrapStore turns store failures into API errors: not-found becomes a ClientException with the
+// storeErr turns store failures into API errors: not-found becomes a ClientException with the
 // caller's message, anything else a ServerException (logged, never shown).
 func (s *Service) storeErr(err error, notFound string) error {
 	if errors.Is(err, store.ErrNotFound) && notFound != "" {
