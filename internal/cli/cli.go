@@ -133,6 +133,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	var c commonFlags
 	c.register(fs)
 	grace := fs.Duration("kill-grace", 30*time.Second, "time between SIGTERM and SIGKILL when a job is terminated or times out")
+	reserveAfter := fs.Duration("reserve-after", 5*time.Minute, "starvation avoidance: hold capacity back for a job that has waited this long without fitting (0 turns it off)")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -154,7 +155,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		go http.Serve(ln, mux)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace})
+	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter)})
 	if err != nil {
 		return err
 	}
@@ -221,4 +222,12 @@ func apiError(err error) error {
 		return &awserr.Error{Code: ae.ErrorCode(), Message: ae.ErrorMessage()}
 	}
 	return err
+}
+
+// reserveAfterOption maps the flag (0 = off) onto server.Options (0 = default, negative = off).
+func reserveAfterOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

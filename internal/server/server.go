@@ -32,6 +32,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// KillGrace overrides the SIGTERM-to-SIGKILL grace of terminated attempts (default 30 s).
 	KillGrace time.Duration
+	// ReserveAfter is how long a job that does not fit waits before capacity is held back for it
+	// (0: 5 minutes; negative: never). See docs/scheduler.md.
+	ReserveAfter time.Duration
 }
 
 // Server is a running barge.
@@ -84,7 +87,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	executor := local.New()
 	s.batch, err = batch.New(batch.Config{
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
-		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace,
+		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 	})
 	if err != nil {
 		s.closeStores()
