@@ -669,4 +669,3 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 	}
 	return nil
 }
-
