@@ -45,7 +45,7 @@ func (a *arrayRun) summary() map[string]int32 {
 func (e *engine) isMaterialized(par *activeJob, idx int) bool {
 	a := par.rec.Run.Array
 	if a.inOrder() {
-		return idx < a.Next
+		return idx < a.Next || a.Skip[idx]
 	}
 	return e.mem(par).mat[idx]
 }
@@ -179,10 +179,20 @@ func (e *engine) materialize(par *activeJob, idx int, st wire.JobStatus, reason 
 	}
 	e.jobs[id] = child
 	a.Materialized++
-	if a.inOrder() {
-		a.Next = idx + 1
-	} else {
+	switch {
+	case !a.inOrder():
 		e.mem(par).mat[idx] = true
+	case idx == a.Next:
+		a.Next = idx + 1
+		for a.Skip[a.Next] {
+			delete(a.Skip, a.Next)
+			a.Next++
+		}
+	default:
+		if a.Skip == nil {
+			a.Skip = map[int]bool{}
+		}
+		a.Skip[idx] = true
 	}
 	e.markDirty(par)
 	switch st {
@@ -301,4 +311,30 @@ func (e *engine) recoverArrays(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stopVirtualChild cancels one child of a plain array before it got a row: the child is
+// recorded FAILED at once and the array skips it. SEQUENTIAL and N_TO_N children get their rows
+// when they become runnable, so until then there is nothing to cancel but the whole array.
+func (e *engine) stopVirtualChild(account, id, reason string, terminate bool) bool {
+	parentID, idx, ok := splitChildID(id)
+	if !ok {
+		return false
+	}
+	par, ok := e.arrays[parentID]
+	if !ok || par.store.Account != account {
+		return false
+	}
+	a := par.rec.Run.Array
+	if idx >= a.Size || e.isMaterialized(par, idx) || a.VirtualStatus == statusFailed || !a.inOrder() || a.Sequential {
+		return false
+	}
+	child := e.materialize(par, idx, statusFailed, reason)
+	if terminate {
+		child.rec.Detail.IsTerminated = ptr(true)
+	} else {
+		child.rec.Detail.IsCancelled = ptr(true)
+	}
+	e.checkArrayDone(par)
+	return true
 }

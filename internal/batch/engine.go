@@ -779,6 +779,7 @@ func (e *engine) stopJobByID(ctx context.Context, account, id, reason string, te
 	err = e.call(ctx, func() error {
 		aj, ok := e.jobs[id]
 		if !ok || aj.store.Account != account {
+			found = e.stopVirtualChild(account, id, reason, terminate)
 			return nil
 		}
 		found = true

@@ -48,9 +48,11 @@ type runState struct {
 // children start.
 type arrayRun struct {
 	Size int `json:"size"`
-	// Next: for plain and SEQUENTIAL arrays, children [0, Next) are materialized.
-	Next       int  `json:"next"`
-	Sequential bool `json:"sequential,omitempty"`
+	// Next: for plain and SEQUENTIAL arrays, children [0, Next) are materialized, and so are the
+	// indices in Skip (children cancelled before their turn, given their rows out of order).
+	Next       int          `json:"next"`
+	Skip       map[int]bool `json:"skip,omitempty"`
+	Sequential bool         `json:"sequential,omitempty"`
 	// NToN lists the arrays whose child i each child i waits for (N_TO_N dependencies).
 	NToN         []string               `json:"nToN,omitempty"`
 	Materialized int                    `json:"materialized"`
@@ -565,7 +567,7 @@ func (s *Service) listVirtualChildren(ctx context.Context, account string, paren
 			}
 		}
 		for ; idx < end; idx++ {
-			if have[childID(parent.Detail.JobId, idx)] {
+			if have[childID(parent.Detail.JobId, idx)] || a.Skip[idx] {
 				continue
 			}
 			if len(out.JobSummaryList) == limit {

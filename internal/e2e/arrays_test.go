@@ -158,6 +158,22 @@ func TestArrayJobs(t *testing.T) {
 		if len(k) != 1 || k[0].Status != types.JobStatusRunnable || aws.ToInt32(k[0].ArrayProperties.Index) != 999999 {
 			t.Fatalf("virtual child: %+v", k)
 		}
+		// One waiting child can be cancelled on its own.
+		if _, err := c.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(id + ":7"), Reason: aws.String("not this one")}); err != nil {
+			t.Fatal(err)
+		}
+		k = describe(t, c, id+":7")
+		if len(k) != 1 || k[0].Status != types.JobStatusFailed || aws.ToString(k[0].StatusReason) != "not this one" || !aws.ToBool(k[0].IsCancelled) {
+			t.Fatalf("cancelled child: %+v", k)
+		}
+		page, err = c.ListJobs(ctx, &batch.ListJobsInput{ArrayJobId: aws.String(id), JobStatus: types.JobStatusRunnable, MaxResults: aws.Int32(10)})
+		if err != nil || len(page.JobSummaryList) != 10 || aws.ToString(page.JobSummaryList[7].JobId) != id+":8" {
+			t.Fatalf("listing must skip the cancelled child: %v %v", page, err)
+		}
+		p = bargetest.WaitJob(t, c, id, jobWait, func(string) bool { return true })
+		if p.ArrayProperties.StatusSummary["FAILED"] != 1 || p.ArrayProperties.StatusSummary["RUNNABLE"] != 999_999 {
+			t.Fatalf("summary after one cancel: %v", p.ArrayProperties.StatusSummary)
+		}
 		// Cancelling the parent fails every child that has not started.
 		if _, err := c.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(id), Reason: aws.String("too big")}); err != nil {
 			t.Fatal(err)
