@@ -151,3 +151,15 @@ func BenchmarkSubmitJob(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 }
+
+func TestArrayEfficiencySmoke(t *testing.T) {
+	o := startServer(t)
+	r, err := ArrayEfficiency(context.Background(), o, 12, 4, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 12 × 20 ms on 4 slots cannot take less than 60 ms, so efficiency is at most 1.
+	if r.Jobs != 12 || r.Slots != 4 || r.Elapsed < 60*time.Millisecond || r.Efficiency <= 0 || r.Efficiency > 1 {
+		t.Fatalf("efficiency result: %+v", r)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/bench"
@@ -26,7 +27,10 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	jobs := fs.Int("jobs", 0, fmt.Sprintf("jobs per benchmark (default %d for submit, %d for e2e)", bench.DefaultSubmitJobs, bench.DefaultE2EJobs))
 	concurrency := fs.Int("concurrency", bench.DefaultConcurrency, "goroutines calling SubmitJob")
 	slots := fs.Int("slots", 0, "e2e: run on job queue "+bench.SlotsQueue+" with this many vCPU slots (default 0: the default queue, whose slots are the server host's cores)")
-	only := fs.String("only", "", "run one benchmark: submit or e2e")
+	only := fs.String("only", "", "run one benchmark: submit, e2e, or efficiency (an array of short sleeps; not in the default run)")
+	arraySize := fs.Int("array-size", 2000, "efficiency: children in the array")
+	arraySlots := fs.Int("array-slots", 32, "efficiency: vCPU slots of its compute environment")
+	arraySleep := fs.Duration("array-sleep", 50*time.Millisecond, "efficiency: how long each child sleeps")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (client and, without --endpoint, server) while measuring")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -34,8 +38,8 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	switch {
 	case fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	case *only != "" && *only != "submit" && *only != "e2e":
-		return usageError{fmt.Sprintf("--only %q: want submit or e2e", *only)}
+	case *only != "" && *only != "submit" && *only != "e2e" && *only != "efficiency":
+		return usageError{fmt.Sprintf("--only %q: want submit, e2e or efficiency", *only)}
 	case *jobs < 0:
 		return usageError{"--jobs must not be negative"}
 	case *concurrency < 1:
@@ -96,6 +100,16 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 
 	var results []bench.Result
 	var runErr error
+	if *only == "efficiency" {
+		r, err := bench.ArrayEfficiency(ctx, o, *arraySize, *arraySlots, *arraySleep)
+		if err != nil {
+			return fmt.Errorf("efficiency: %w", apiError(err))
+		}
+		fmt.Fprintf(out, "array of %d × `sleep %s` on %d vCPU slots: makespan %.2f s, ideal %.3f s, efficiency %.1f %%\n",
+			r.Jobs, r.Sleep, r.Slots, r.Elapsed.Seconds(), float64(r.Jobs)*r.Sleep.Seconds()/float64(r.Slots), 100*r.Efficiency)
+		fmt.Fprintf(out, "server:  %s\nmachine: %s\n", where, bench.Machine())
+		return nil
+	}
 	if *only == "" || *only == "submit" {
 		r, err := bench.SubmitThroughput(ctx, o)
 		if err != nil {
