@@ -54,6 +54,7 @@ type engine struct {
 	limits   map[string][]wire.JobStateTimeLimitAction // queue ARN → its time-limit actions
 
 	nextLimitCheck time.Time
+	usage          usageSaver
 
 	quit chan struct{}
 	done chan struct{}
@@ -193,6 +194,9 @@ func (e *engine) recover(ctx context.Context) error {
 			e.limits[d.JobQueueArn] = d.JobStateTimeLimitActions
 		}
 	}
+	if err := e.restoreShareUsage(ctx); err != nil {
+		return err
+	}
 	jobs, err := st.JobListUnfinished(ctx)
 	if err != nil {
 		return err
@@ -286,6 +290,7 @@ func (e *engine) loop() {
 		}
 		e.settle()
 		e.applyTimeLimits()
+		e.maybeSaveShareUsage()
 		e.schedule()
 		e.settle()
 		// One batch in flight at a time: while it commits, changes accumulate into the next, so
@@ -332,6 +337,7 @@ func (e *engine) committer(done chan struct{}) {
 
 // shutdown kills running attempts; they are recorded as lost on the next start.
 func (e *engine) shutdown() {
+	e.saveShareUsage(e.sched.ShareUsages())
 	for _, aj := range e.jobs {
 		if a := aj.attempt; a != nil && a.proc != nil {
 			a.proc.Signal(syscall.SIGKILL)

@@ -21,6 +21,8 @@ const (
 	KindJobQueue           Kind = "job-queue"
 	KindJobDefinition      Kind = "job-definition"
 	KindSchedulingPolicy   Kind = "scheduling-policy"
+	// KindShareUsage holds the scheduler's fair-share usage (account "", name "scheduler").
+	KindShareUsage Kind = "share-usage"
 )
 
 // Resource is a named, account-scoped configuration object (compute environment, job queue,
