@@ -40,6 +40,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"cancel":    cmdCancel,
 		"terminate": cmdTerminate,
 		"bench":     cmdBench,
+		"doctor":    cmdDoctor,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -80,6 +81,7 @@ Usage:
   barge server     [--addr 127.0.0.1:7700] [--data-dir .barge]   run the server
   barge env        [--addr …] [--data-dir …]                     print AWS_* exports for clients
   barge account add <12-digit id> [--data-dir …]                 add an account and print its key
+  barge doctor                                                   what this host offers for isolation
 
   barge submit     [--queue default] [--definition name] [--name n] [--vcpus 1] [--memory 512] [-- command…]
   barge jobs       [--queue default] [--status RUNNING|…|all]

@@ -126,6 +126,11 @@ func TestCLIBarge(t *testing.T) {
 		t.Errorf("barge jobs --status RUNNING lists the finished job %s\n%s", id, rows)
 	}
 
+	// doctor says what the host offers and, honestly, that nothing is enforced yet.
+	if doc := c.ok("doctor"); !strings.Contains(doc.stdout, "cgroups:") || !strings.Contains(doc.stdout, "not isolated") {
+		t.Errorf("barge doctor:\n%s", doc)
+	}
+
 	// watch an array to the end: the last line is the full bar.
 	arrOut, err := b.Batch().SubmitJob(context.Background(), &batch.SubmitJobInput{JobName: aws.String("arr"), JobQueue: aws.String("default"),
 		JobDefinition: aws.String("barge-adhoc"), ArrayProperties: &types.ArrayProperties{Size: aws.Int32(4)}})
