@@ -15,6 +15,7 @@ import (
 
 	"github.com/barge-run/barge/internal/awserr"
 	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/sigv4"
 )
@@ -25,6 +26,7 @@ const maxBody = 7 << 20
 // Config wires the edge to the services.
 type Config struct {
 	Batch  *batch.Service
+	Lambda *lambda.Service
 	Logs   *logs.Store
 	Lookup func(accessKeyID string) (sigv4.Credential, bool)
 	Logger *slog.Logger
@@ -46,11 +48,12 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, verifier: &sigv4.Verifier{Lookup: cfg.Lookup}, mux: http.NewServeMux(), log: cfg.Logger}
 	s.routeBatch()
+	s.routeLambda()
 	s.mux.HandleFunc("POST /{$}", s.authed("logs", s.serveLogs))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, awserr.New(http.StatusNotFound, "UnknownOperationException",
-			"barge serves no operation at %s %s (AWS Batch is under /v1/, CloudWatch Logs is POST / with X-Amz-Target)", r.Method, r.URL.Path))
+			"barge serves no operation at %s %s (AWS Batch is under /v1/, Lambda under /2015-03-31/, CloudWatch Logs is POST / with X-Amz-Target)", r.Method, r.URL.Path))
 	})
 	return s
 }
@@ -82,12 +85,17 @@ func fromContext(ctx context.Context) *request {
 
 // authed reads the body, verifies the signature (scoped to service) and passes the account on.
 func (s *Server) authed(service string, next http.HandlerFunc) http.HandlerFunc {
+	return s.authedLimit(service, maxBody, next)
+}
+
+// authedLimit is authed with its own bound on the body size.
+func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				writeError(w, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "request body exceeds %d bytes", maxBody))
+				writeError(w, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "request body exceeds %d bytes", limit))
 				return
 			}
 			writeError(w, awserr.Client("reading request body: %v", err))

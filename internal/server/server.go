@@ -17,6 +17,8 @@ import (
 	"github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
 	"github.com/barge-run/barge/internal/exec/local"
+	"github.com/barge-run/barge/internal/fn"
+	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
@@ -43,6 +45,7 @@ type Server struct {
 	ln    net.Listener
 	http  *http.Server
 	batch *batch.Service
+	pool  *fn.Pool
 	db    *sqlite.Store
 	logs  *logs.Store
 	creds *account.Set
@@ -104,7 +107,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	handler := api.New(api.Config{Batch: s.batch, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
+	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region})
+	if err != nil {
+		s.batch.Stop()
+		s.closeStores()
+		return nil, err
+	}
+	functions := lambda.New(lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions")})
+	handler := api.New(api.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {
 		s.batch.Stop()
@@ -147,7 +157,8 @@ func (s *Server) Close() error {
 		err = nil
 	}
 	s.batch.Stop()
-	return errors.Join(err, s.closeStores())
+	perr := s.pool.Close()
+	return errors.Join(err, perr, s.closeStores())
 }
 
 func (s *Server) closeStores() error {

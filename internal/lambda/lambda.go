@@ -1,0 +1,384 @@
+// Package lambda is the AWS Lambda domain service: the function registry (create, describe,
+// list, delete; code unpacked into the data directory) and synchronous invocation through the
+// instance pool of package fn. It validates requests, names functions with AWS's ARNs and
+// returns Lambda's error types; the HTTP edge (package api) only decodes and encodes.
+package lambda
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/barge-run/barge/internal/awserr"
+	lw "github.com/barge-run/barge/internal/awstypes/lambda"
+	"github.com/barge-run/barge/internal/fn"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// KindFunction is the store kind of a function's $LATEST configuration.
+const KindFunction store.Kind = "function"
+
+// Limits from the Lambda quotas.
+const (
+	maxUnzipped    = 250 << 20
+	maxSyncPayload = 6 << 20
+)
+
+// Config wires the service.
+type Config struct {
+	Region  string
+	Store   store.Store
+	Pool    *fn.Pool
+	CodeDir string // unpacked deployment packages live below it
+}
+
+// Service implements the Lambda operations barge serves.
+type Service struct{ cfg Config }
+
+// New makes the service.
+func New(cfg Config) *Service {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return &Service{cfg: cfg}
+}
+
+// record is what the store keeps for a function.
+type record struct {
+	Config  lw.FunctionConfiguration `json:"config"`
+	CodeDir string                   `json:"codeDir"`
+	Tags    map[string]string        `json:"tags,omitempty"`
+}
+
+func userErr(status int, code, format string, args ...any) *awserr.Error {
+	e := awserr.New(status, code, format, args...)
+	e.Fields = map[string]string{"Type": "User"}
+	return e
+}
+
+func invalid(format string, args ...any) *awserr.Error {
+	return userErr(http.StatusBadRequest, "InvalidParameterValueException", format, args...)
+}
+
+func notFound(account, region, name string) *awserr.Error {
+	return userErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:%s:%s:function:%s", region, account, name)
+}
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// functionName accepts a name, a partial ARN (account:function:name) or a full ARN, in this
+// account and region.
+func (s *Service) functionName(account, ref string) (string, error) {
+	name := ref
+	if strings.HasPrefix(ref, "arn:") {
+		prefix := fmt.Sprintf("arn:aws:lambda:%s:%s:function:", s.cfg.Region, account)
+		rest, ok := strings.CutPrefix(ref, prefix)
+		if !ok {
+			return "", invalid("FunctionName: %q is not a function ARN of this account and region", ref)
+		}
+		name = rest
+	} else if rest, ok := strings.CutPrefix(ref, account+":function:"); ok {
+		name = rest
+	}
+	if q := strings.IndexByte(name, ':'); q >= 0 {
+		if name[q+1:] != "$LATEST" {
+			return "", invalid("FunctionName: qualifier %q: only $LATEST exists (versions are not supported yet)", name[q+1:])
+		}
+		name = name[:q]
+	}
+	if !nameRE.MatchString(name) {
+		return "", invalid("FunctionName: %q must be 1 to 64 letters, numbers, hyphens or underscores", ref)
+	}
+	return name, nil
+}
+
+func (s *Service) arn(account, name string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", s.cfg.Region, account, name)
+}
+
+// CreateFunction implements the Lambda operation for zip packages with a custom runtime.
+func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.CreateFunctionRequest) (*lw.FunctionConfiguration, error) {
+	name, err := s.functionName(account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	switch in.Runtime {
+	case lw.RuntimeProvidedAl2023, lw.RuntimeProvidedAl2, lw.RuntimeProvided:
+	case "":
+		return nil, invalid("Runtime is required for a zip package")
+	default:
+		return nil, invalid("Runtime: %q is not supported yet; use provided.al2023 or provided.al2 (a bootstrap executable)", in.Runtime)
+	}
+	if !strings.HasPrefix(in.Role, "arn:aws:iam::") {
+		return nil, invalid("Role: %q is not an IAM role ARN", in.Role)
+	}
+	if in.PackageType == lw.PackageTypeImage || (in.Code != nil && in.Code.ImageUri != "") {
+		return nil, invalid("PackageType Image is not supported yet")
+	}
+	if in.Code == nil || len(in.Code.ZipFile) == 0 {
+		return nil, invalid("Code.ZipFile is required (S3 locations are not supported by barge)")
+	}
+	memory := deref(in.MemorySize, 128)
+	if memory < 128 || memory > 10240 {
+		return nil, invalid("MemorySize must be between 128 and 10240 MB, got %d", memory)
+	}
+	timeout := deref(in.Timeout, 3)
+	if timeout < 1 || timeout > 900 {
+		return nil, invalid("Timeout must be between 1 and 900 seconds, got %d", timeout)
+	}
+	if _, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0); err == nil {
+		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
+	}
+	sum := sha256.Sum256(in.Code.ZipFile)
+	dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
+	if err := unzip(in.Code.ZipFile, dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
+	}
+	cfg := lw.FunctionConfiguration{
+		FunctionName:     name,
+		FunctionArn:      s.arn(account, name),
+		Runtime:          in.Runtime,
+		Role:             in.Role,
+		Handler:          in.Handler,
+		CodeSize:         ptr(int64(len(in.Code.ZipFile))),
+		Description:      in.Description,
+		Timeout:          &timeout,
+		MemorySize:       &memory,
+		LastModified:     time.Now().UTC().Format("2006-01-02T15:04:05.000-0700"),
+		CodeSha256:       base64.StdEncoding.EncodeToString(sum[:]),
+		Version:          "$LATEST",
+		State:            lw.StateActive,
+		LastUpdateStatus: lw.LastUpdateStatusSuccessful,
+		PackageType:      lw.PackageTypeZip,
+		Architectures:    []lw.Architecture{lw.ArchitectureX86_64},
+	}
+	if in.Environment != nil {
+		cfg.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
+	}
+	body, _ := json.Marshal(record{Config: cfg, CodeDir: dir, Tags: in.Tags})
+	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: name,
+		ARN: cfg.FunctionArn, Status: "Active", Body: body, CreatedAt: time.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
+	}
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "storing the function failed")
+	}
+	return &cfg, nil
+}
+
+// unzip extracts a deployment package into dir, refusing paths that escape it and links.
+func unzip(data []byte, dir string) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var total int64
+	for _, f := range zr.File {
+		name := filepath.Clean(f.Name)
+		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+			return fmt.Errorf("entry %q leaves the package", f.Name)
+		}
+		target := filepath.Join(dir, name)
+		mode := f.Mode()
+		switch {
+		case mode.IsDir():
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			continue
+		case !mode.IsRegular():
+			return fmt.Errorf("entry %q is not a regular file", f.Name)
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode.Perm()|0o400)
+		if err != nil {
+			rc.Close()
+			return err
+		}
+		n, err := io.Copy(out, io.LimitReader(rc, maxUnzipped-total+1))
+		rc.Close()
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if total += n; total > maxUnzipped {
+			return fmt.Errorf("unzipped size exceeds %d bytes", maxUnzipped)
+		}
+	}
+	return nil
+}
+
+func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*record, error) {
+	name, err := s.functionName(account, ref)
+	if err != nil {
+		return nil, err
+	}
+	if qualifier != "" && qualifier != "$LATEST" {
+		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s:%s (versions and aliases are not supported yet)", s.arn(account, name), qualifier)
+	}
+	r, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(account, s.cfg.Region, name)
+	}
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the function failed")
+	}
+	var rec record
+	if err := json.Unmarshal(r.Body, &rec); err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the function failed")
+	}
+	return &rec, nil
+}
+
+// GetFunction implements the Lambda operation.
+func (s *Service) GetFunction(ctx context.Context, account string, in *lw.GetFunctionRequest) (*lw.GetFunctionResponse, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, in.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	return &lw.GetFunctionResponse{Configuration: &rec.Config, Tags: rec.Tags,
+		Code: &lw.FunctionCodeLocation{RepositoryType: "Local", Location: "file://" + rec.CodeDir}}, nil
+}
+
+// GetFunctionConfiguration implements the Lambda operation.
+func (s *Service) GetFunctionConfiguration(ctx context.Context, account string, in *lw.GetFunctionConfigurationRequest) (*lw.FunctionConfiguration, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, in.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Config, nil
+}
+
+// ListFunctions implements the Lambda operation (Marker/MaxItems paging).
+func (s *Service) ListFunctions(ctx context.Context, account string, in *lw.ListFunctionsRequest) (*lw.ListFunctionsResponse, error) {
+	limit := 50
+	if in.MaxItems != nil {
+		if *in.MaxItems < 1 || *in.MaxItems > 10000 {
+			return nil, invalid("MaxItems must be between 1 and 10000")
+		}
+		limit = int(*in.MaxItems)
+	}
+	p := &store.ResourceListParams{Account: account, Kind: KindFunction, Limit: limit + 1}
+	if in.Marker != "" {
+		after, err := base64.RawURLEncoding.DecodeString(in.Marker)
+		if err != nil {
+			return nil, invalid("Marker: invalid pagination token")
+		}
+		p.AfterName = string(after)
+	}
+	rs, err := s.cfg.Store.ResourceList(ctx, p)
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing functions failed")
+	}
+	out := &lw.ListFunctionsResponse{Functions: []lw.FunctionConfiguration{}}
+	for i, r := range rs {
+		if i == limit {
+			out.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(rs[i-1].Name))
+			break
+		}
+		var rec record
+		if json.Unmarshal(r.Body, &rec) == nil {
+			out.Functions = append(out.Functions, rec.Config)
+		}
+	}
+	return out, nil
+}
+
+// DeleteFunction implements the Lambda operation.
+func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.DeleteFunctionRequest) (*lw.DeleteFunctionResponse, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, in.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.ResourceDelete(ctx, account, KindFunction, rec.Config.FunctionName, 0); err != nil {
+		return nil, notFound(account, s.cfg.Region, rec.Config.FunctionName)
+	}
+	os.RemoveAll(filepath.Dir(rec.CodeDir))
+	return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
+}
+
+// Invoke implements the Lambda operation for RequestResponse and DryRun invocations.
+func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationRequest) (*lw.InvocationResponse, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, in.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	switch in.InvocationType {
+	case "", lw.InvocationTypeRequestResponse:
+	case lw.InvocationTypeDryRun:
+		return &lw.InvocationResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
+	case lw.InvocationTypeEvent:
+		return nil, invalid("X-Amz-Invocation-Type Event (asynchronous invocation) is not supported yet")
+	default:
+		return nil, invalid("X-Amz-Invocation-Type: %q is not one of RequestResponse, Event, DryRun", in.InvocationType)
+	}
+	if len(in.Payload) > maxSyncPayload {
+		return nil, userErr(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+	}
+	payload := in.Payload
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	} else if !json.Valid(payload) {
+		return nil, userErr(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON")
+	}
+	c := &rec.Config
+	spec := fn.FunctionSpec{
+		Account: account, Name: c.FunctionName, Version: "$LATEST", ARN: c.FunctionArn, CodeDir: rec.CodeDir,
+		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
+		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second,
+	}
+	if c.Environment != nil {
+		spec.Env = c.Environment.Variables
+	}
+	res, err := s.cfg.Pool.Invoke(ctx, spec, payload)
+	var te *fn.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		e := userErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+		e.Fields["Reason"] = te.Reason
+		return nil, e
+	case err != nil:
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "invocation failed: %v", err)
+	}
+	out := &lw.InvocationResponse{StatusCode: ptr(int32(http.StatusOK)), Payload: res.Payload,
+		FunctionError: res.FunctionError, ExecutedVersion: res.ExecutedVersion}
+	if in.LogType == lw.LogTypeTail {
+		out.LogResult = base64.StdEncoding.EncodeToString(res.LogTail)
+	}
+	return out, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
