@@ -1,0 +1,184 @@
+package e2e_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/barge-run/barge/internal/bargetest"
+)
+
+var (
+	echoZipOnce sync.Once
+	echoZip     []byte
+	echoZipErr  error
+)
+
+// echoFunction builds internal/fn/testdata/echofn (a real aws-lambda-go function) and zips it
+// as a provided.al2023 package with its bootstrap at the root.
+func echoFunction(t *testing.T) []byte {
+	t.Helper()
+	echoZipOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "barge-echofn-")
+		if err != nil {
+			echoZipErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "./internal/fn/testdata/echofn")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			echoZipErr = errors.New(string(out))
+			return
+		}
+		bin, err := os.ReadFile(filepath.Join(dir, "bootstrap"))
+		if err != nil {
+			echoZipErr = err
+			return
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+		h.SetMode(0o755)
+		w, err := zw.CreateHeader(h)
+		if err == nil {
+			_, err = w.Write(bin)
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		echoZip, echoZipErr = buf.Bytes(), err
+	})
+	if echoZipErr != nil {
+		t.Fatalf("building the echo function: %v", echoZipErr)
+	}
+	return echoZip
+}
+
+type echoReply struct {
+	Event json.RawMessage `json:"event"`
+	Count int             `json:"count"`
+	PID   int             `json:"pid"`
+}
+
+func TestLambdaFunctions(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
+	code := echoFunction(t)
+
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("echo"), Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: code},
+		Timeout: aws.Int32(2), Environment: &ltypes.Environment{Variables: map[string]string{"GREETING": "hi"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(created.FunctionArn) != "arn:aws:lambda:us-east-1:000000000000:function:echo" || created.State != ltypes.StateActive || aws.ToString(created.Version) != "$LATEST" {
+		t.Fatalf("created: %+v", created)
+	}
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("echo"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: code}})
+	var conflict *ltypes.ResourceConflictException
+	if !errors.As(err, &conflict) {
+		t.Fatalf("second create: %v", err)
+	}
+
+	invoke := func(payload string, tail bool) *lambda.InvokeOutput {
+		t.Helper()
+		in := &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(payload)}
+		if tail {
+			in.LogType = ltypes.LogTypeTail
+		}
+		out, err := c.Invoke(ctx, in)
+		if err != nil {
+			t.Fatalf("invoke %s: %v", payload, err)
+		}
+		return out
+	}
+	var first, second echoReply
+	out := invoke(`{"n":1}`, true)
+	if err := json.Unmarshal(out.Payload, &first); err != nil || string(first.Event) != `{"n":1}` || first.Count != 1 {
+		t.Fatalf("first invoke: %s %v", out.Payload, err)
+	}
+	logTail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	if !strings.Contains(string(logTail), "START RequestId:") || !strings.Contains(string(logTail), "Init Duration:") || aws.ToString(out.ExecutedVersion) != "$LATEST" {
+		t.Fatalf("log tail of a cold start: %q", logTail)
+	}
+	// Warm: the same process serves the second invoke.
+	out = invoke(`{"n":2}`, false)
+	if err := json.Unmarshal(out.Payload, &second); err != nil || second.Count != 2 || second.PID != first.PID {
+		t.Fatalf("second invoke was not warm: %s", out.Payload)
+	}
+	// A function error is a 200 with X-Amz-Function-Error and the error document.
+	out = invoke(`{"fail":true}`, false)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorMessage":"echofn: asked to fail"`) {
+		t.Fatalf("function error: %q %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+	// A timeout stops the instance; the next call starts cleanly.
+	start := time.Now()
+	out = invoke(`{"sleepMs":5000}`, false)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Task timed out after 2.00 seconds") || time.Since(start) > 4*time.Second {
+		t.Fatalf("timeout: %s", out.Payload)
+	}
+	var after echoReply
+	out = invoke(`{}`, false)
+	if err := json.Unmarshal(out.Payload, &after); err != nil || after.Count != 1 || after.PID == first.PID {
+		t.Fatalf("after a timeout the next invoke must cold-start: %s", out.Payload)
+	}
+	// DryRun checks the function without running it.
+	dry, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: ltypes.InvocationTypeDryRun})
+	if err != nil || dry.StatusCode != 204 {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	// The function's log group is readable through CloudWatch Logs.
+	lc := b.Logs()
+	streams, err := lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/echo")})
+	if err != nil || len(streams.LogStreams) == 0 {
+		t.Fatalf("function log streams: %+v %v", streams, err)
+	}
+
+	got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("echo")})
+	if err != nil || aws.ToInt32(got.Configuration.Timeout) != 2 || got.Configuration.Environment.Variables["GREETING"] != "hi" {
+		t.Fatalf("get function: %+v %v", got, err)
+	}
+	list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil || len(list.Functions) != 1 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("echo")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo")})
+	var nf *ltypes.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("invoke of a deleted function: %v", err)
+	}
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("bad"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: []byte("not a zip")}})
+	var inv *ltypes.InvalidParameterValueException
+	if !errors.As(err, &inv) {
+		t.Fatalf("create from a non-zip: %v", err)
+	}
+}
