@@ -75,6 +75,8 @@ const cannotPlace = "jobs that no compute environment of the queue could ever fi
 
 var fairShare = []string{"TestFairShare"}
 
+var lambdaTests = []string{"TestLambdaFunctions"}
+
 const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-second minimum (down to 1)"
 
 // Notes is the hand-maintained compatibility table: service key ("batch", "logs", "lambda") →
@@ -142,6 +144,22 @@ var Notes = map[string]map[string]Note{
 		}},
 		"DeleteSchedulingPolicy": {Level: Tested, Tests: fairShare},
 	},
+	"lambda": {
+		"CreateFunction": {Level: Tested, Tests: lambdaTests, Ignored: []string{
+			"only `provided.al2023`, `provided.al2` and `provided` runtimes (a `bootstrap` executable); other runtimes and `PackageType` Image are refused",
+			"`Code.ZipFile` only (S3 locations are refused)",
+			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `ImageConfig`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
+		}},
+		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; qualifiers other than `$LATEST` are not found"}},
+		"GetFunctionConfiguration": {Level: Partial, Ignored: []string{"qualifiers other than `$LATEST` are not found"}},
+		"ListFunctions":            {Level: Tested, Tests: lambdaTests, Ignored: []string{"`MasterRegion` and `FunctionVersion` are ignored"}},
+		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
+		"Invoke": {Level: Tested, Tests: lambdaTests, Ignored: []string{
+			"`Event` (asynchronous) invocations are refused for now; `RequestResponse` and `DryRun` work",
+			"`ClientContext`, `TenantId` and `DurableExecutionName` are ignored",
+			"the `Max Memory Used` of REPORT lines reads 0 (the local executor does not expose the process yet)",
+		}},
+	},
 	"logs": {
 		"DescribeLogStreams": {Level: Partial,
 			Extension: "`logStreamNamePrefix` is also allowed with `orderBy` `LastEventTime` (CloudWatch refuses the combination)"},
@@ -186,9 +204,13 @@ func services() []service {
 		{
 			Key:   "lambda",
 			Title: "Lambda",
-			Intro: "Not started: barge serves no Lambda operation yet.",
-			Ops:   lambdawire.Operations,
-			Notes: Notes["lambda"],
+			Intro: "Functions are zip packages with a `bootstrap` (custom runtimes), run as processes " +
+				"speaking the Lambda Runtime API, warm instances reused and idle ones reaped; their output " +
+				"goes to the CloudWatch Logs group `/aws/lambda/<name>`. Only `$LATEST` exists so far. " +
+				"Operations not implemented answer an `InvalidParameterValueException` naming the operation.",
+			Ops:         lambdawire.Operations,
+			Implemented: api.ImplementedLambdaOperations(),
+			Notes:       Notes["lambda"],
 		},
 	}
 }
