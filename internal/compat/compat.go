@@ -157,7 +157,6 @@ var Notes = map[string]map[string]Note{
 		"Invoke": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Event` (asynchronous) invocations are refused for now; `RequestResponse` and `DryRun` work",
 			"`ClientContext`, `TenantId` and `DurableExecutionName` are ignored",
-			"the `Max Memory Used` of REPORT lines reads 0 (the local executor does not expose the process yet)",
 		}},
 	},
 	"logs": {

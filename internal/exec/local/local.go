@@ -130,6 +130,9 @@ func (p *process) Wait() bexec.Exit {
 	}
 }
 
+// Pid is the attempt's main process id (the function pool reads its peak memory from /proc).
+func (p *process) Pid() int { return p.cmd.Process.Pid }
+
 func (p *process) Signal(sig syscall.Signal) error {
 	// The negative pid addresses the whole process group the attempt leads.
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
