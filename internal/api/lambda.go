@@ -18,12 +18,17 @@ const maxLambdaBody = 70 << 20
 func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 	l := s.cfg.Lambda
 	return map[string]http.HandlerFunc{
-		"CreateFunction":           lambdaJSON(l.CreateFunction, http.StatusCreated),
-		"GetFunction":              lambdaJSON(l.GetFunction, http.StatusOK),
-		"GetFunctionConfiguration": lambdaJSON(l.GetFunctionConfiguration, http.StatusOK),
-		"ListFunctions":            lambdaJSON(l.ListFunctions, http.StatusOK),
-		"DeleteFunction":           lambdaJSON(l.DeleteFunction, http.StatusNoContent),
-		"Invoke":                   lambdaInvoke(l.Invoke),
+		"CreateFunction":              lambdaJSON(l.CreateFunction, http.StatusCreated),
+		"GetFunction":                 lambdaJSON(l.GetFunction, http.StatusOK),
+		"GetFunctionConfiguration":    lambdaJSON(l.GetFunctionConfiguration, http.StatusOK),
+		"ListFunctions":               lambdaJSON(l.ListFunctions, http.StatusOK),
+		"DeleteFunction":              lambdaJSON(l.DeleteFunction, http.StatusNoContent),
+		"Invoke":                      lambdaInvoke(l.Invoke),
+		"UpdateFunctionCode":          lambdaJSON(l.UpdateFunctionCode, http.StatusOK),
+		"UpdateFunctionConfiguration": lambdaJSON(l.UpdateFunctionConfiguration, http.StatusOK),
+		"PutFunctionConcurrency":      lambdaJSON(l.PutFunctionConcurrency, http.StatusOK),
+		"GetFunctionConcurrency":      lambdaJSON(l.GetFunctionConcurrency, http.StatusOK),
+		"DeleteFunctionConcurrency":   lambdaJSON(l.DeleteFunctionConcurrency, http.StatusNoContent),
 	}
 }
 

@@ -154,6 +154,13 @@ var Notes = map[string]map[string]Note{
 		"GetFunctionConfiguration": {Level: Partial, Ignored: []string{"qualifiers other than `$LATEST` are not found"}},
 		"ListFunctions":            {Level: Tested, Tests: lambdaTests, Ignored: []string{"`MasterRegion` and `FunctionVersion` are ignored"}},
 		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
+		"UpdateFunctionCode":       {Level: Tested, Tests: lambdaTests, Ignored: []string{"`ZipFile` only; `Publish`, `DryRun`, `RevisionId`, `Architectures` and S3/image sources are ignored or refused"}},
+		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{
+			"`Role`, `Handler`, `Runtime` (provided runtimes), `Description`, `Timeout`, `MemorySize` and `Environment` are honoured; the other members are ignored",
+		}},
+		"PutFunctionConcurrency":    {Level: Tested, Tests: lambdaTests, Ignored: []string{"0 throttles every invocation, as in AWS; the account limit is 1000 and barge does not keep 100 unreserved"}},
+		"GetFunctionConcurrency":    {Level: Tested, Tests: lambdaTests},
+		"DeleteFunctionConcurrency": {Level: Tested, Tests: lambdaTests},
 		"Invoke": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Event` (asynchronous) invocations are refused for now; `RequestResponse` and `DryRun` work",
 			"`ClientContext`, `TenantId` and `DurableExecutionName` are ignored",

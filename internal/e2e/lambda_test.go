@@ -159,8 +159,65 @@ func TestLambdaFunctions(t *testing.T) {
 		t.Fatalf("function log streams: %+v %v", streams, err)
 	}
 
+	// Reserved concurrency: 0 throttles everything; 1 lets one of two concurrent calls through.
+	if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("echo"), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{}`)})
+	var throttled *ltypes.TooManyRequestsException
+	if !errors.As(err, &throttled) || throttled.Reason != ltypes.ThrottleReasonReservedFunctionConcurrentInvocationLimitExceeded {
+		t.Fatalf("invoke with reserved concurrency 0: %v", err)
+	}
+	if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("echo"), ReservedConcurrentExecutions: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	// The SDK retries throttles by default; this check needs to see them.
+	once := lambda.NewFromConfig(b.Config(), func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+	for i := 0; i < 2; i++ {
+		go func() {
+			_, err := once.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"sleepMs":1000}`)})
+			errs <- err
+		}()
+	}
+	var nThrottled int
+	for i := 0; i < 2; i++ {
+		if err := <-errs; errors.As(err, &throttled) {
+			nThrottled++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if nThrottled != 1 {
+		t.Fatalf("with reserved concurrency 1, %d of 2 concurrent invokes were throttled, want 1", nThrottled)
+	}
+	if _, err := c.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("echo")}); err != nil {
+		t.Fatal(err)
+	}
+	if cc, err := c.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("echo")}); err != nil || cc.ReservedConcurrentExecutions != nil {
+		t.Fatalf("after delete: %+v %v", cc, err)
+	}
+	// Configuration and code updates take effect on the next invocation.
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("echo"),
+		Environment: &ltypes.Environment{Variables: map[string]string{"GREETING": "updated"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out = invoke(`{}`, false)
+	if !strings.Contains(string(out.Payload), `"GREETING":"updated"`) {
+		t.Fatalf("after UpdateFunctionConfiguration: %s", out.Payload)
+	}
+	updated, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("echo"), ZipFile: withExtraFile(t, code)})
+	if err != nil || aws.ToString(updated.CodeSha256) == aws.ToString(created.CodeSha256) {
+		t.Fatalf("UpdateFunctionCode: %+v %v", updated, err)
+	}
+	var fresh echoReply
+	out = invoke(`{}`, false)
+	if err := json.Unmarshal(out.Payload, &fresh); err != nil || fresh.Count != 1 {
+		t.Fatalf("after UpdateFunctionCode the next invoke must start the new code: %s", out.Payload)
+	}
+
 	got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("echo")})
-	if err != nil || aws.ToInt32(got.Configuration.Timeout) != 2 || got.Configuration.Environment.Variables["GREETING"] != "hi" {
+	if err != nil || aws.ToInt32(got.Configuration.Timeout) != 2 || got.Configuration.Environment.Variables["GREETING"] != "updated" {
 		t.Fatalf("get function: %+v %v", got, err)
 	}
 	list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
@@ -181,4 +238,26 @@ func TestLambdaFunctions(t *testing.T) {
 	if !errors.As(err, &inv) {
 		t.Fatalf("create from a non-zip: %v", err)
 	}
+}
+
+// withExtraFile returns the package with one more file, so its SHA-256 differs.
+func withExtraFile(t *testing.T, pkg []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, _ := zw.Create("VERSION")
+	w.Write([]byte("2\n"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

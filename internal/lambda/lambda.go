@@ -61,6 +61,8 @@ type record struct {
 	Config  lw.FunctionConfiguration `json:"config"`
 	CodeDir string                   `json:"codeDir"`
 	Tags    map[string]string        `json:"tags,omitempty"`
+	// Reserved is the reserved concurrency (PutFunctionConcurrency); nil when none.
+	Reserved *int32 `json:"reserved,omitempty"`
 }
 
 func userErr(status int, code, format string, args ...any) *awserr.Error {
@@ -262,8 +264,12 @@ func (s *Service) GetFunction(ctx context.Context, account string, in *lw.GetFun
 	if err != nil {
 		return nil, err
 	}
-	return &lw.GetFunctionResponse{Configuration: &rec.Config, Tags: rec.Tags,
-		Code: &lw.FunctionCodeLocation{RepositoryType: "Local", Location: "file://" + rec.CodeDir}}, nil
+	out := &lw.GetFunctionResponse{Configuration: &rec.Config, Tags: rec.Tags,
+		Code: &lw.FunctionCodeLocation{RepositoryType: "Local", Location: "file://" + rec.CodeDir}}
+	if rec.Reserved != nil {
+		out.Concurrency = &lw.Concurrency{ReservedConcurrentExecutions: rec.Reserved}
+	}
+	return out, nil
 }
 
 // GetFunctionConfiguration implements the Lambda operation.
@@ -355,6 +361,12 @@ func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationR
 	}
 	if c.Environment != nil {
 		spec.Env = c.Environment.Variables
+	}
+	if rec.Reserved != nil {
+		if *rec.Reserved == 0 {
+			return nil, throttledByReservation()
+		}
+		spec.ReservedConcurrency = int(*rec.Reserved)
 	}
 	res, err := s.cfg.Pool.Invoke(ctx, spec, payload)
 	var te *fn.ThrottledError

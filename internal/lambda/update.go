@@ -1,0 +1,164 @@
+package lambda
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/barge-run/barge/internal/awserr"
+	lw "github.com/barge-run/barge/internal/awstypes/lambda"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// put writes a function's record back.
+func (s *Service) put(ctx context.Context, account string, rec *record) error {
+	body, _ := json.Marshal(rec)
+	err := s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: rec.Config.FunctionName,
+		Status: "Active", Body: body})
+	if err != nil {
+		return notFound(account, s.cfg.Region, rec.Config.FunctionName)
+	}
+	return nil
+}
+
+func touch(c *lw.FunctionConfiguration) {
+	c.LastModified = time.Now().UTC().Format("2006-01-02T15:04:05.000-0700")
+}
+
+// UpdateFunctionConfiguration implements the Lambda operation (handler, role, runtime,
+// description, memory, timeout, environment). Instances of the old configuration are not reused.
+func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account string, in *lw.UpdateFunctionConfigurationRequest) (*lw.FunctionConfiguration, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, "")
+	if err != nil {
+		return nil, err
+	}
+	c := &rec.Config
+	if in.MemorySize != nil {
+		if *in.MemorySize < 128 || *in.MemorySize > 10240 {
+			return nil, invalid("MemorySize must be between 128 and 10240 MB, got %d", *in.MemorySize)
+		}
+		c.MemorySize = in.MemorySize
+	}
+	if in.Timeout != nil {
+		if *in.Timeout < 1 || *in.Timeout > 900 {
+			return nil, invalid("Timeout must be between 1 and 900 seconds, got %d", *in.Timeout)
+		}
+		c.Timeout = in.Timeout
+	}
+	if in.Runtime != "" {
+		switch in.Runtime {
+		case lw.RuntimeProvidedAl2023, lw.RuntimeProvidedAl2, lw.RuntimeProvided:
+			c.Runtime = in.Runtime
+		default:
+			return nil, invalid("Runtime: %q is not supported yet; use provided.al2023 or provided.al2", in.Runtime)
+		}
+	}
+	if in.Role != "" {
+		c.Role = in.Role
+	}
+	if in.Handler != "" {
+		c.Handler = in.Handler
+	}
+	if in.Description != "" {
+		c.Description = in.Description
+	}
+	if in.Environment != nil {
+		c.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
+	}
+	touch(c)
+	if err := s.put(ctx, account, rec); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateFunctionCode implements the Lambda operation for zip packages.
+func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw.UpdateFunctionCodeRequest) (*lw.FunctionConfiguration, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(in.ZipFile) == 0 {
+		return nil, invalid("ZipFile is required (S3 locations and images are not supported by barge)")
+	}
+	sum := sha256.Sum256(in.ZipFile)
+	dir := filepath.Join(s.cfg.CodeDir, account, rec.Config.FunctionName, hex.EncodeToString(sum[:]))
+	if dir != rec.CodeDir {
+		if err := unzip(in.ZipFile, dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
+		}
+	}
+	old := rec.CodeDir
+	rec.CodeDir = dir
+	rec.Config.CodeSha256 = base64.StdEncoding.EncodeToString(sum[:])
+	rec.Config.CodeSize = ptr(int64(len(in.ZipFile)))
+	touch(&rec.Config)
+	if err := s.put(ctx, account, rec); err != nil {
+		return nil, err
+	}
+	if old != dir {
+		// Running instances of the old code keep their open executable; no new one starts there
+		// (the pool keys instances by code directory).
+		os.RemoveAll(old)
+	}
+	return &rec.Config, nil
+}
+
+// PutFunctionConcurrency implements the Lambda operation: reserved concurrency caps the function's
+// concurrent invocations (0 throttles every invocation, as in AWS).
+func (s *Service) PutFunctionConcurrency(ctx context.Context, account string, in *lw.PutFunctionConcurrencyRequest) (*lw.Concurrency, error) {
+	if in.ReservedConcurrentExecutions == nil {
+		return nil, invalid("ReservedConcurrentExecutions is required")
+	}
+	if n := *in.ReservedConcurrentExecutions; n < 0 || n > 1000 {
+		return nil, invalid("ReservedConcurrentExecutions must be between 0 and 1000, got %d", n)
+	}
+	rec, err := s.get(ctx, account, in.FunctionName, "")
+	if err != nil {
+		return nil, err
+	}
+	rec.Reserved = in.ReservedConcurrentExecutions
+	if err := s.put(ctx, account, rec); err != nil {
+		return nil, err
+	}
+	return &lw.Concurrency{ReservedConcurrentExecutions: rec.Reserved}, nil
+}
+
+// GetFunctionConcurrency implements the Lambda operation.
+func (s *Service) GetFunctionConcurrency(ctx context.Context, account string, in *lw.GetFunctionConcurrencyRequest) (*lw.GetFunctionConcurrencyResponse, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, "")
+	if err != nil {
+		return nil, err
+	}
+	return &lw.GetFunctionConcurrencyResponse{ReservedConcurrentExecutions: rec.Reserved}, nil
+}
+
+// DeleteFunctionConcurrency implements the Lambda operation.
+func (s *Service) DeleteFunctionConcurrency(ctx context.Context, account string, in *lw.DeleteFunctionConcurrencyRequest) (*Empty, error) {
+	rec, err := s.get(ctx, account, in.FunctionName, "")
+	if err != nil {
+		return nil, err
+	}
+	rec.Reserved = nil
+	if err := s.put(ctx, account, rec); err != nil {
+		return nil, err
+	}
+	return &Empty{}, nil
+}
+
+// throttledByReservation is the 429 for a function whose reserved concurrency is 0.
+func throttledByReservation() *awserr.Error {
+	e := userErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+	e.Fields["Reason"] = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	return e
+}
+
+// Empty is the output of operations that answer no body.
+type Empty struct{}
