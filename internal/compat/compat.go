@@ -75,7 +75,7 @@ const cannotPlace = "jobs that no compute environment of the queue could ever fi
 
 var fairShare = []string{"TestFairShare"}
 
-var lambdaTests = []string{"TestLambdaFunctions"}
+var lambdaTests = []string{"TestLambdaFunctions", "TestCLILambda"}
 
 const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-second minimum (down to 1)"
 

@@ -261,3 +261,42 @@ func withExtraFile(t *testing.T, pkg []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestCLILambda is the AWS CLI smoke test: create a function from a zip file and invoke it.
+func TestCLILambda(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	zipPath := filepath.Join(dir, "fn.zip")
+	if err := os.WriteFile(zipPath, echoFunction(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := awsCLI{t, ctx, b.Env()}
+	var created struct {
+		FunctionArn string
+		State       string
+	}
+	a.ok(&created, "lambda", "create-function", "--function-name", "cli-echo", "--runtime", "provided.al2023",
+		"--handler", "bootstrap", "--role", "arn:aws:iam::000000000000:role/any", "--zip-file", "fileb://"+zipPath)
+	if created.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:cli-echo" || created.State != "Active" {
+		t.Fatalf("create-function: %+v", created)
+	}
+	outFile := filepath.Join(dir, "out.json")
+	var inv struct {
+		StatusCode      int
+		ExecutedVersion string
+		LogResult       string
+	}
+	a.ok(&inv, "lambda", "invoke", "--function-name", "cli-echo", "--payload", `{"from":"cli"}`, "--log-type", "Tail", outFile)
+	body, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := base64.StdEncoding.DecodeString(inv.LogResult)
+	if inv.StatusCode != 200 || inv.ExecutedVersion != "$LATEST" || !strings.Contains(string(body), `"event":{"from":"cli"}`) || !strings.Contains(string(logs), "REPORT RequestId:") {
+		t.Fatalf("invoke: %+v\nbody %s\nlogs %s", inv, body, logs)
+	}
+	a.fails("ResourceNotFoundException", "lambda", "get-function", "--function-name", "nope")
+}
