@@ -300,3 +300,75 @@ func TestCLILambda(t *testing.T) {
 	}
 	a.fails("ResourceNotFoundException", "lambda", "get-function", "--function-name", "nope")
 }
+
+// startLines counts the invocations a function's log group records (one START line each).
+func startLines(t *testing.T, b *bargetest.Barge, function string) int {
+	t.Helper()
+	ctx := context.Background()
+	lc := b.Logs()
+	streams, err := lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/" + function)})
+	if err != nil {
+		return 0 // no stream yet
+	}
+	n := 0
+	for _, st := range streams.LogStreams {
+		out, err := lc.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/lambda/" + function),
+			LogStreamName: st.LogStreamName, StartFromHead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			if strings.HasPrefix(aws.ToString(e.Message), "START RequestId:") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestLambdaAsyncInvoke(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
+	for _, name := range []string{"ok", "bad"} {
+		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: ltypes.RuntimeProvidedal2023,
+			Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(function string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n := startLines(t, b, function)
+			if n >= want {
+				if n != want {
+					t.Fatalf("%s ran %d times, want %d", function, n, want)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s ran %d times after 30s, want %d", function, n, want)
+			}
+			time.Sleep(50 * time.Millisecond) // poll interval; the loop waits on the log's state
+		}
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("ok"), InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(`{"n":1}`)})
+	if err != nil || out.StatusCode != 202 {
+		t.Fatalf("event invoke: %+v %v", out, err)
+	}
+	wait("ok", 1)
+	// A failing event is tried three times in all (two retries), as Lambda does.
+	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("bad"), InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(`{"fail":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	wait("bad", 3)
+	// Async payloads are limited to 256 KB.
+	big := `{"pad":"` + strings.Repeat("x", 300<<10) + `"}`
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("ok"), InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(big)})
+	var tooLarge *ltypes.RequestTooLargeException
+	if !errors.As(err, &tooLarge) {
+		t.Fatalf("oversized event: %v", err)
+	}
+}

@@ -46,7 +46,10 @@ type Config struct {
 }
 
 // Service implements the Lambda operations barge serves.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg   Config
+	async *asyncQueue
+}
 
 // New makes the service.
 func New(cfg Config) *Service {
@@ -340,7 +343,14 @@ func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationR
 	case lw.InvocationTypeDryRun:
 		return &lw.InvocationResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
 	case lw.InvocationTypeEvent:
-		return nil, invalid("X-Amz-Invocation-Type Event (asynchronous invocation) is not supported yet")
+		payload := in.Payload
+		if len(payload) == 0 {
+			payload = []byte("{}")
+		}
+		if _, err := s.enqueue(ctx, account, rec.Config.FunctionName, payload); err != nil {
+			return nil, err
+		}
+		return &lw.InvocationResponse{StatusCode: ptr(int32(http.StatusAccepted))}, nil
 	default:
 		return nil, invalid("X-Amz-Invocation-Type: %q is not one of RequestResponse, Event, DryRun", in.InvocationType)
 	}
@@ -353,20 +363,9 @@ func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationR
 	} else if !json.Valid(payload) {
 		return nil, userErr(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON")
 	}
-	c := &rec.Config
-	spec := fn.FunctionSpec{
-		Account: account, Name: c.FunctionName, Version: "$LATEST", ARN: c.FunctionArn, CodeDir: rec.CodeDir,
-		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
-		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second,
-	}
-	if c.Environment != nil {
-		spec.Env = c.Environment.Variables
-	}
-	if rec.Reserved != nil {
-		if *rec.Reserved == 0 {
-			return nil, throttledByReservation()
-		}
-		spec.ReservedConcurrency = int(*rec.Reserved)
+	spec, throttled := s.spec(account, rec)
+	if throttled {
+		return nil, throttledByReservation()
 	}
 	res, err := s.cfg.Pool.Invoke(ctx, spec, payload)
 	var te *fn.ThrottledError
@@ -393,4 +392,24 @@ func deref[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// spec is what the pool needs to run the function; throttled when its reserved concurrency is 0.
+func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
+	c := &rec.Config
+	spec := fn.FunctionSpec{
+		Account: account, Name: c.FunctionName, Version: "$LATEST", ARN: c.FunctionArn, CodeDir: rec.CodeDir,
+		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
+		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second,
+	}
+	if c.Environment != nil {
+		spec.Env = c.Environment.Variables
+	}
+	if rec.Reserved != nil {
+		if *rec.Reserved == 0 {
+			return spec, true
+		}
+		spec.ReservedConcurrency = int(*rec.Reserved)
+	}
+	return spec, false
 }

@@ -46,6 +46,7 @@ type Server struct {
 	http  *http.Server
 	batch *batch.Service
 	pool  *fn.Pool
+	fns   *lambda.Service
 	db    *sqlite.Store
 	logs  *logs.Store
 	creds *account.Set
@@ -114,10 +115,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	functions := lambda.New(lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions")})
+	functions.Start()
+	s.fns = functions
 	handler := api.New(api.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {
 		s.batch.Stop()
+		s.fns.Stop()
+		s.pool.Close()
 		s.closeStores()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -157,6 +162,7 @@ func (s *Server) Close() error {
 		err = nil
 	}
 	s.batch.Stop()
+	s.fns.Stop()
 	perr := s.pool.Close()
 	return errors.Join(err, perr, s.closeStores())
 }
