@@ -29,6 +29,13 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"PutFunctionConcurrency":      lambdaJSON(l.PutFunctionConcurrency, http.StatusOK),
 		"GetFunctionConcurrency":      lambdaJSON(l.GetFunctionConcurrency, http.StatusOK),
 		"DeleteFunctionConcurrency":   lambdaJSON(l.DeleteFunctionConcurrency, http.StatusNoContent),
+		"PublishVersion":              lambdaJSON(l.PublishVersion, http.StatusCreated),
+		"ListVersionsByFunction":      lambdaJSON(l.ListVersionsByFunction, http.StatusOK),
+		"CreateAlias":                 lambdaJSON(l.CreateAlias, http.StatusCreated),
+		"GetAlias":                    lambdaJSON(l.GetAlias, http.StatusOK),
+		"UpdateAlias":                 lambdaJSON(l.UpdateAlias, http.StatusOK),
+		"DeleteAlias":                 lambdaJSON(l.DeleteAlias, http.StatusNoContent),
+		"ListAliases":                 lambdaJSON(l.ListAliases, http.StatusOK),
 	}
 }
 

@@ -77,6 +77,8 @@ var fairShare = []string{"TestFairShare"}
 
 var lambdaTests = []string{"TestLambdaFunctions", "TestLambdaAsyncInvoke", "TestCLILambda"}
 
+var lambdaVersionTests = []string{"TestLambdaVersionsAndAliases"}
+
 const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-second minimum (down to 1)"
 
 // Notes is the hand-maintained compatibility table: service key ("batch", "logs", "lambda") →
@@ -150,16 +152,25 @@ var Notes = map[string]map[string]Note{
 			"`Code.ZipFile` only (S3 locations are refused)",
 			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `ImageConfig`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
 		}},
-		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; qualifiers other than `$LATEST` are not found"}},
-		"GetFunctionConfiguration": {Level: Partial, Ignored: []string{"qualifiers other than `$LATEST` are not found"}},
+		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path"}},
+		"GetFunctionConfiguration": {Level: Partial},
 		"ListFunctions":            {Level: Tested, Tests: lambdaTests, Ignored: []string{"`MasterRegion` and `FunctionVersion` are ignored"}},
 		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
 		"UpdateFunctionCode":       {Level: Tested, Tests: lambdaTests, Ignored: []string{"`ZipFile` only; `Publish`, `DryRun`, `RevisionId`, `Architectures` and S3/image sources are ignored or refused"}},
 		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Role`, `Handler`, `Runtime` (provided runtimes), `Description`, `Timeout`, `MemorySize` and `Environment` are honoured; the other members are ignored",
 		}},
-		"PutFunctionConcurrency":    {Level: Tested, Tests: lambdaTests, Ignored: []string{"0 throttles every invocation, as in AWS; the account limit is 1000 and barge does not keep 100 unreserved"}},
-		"GetFunctionConcurrency":    {Level: Tested, Tests: lambdaTests},
+		"PutFunctionConcurrency": {Level: Tested, Tests: lambdaTests, Ignored: []string{"0 throttles every invocation, as in AWS; the account limit is 1000 and barge does not keep 100 unreserved"}},
+		"GetFunctionConcurrency": {Level: Tested, Tests: lambdaTests},
+		"PublishVersion": {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{
+			"publishing without a change since the last version returns that version, as Lambda; `PublishTo` and `RevisionId` are ignored",
+		}},
+		"ListVersionsByFunction":    {Level: Tested, Tests: lambdaVersionTests},
+		"CreateAlias":               {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{"weighted `RoutingConfig` is refused"}},
+		"GetAlias":                  {Level: Partial},
+		"UpdateAlias":               {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{"weighted `RoutingConfig` is refused"}},
+		"DeleteAlias":               {Level: Tested, Tests: lambdaVersionTests},
+		"ListAliases":               {Level: Tested, Tests: lambdaVersionTests},
 		"DeleteFunctionConcurrency": {Level: Tested, Tests: lambdaTests},
 		"Invoke": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Event` invocations are queued durably in the store and retried twice after a function error (after 1 s and 2 s; Lambda waits about 1 and 2 minutes), throttled events wait without using attempts, events older than 6 hours are dropped; destinations and `PutFunctionEventInvokeConfig` are not implemented yet",

@@ -372,3 +372,88 @@ func TestLambdaAsyncInvoke(t *testing.T) {
 		t.Fatalf("oversized event: %v", err)
 	}
 }
+
+func TestLambdaVersionsAndAliases(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
+	fn := aws.String("versioned")
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: fn, Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)},
+		Environment: &ltypes.Environment{Variables: map[string]string{"GREETING": "one"}}}); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: fn})
+	if err != nil || aws.ToString(v1.Version) != "1" || !strings.HasSuffix(aws.ToString(v1.FunctionArn), ":versioned:1") {
+		t.Fatalf("publish 1: %+v %v", v1, err)
+	}
+	again, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: fn})
+	if err != nil || aws.ToString(again.Version) != "1" {
+		t.Fatalf("publishing an unchanged function must return version 1: %+v %v", again, err)
+	}
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: fn,
+		Environment: &ltypes.Environment{Variables: map[string]string{"GREETING": "two"}}}); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: fn})
+	if err != nil || aws.ToString(v2.Version) != "2" {
+		t.Fatalf("publish 2: %+v %v", v2, err)
+	}
+	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(qualifier string) (string, string) {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: fn, Qualifier: aws.String(qualifier), Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatalf("invoke %s: %v", qualifier, err)
+		}
+		var r struct {
+			Env map[string]string `json:"env"`
+		}
+		json.Unmarshal(out.Payload, &r)
+		return aws.ToString(out.ExecutedVersion), r.Env["GREETING"]
+	}
+	for _, tc := range []struct{ qualifier, version, greeting string }{
+		{"live", "1", "one"}, {"1", "1", "one"}, {"2", "2", "two"}, {"$LATEST", "$LATEST", "two"},
+	} {
+		if v, g := call(tc.qualifier); v != tc.version || g != tc.greeting {
+			t.Fatalf("invoke %s ran version %s with GREETING=%s, want %s with %s", tc.qualifier, v, g, tc.version, tc.greeting)
+		}
+	}
+	if _, err := c.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: fn, Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := call("live"); v != "2" {
+		t.Fatalf("after moving the alias, live ran version %s", v)
+	}
+	vs, err := c.ListVersionsByFunction(ctx, &lambda.ListVersionsByFunctionInput{FunctionName: fn})
+	if err != nil || len(vs.Versions) != 3 || aws.ToString(vs.Versions[0].Version) != "$LATEST" || aws.ToString(vs.Versions[2].Version) != "2" {
+		t.Fatalf("versions: %+v %v", vs, err)
+	}
+	as, err := c.ListAliases(ctx, &lambda.ListAliasesInput{FunctionName: fn})
+	if err != nil || len(as.Aliases) != 1 || aws.ToString(as.Aliases[0].FunctionVersion) != "2" {
+		t.Fatalf("aliases: %+v %v", as, err)
+	}
+	// A version an alias points to cannot be deleted; another one can.
+	_, err = c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: fn, Qualifier: aws.String("2")})
+	var conflict *ltypes.ResourceConflictException
+	if !errors.As(err, &conflict) {
+		t.Fatalf("deleting an aliased version: %v", err)
+	}
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: fn, Qualifier: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("versioned:1"), Payload: []byte(`{}`)})
+	var nf *ltypes.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("invoking a deleted version: %v", err)
+	}
+	if _, err := c.DeleteAlias(ctx, &lambda.DeleteAliasInput{FunctionName: fn, Name: aws.String("live")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: fn}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +67,8 @@ type record struct {
 	Tags    map[string]string        `json:"tags,omitempty"`
 	// Reserved is the reserved concurrency (PutFunctionConcurrency); nil when none.
 	Reserved *int32 `json:"reserved,omitempty"`
+	// PublishedFrom is, for a published version, the LastModified of $LATEST it was taken from.
+	PublishedFrom string `json:"publishedFrom,omitempty"`
 }
 
 func userErr(status int, code, format string, args ...any) *awserr.Error {
@@ -85,29 +88,27 @@ func notFound(account, region, name string) *awserr.Error {
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // functionName accepts a name, a partial ARN (account:function:name) or a full ARN, in this
-// account and region.
-func (s *Service) functionName(account, ref string) (string, error) {
+// account and region, each optionally with ":qualifier" (a version or alias); it returns both.
+func (s *Service) functionName(account, ref string) (string, string, error) {
 	name := ref
 	if strings.HasPrefix(ref, "arn:") {
 		prefix := fmt.Sprintf("arn:aws:lambda:%s:%s:function:", s.cfg.Region, account)
 		rest, ok := strings.CutPrefix(ref, prefix)
 		if !ok {
-			return "", invalid("FunctionName: %q is not a function ARN of this account and region", ref)
+			return "", "", invalid("FunctionName: %q is not a function ARN of this account and region", ref)
 		}
 		name = rest
 	} else if rest, ok := strings.CutPrefix(ref, account+":function:"); ok {
 		name = rest
 	}
+	qualifier := ""
 	if q := strings.IndexByte(name, ':'); q >= 0 {
-		if name[q+1:] != "$LATEST" {
-			return "", invalid("FunctionName: qualifier %q: only $LATEST exists (versions are not supported yet)", name[q+1:])
-		}
-		name = name[:q]
+		name, qualifier = name[:q], name[q+1:]
 	}
 	if !nameRE.MatchString(name) {
-		return "", invalid("FunctionName: %q must be 1 to 64 letters, numbers, hyphens or underscores", ref)
+		return "", "", invalid("FunctionName: %q must be 1 to 64 letters, numbers, hyphens or underscores", ref)
 	}
-	return name, nil
+	return name, qualifier, nil
 }
 
 func (s *Service) arn(account, name string) string {
@@ -116,9 +117,12 @@ func (s *Service) arn(account, name string) string {
 
 // CreateFunction implements the Lambda operation for zip packages with a custom runtime.
 func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.CreateFunctionRequest) (*lw.FunctionConfiguration, error) {
-	name, err := s.functionName(account, in.FunctionName)
+	name, qualifier, err := s.functionName(account, in.FunctionName)
 	if err != nil {
 		return nil, err
+	}
+	if qualifier != "" {
+		return nil, invalid("FunctionName: a new function takes no qualifier")
 	}
 	switch in.Runtime {
 	case lw.RuntimeProvidedAl2023, lw.RuntimeProvidedAl2, lw.RuntimeProvided:
@@ -240,12 +244,15 @@ func unzip(data []byte, dir string) error {
 }
 
 func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*record, error) {
-	name, err := s.functionName(account, ref)
+	name, q, err := s.functionName(account, ref)
 	if err != nil {
 		return nil, err
 	}
-	if qualifier != "" && qualifier != "$LATEST" {
-		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s:%s (versions and aliases are not supported yet)", s.arn(account, name), qualifier)
+	switch {
+	case q != "" && qualifier != "" && q != qualifier:
+		return nil, invalid("The derived qualifier from the function name does not match the specified qualifier.")
+	case q != "":
+		qualifier = q
 	}
 	r, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0)
 	if errors.Is(err, store.ErrNotFound) {
@@ -258,7 +265,10 @@ func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*rec
 	if err := json.Unmarshal(r.Body, &rec); err != nil {
 		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the function failed")
 	}
-	return &rec, nil
+	if qualifier == "" || qualifier == "$LATEST" {
+		return &rec, nil
+	}
+	return s.resolveQualifier(ctx, account, &rec, qualifier)
 }
 
 // GetFunction implements the Lambda operation.
@@ -319,14 +329,40 @@ func (s *Service) ListFunctions(ctx context.Context, account string, in *lw.List
 	return out, nil
 }
 
-// DeleteFunction implements the Lambda operation.
+// DeleteFunction implements the Lambda operation: unqualified, the function with all its
+// versions and aliases; with a version number, that version (unless an alias points to it).
 func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.DeleteFunctionRequest) (*lw.DeleteFunctionResponse, error) {
 	rec, err := s.get(ctx, account, in.FunctionName, in.Qualifier)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Store.ResourceDelete(ctx, account, KindFunction, rec.Config.FunctionName, 0); err != nil {
-		return nil, notFound(account, s.cfg.Region, rec.Config.FunctionName)
+	name := rec.Config.FunctionName
+	if v := rec.Config.Version; v != "$LATEST" {
+		if _, q, _ := s.functionName(account, in.FunctionName); !isVersion(q) && !isVersion(in.Qualifier) {
+			return nil, invalid("Qualifier: deleting an alias this way is not allowed; use DeleteAlias")
+		}
+		aliases, err := s.aliasesOf(ctx, account, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range aliases {
+			if a.FunctionVersion == v {
+				return nil, userErr(http.StatusConflict, "ResourceConflictException", "Unable to delete version because the following aliases reference it: [%s]", a.Name)
+			}
+		}
+		n, _ := strconv.Atoi(v)
+		if err := s.cfg.Store.ResourceDelete(ctx, account, KindVersion, name, n); err != nil {
+			return nil, notFound(account, s.cfg.Region, name+":"+v)
+		}
+		return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
+	}
+	if err := s.cfg.Store.ResourceDelete(ctx, account, KindFunction, name, 0); err != nil {
+		return nil, notFound(account, s.cfg.Region, name)
+	}
+	s.cfg.Store.ResourceDelete(ctx, account, KindVersion, name, 0)
+	aliases, _ := s.aliasesOf(ctx, account, name)
+	for _, a := range aliases {
+		s.cfg.Store.ResourceDelete(ctx, account, KindAlias, name+":"+a.Name, 0)
 	}
 	os.RemoveAll(filepath.Dir(rec.CodeDir))
 	return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
@@ -347,7 +383,8 @@ func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationR
 		if len(payload) == 0 {
 			payload = []byte("{}")
 		}
-		if _, err := s.enqueue(ctx, account, rec.Config.FunctionName, payload); err != nil {
+		// The queued event names the version it resolved to now (an alias may move meanwhile).
+		if _, err := s.enqueue(ctx, account, rec.Config.FunctionName+":"+rec.Config.Version, payload); err != nil {
 			return nil, err
 		}
 		return &lw.InvocationResponse{StatusCode: ptr(int32(http.StatusAccepted))}, nil
@@ -398,7 +435,7 @@ func deref[T any](p *T, def T) T {
 func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 	c := &rec.Config
 	spec := fn.FunctionSpec{
-		Account: account, Name: c.FunctionName, Version: "$LATEST", ARN: c.FunctionArn, CodeDir: rec.CodeDir,
+		Account: account, Name: c.FunctionName, Version: c.Version, ARN: c.FunctionArn, CodeDir: rec.CodeDir,
 		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
 		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second,
 	}

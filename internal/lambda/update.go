@@ -18,6 +18,9 @@ import (
 
 // put writes a function's record back.
 func (s *Service) put(ctx context.Context, account string, rec *record) error {
+	if rec.Config.Version != "$LATEST" {
+		return invalid("a published version cannot be changed")
+	}
 	body, _ := json.Marshal(rec)
 	err := s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: rec.Config.FunctionName,
 		Status: "Active", Body: body})
@@ -34,7 +37,7 @@ func touch(c *lw.FunctionConfiguration) {
 // UpdateFunctionConfiguration implements the Lambda operation (handler, role, runtime,
 // description, memory, timeout, environment). Instances of the old configuration are not reused.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account string, in *lw.UpdateFunctionConfigurationRequest) (*lw.FunctionConfiguration, error) {
-	rec, err := s.get(ctx, account, in.FunctionName, "")
+	rec, err := s.latest(ctx, account, in.FunctionName)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 
 // UpdateFunctionCode implements the Lambda operation for zip packages.
 func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw.UpdateFunctionCodeRequest) (*lw.FunctionConfiguration, error) {
-	rec, err := s.get(ctx, account, in.FunctionName, "")
+	rec, err := s.latest(ctx, account, in.FunctionName)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +106,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 	if err := s.put(ctx, account, rec); err != nil {
 		return nil, err
 	}
-	if old != dir {
+	if old != dir && !s.codeInUse(ctx, account, rec.Config.FunctionName, old) {
 		// Running instances of the old code keep their open executable; no new one starts there
-		// (the pool keys instances by code directory).
+		// (the pool keys instances by code directory). Published versions keep theirs.
 		os.RemoveAll(old)
 	}
 	return &rec.Config, nil
@@ -120,7 +123,7 @@ func (s *Service) PutFunctionConcurrency(ctx context.Context, account string, in
 	if n := *in.ReservedConcurrentExecutions; n < 0 || n > 1000 {
 		return nil, invalid("ReservedConcurrentExecutions must be between 0 and 1000, got %d", n)
 	}
-	rec, err := s.get(ctx, account, in.FunctionName, "")
+	rec, err := s.latest(ctx, account, in.FunctionName)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +136,7 @@ func (s *Service) PutFunctionConcurrency(ctx context.Context, account string, in
 
 // GetFunctionConcurrency implements the Lambda operation.
 func (s *Service) GetFunctionConcurrency(ctx context.Context, account string, in *lw.GetFunctionConcurrencyRequest) (*lw.GetFunctionConcurrencyResponse, error) {
-	rec, err := s.get(ctx, account, in.FunctionName, "")
+	rec, err := s.latest(ctx, account, in.FunctionName)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +145,7 @@ func (s *Service) GetFunctionConcurrency(ctx context.Context, account string, in
 
 // DeleteFunctionConcurrency implements the Lambda operation.
 func (s *Service) DeleteFunctionConcurrency(ctx context.Context, account string, in *lw.DeleteFunctionConcurrencyRequest) (*Empty, error) {
-	rec, err := s.get(ctx, account, in.FunctionName, "")
+	rec, err := s.latest(ctx, account, in.FunctionName)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,309 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/barge-run/barge/internal/awserr"
+	lw "github.com/barge-run/barge/internal/awstypes/lambda"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// Store kinds of published versions (revisioned by version number) and aliases ("fn:alias").
+const (
+	KindVersion store.Kind = "function-version"
+	KindAlias   store.Kind = "function-alias"
+)
+
+var aliasRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
+
+func isVersion(q string) bool {
+	n, err := strconv.Atoi(q)
+	return err == nil && n > 0 && strconv.Itoa(n) == q
+}
+
+// resolveQualifier finds the record a version number or alias names.
+func (s *Service) resolveQualifier(ctx context.Context, account string, latest *record, q string) (*record, error) {
+	name := latest.Config.FunctionName
+	if isVersion(q) {
+		return s.version(ctx, account, name, q)
+	}
+	alias, err := s.alias(ctx, account, name, q)
+	if err != nil {
+		return nil, err
+	}
+	if alias.FunctionVersion == "$LATEST" {
+		return latest, nil
+	}
+	return s.version(ctx, account, name, alias.FunctionVersion)
+}
+
+func (s *Service) version(ctx context.Context, account, name, v string) (*record, error) {
+	n, _ := strconv.Atoi(v)
+	r, err := s.cfg.Store.ResourceGet(ctx, account, KindVersion, name, n)
+	if err != nil {
+		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s:%s", s.arn(account, name), v)
+	}
+	var rec record
+	if err := json.Unmarshal(r.Body, &rec); err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the version failed")
+	}
+	return &rec, nil
+}
+
+func (s *Service) alias(ctx context.Context, account, name, alias string) (*lw.AliasConfiguration, error) {
+	r, err := s.cfg.Store.ResourceGet(ctx, account, KindAlias, name+":"+alias, 0)
+	if err != nil {
+		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Alias not found: %s:%s", s.arn(account, name), alias)
+	}
+	var a lw.AliasConfiguration
+	if err := json.Unmarshal(r.Body, &a); err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the alias failed")
+	}
+	return &a, nil
+}
+
+// latest reads the unqualified function, refusing a qualifier: what changes a function changes
+// $LATEST only, as in Lambda.
+func (s *Service) latest(ctx context.Context, account, ref string) (*record, error) {
+	if _, q, err := s.functionName(account, ref); err != nil {
+		return nil, err
+	} else if q != "" && q != "$LATEST" {
+		return nil, invalid("FunctionName: this operation applies to the unqualified function, not %q", q)
+	}
+	return s.get(ctx, account, ref, "")
+}
+
+// PublishVersion implements the Lambda operation: an immutable copy of $LATEST, numbered from
+// 1. Publishing again without a change since returns the last version, as Lambda does.
+func (s *Service) PublishVersion(ctx context.Context, account string, in *lw.PublishVersionRequest) (*lw.FunctionConfiguration, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	if in.CodeSha256 != "" && in.CodeSha256 != rec.Config.CodeSha256 {
+		return nil, userErr(http.StatusPreconditionFailed, "PreconditionFailedException", "CodeSha256 %s does not match the function's %s", in.CodeSha256, rec.Config.CodeSha256)
+	}
+	name := rec.Config.FunctionName
+	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{name}})
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing versions failed")
+	}
+	if n := len(versions); n > 0 {
+		var last record
+		if json.Unmarshal(versions[n-1].Body, &last) == nil && last.PublishedFrom == rec.Config.LastModified {
+			return &last.Config, nil
+		}
+	}
+	v := *rec
+	v.PublishedFrom = rec.Config.LastModified
+	if in.Description != "" {
+		v.Config.Description = in.Description
+	}
+	r := &store.Resource{Account: account, Kind: KindVersion, Name: name, Status: "Active", CreatedAt: time.Now()}
+	err = s.cfg.Store.ResourceCreateNextRevision(ctx, r, func(n int) (string, []byte) {
+		v.Config.Version = strconv.Itoa(n)
+		v.Config.FunctionArn = s.arn(account, name) + ":" + v.Config.Version
+		body, _ := json.Marshal(v)
+		return v.Config.FunctionArn, body
+	})
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "publishing failed")
+	}
+	return &v.Config, nil
+}
+
+// ListVersionsByFunction implements the Lambda operation: $LATEST, then the versions in order.
+func (s *Service) ListVersionsByFunction(ctx context.Context, account string, in *lw.ListVersionsByFunctionRequest) (*lw.ListVersionsByFunctionResponse, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	all := []lw.FunctionConfiguration{rec.Config}
+	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{rec.Config.FunctionName}})
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing versions failed")
+	}
+	for _, r := range versions {
+		var v record
+		if json.Unmarshal(r.Body, &v) == nil {
+			all = append(all, v.Config)
+		}
+	}
+	return &lw.ListVersionsByFunctionResponse{Versions: pageOf(all, in.Marker, in.MaxItems, 50), NextMarker: nextMarker(len(all), in.Marker, in.MaxItems, 50)}, nil
+}
+
+// pageOf and nextMarker page a short in-memory list; the marker is the next index.
+func pageOf[T any](all []T, marker string, maxItems *int32, def int) []T {
+	from, _ := strconv.Atoi(marker)
+	limit := def
+	if maxItems != nil && *maxItems > 0 {
+		limit = int(*maxItems)
+	}
+	from = min(max(from, 0), len(all))
+	return all[from:min(len(all), from+limit)]
+}
+
+func nextMarker(n int, marker string, maxItems *int32, def int) string {
+	from, _ := strconv.Atoi(marker)
+	limit := def
+	if maxItems != nil && *maxItems > 0 {
+		limit = int(*maxItems)
+	}
+	if from+limit < n {
+		return strconv.Itoa(from + limit)
+	}
+	return ""
+}
+
+// checkAliasTarget validates an alias's name and the version it points to.
+func (s *Service) checkAliasTarget(ctx context.Context, account, name, version string, routing *lw.AliasRoutingConfiguration) error {
+	if routing != nil && len(routing.AdditionalVersionWeights) > 0 {
+		return invalid("RoutingConfig: weighted aliases are not supported yet")
+	}
+	switch {
+	case version == "$LATEST":
+		return nil
+	case !isVersion(version):
+		return invalid("FunctionVersion: %q is not $LATEST or a version number", version)
+	}
+	_, err := s.version(ctx, account, name, version)
+	return err
+}
+
+// CreateAlias implements the Lambda operation.
+func (s *Service) CreateAlias(ctx context.Context, account string, in *lw.CreateAliasRequest) (*lw.AliasConfiguration, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	if !aliasRE.MatchString(in.Name) || isVersion(in.Name) || in.Name == "$LATEST" {
+		return nil, invalid("Name: %q must be 1 to 128 letters, numbers, hyphens or underscores, and not a version number", in.Name)
+	}
+	name := rec.Config.FunctionName
+	if err := s.checkAliasTarget(ctx, account, name, in.FunctionVersion, in.RoutingConfig); err != nil {
+		return nil, err
+	}
+	a := lw.AliasConfiguration{AliasArn: s.arn(account, name) + ":" + in.Name, Name: in.Name, FunctionVersion: in.FunctionVersion,
+		Description: in.Description, RevisionId: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	body, _ := json.Marshal(a)
+	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindAlias, Name: name + ":" + in.Name, ARN: a.AliasArn, Status: "Active", Body: body, CreatedAt: time.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Alias already exists: %s", a.AliasArn)
+	}
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "storing the alias failed")
+	}
+	return &a, nil
+}
+
+// GetAlias implements the Lambda operation.
+func (s *Service) GetAlias(ctx context.Context, account string, in *lw.GetAliasRequest) (*lw.AliasConfiguration, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	return s.alias(ctx, account, rec.Config.FunctionName, in.Name)
+}
+
+// UpdateAlias implements the Lambda operation.
+func (s *Service) UpdateAlias(ctx context.Context, account string, in *lw.UpdateAliasRequest) (*lw.AliasConfiguration, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	name := rec.Config.FunctionName
+	a, err := s.alias(ctx, account, name, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if in.RevisionId != "" && in.RevisionId != a.RevisionId {
+		return nil, userErr(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id.")
+	}
+	if in.FunctionVersion != "" {
+		if err := s.checkAliasTarget(ctx, account, name, in.FunctionVersion, in.RoutingConfig); err != nil {
+			return nil, err
+		}
+		a.FunctionVersion = in.FunctionVersion
+	}
+	if in.Description != "" {
+		a.Description = in.Description
+	}
+	a.RevisionId = strconv.FormatInt(time.Now().UnixNano(), 36)
+	body, _ := json.Marshal(a)
+	if err := s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: account, Kind: KindAlias, Name: name + ":" + in.Name, Status: "Active", Body: body}); err != nil {
+		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Alias not found: %s", a.AliasArn)
+	}
+	return a, nil
+}
+
+// DeleteAlias implements the Lambda operation.
+func (s *Service) DeleteAlias(ctx context.Context, account string, in *lw.DeleteAliasRequest) (*Empty, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.ResourceDelete(ctx, account, KindAlias, rec.Config.FunctionName+":"+in.Name, 0); err != nil {
+		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Alias not found: %s:%s", rec.Config.FunctionArn, in.Name)
+	}
+	return &Empty{}, nil
+}
+
+// ListAliases implements the Lambda operation.
+func (s *Service) ListAliases(ctx context.Context, account string, in *lw.ListAliasesRequest) (*lw.ListAliasesResponse, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	aliases, err := s.aliasesOf(ctx, account, rec.Config.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	var all []lw.AliasConfiguration
+	for _, a := range aliases {
+		if in.FunctionVersion == "" || a.FunctionVersion == in.FunctionVersion {
+			all = append(all, a)
+		}
+	}
+	return &lw.ListAliasesResponse{Aliases: append([]lw.AliasConfiguration{}, pageOf(all, in.Marker, in.MaxItems, 50)...),
+		NextMarker: nextMarker(len(all), in.Marker, in.MaxItems, 50)}, nil
+}
+
+func (s *Service) aliasesOf(ctx context.Context, account, name string) ([]lw.AliasConfiguration, error) {
+	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindAlias})
+	if err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing aliases failed")
+	}
+	var out []lw.AliasConfiguration
+	for _, r := range rs {
+		if !strings.HasPrefix(r.Name, name+":") {
+			continue
+		}
+		var a lw.AliasConfiguration
+		if json.Unmarshal(r.Body, &a) == nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// codeInUse reports whether a published version runs from dir.
+func (s *Service) codeInUse(ctx context.Context, account, name, dir string) bool {
+	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{name}})
+	if err != nil {
+		return true // when unsure, keep the code
+	}
+	for _, r := range versions {
+		var v record
+		if json.Unmarshal(r.Body, &v) == nil && v.CodeDir == dir {
+			return true
+		}
+	}
+	return false
+}
