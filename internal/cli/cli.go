@@ -41,6 +41,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"terminate": cmdTerminate,
 		"bench":     cmdBench,
 		"doctor":    cmdDoctor,
+
+		"bench-lambda": cmdBenchLambda,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -91,6 +93,7 @@ Usage:
   barge cancel     <jobId> [--reason …]
   barge terminate  <jobId> [--reason …]
   barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
+  barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).
@@ -136,6 +139,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	c.register(fs)
 	grace := fs.Duration("kill-grace", 30*time.Second, "time between SIGTERM and SIGKILL when a job is terminated or times out")
 	reserveAfter := fs.Duration("reserve-after", 5*time.Minute, "starvation avoidance: hold capacity back for a job that has waited this long without fitting (0 turns it off)")
+	fnIdle := fs.Duration("function-idle", 5*time.Minute, "stop a function instance idle this long (scale to zero)")
+	fnConcurrency := fs.Int("function-concurrency", 1000, "account-wide limit of concurrent function invocations")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -157,7 +162,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		go http.Serve(ln, mux)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter)})
+	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
+		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency})
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,10 @@ type Options struct {
 	// ReserveAfter is how long a job that does not fit waits before capacity is held back for it
 	// (0: 5 minutes; negative: never). See docs/scheduler.md.
 	ReserveAfter time.Duration
+	// FunctionIdle is how long an idle function instance stays warm (0: 5 minutes).
+	FunctionIdle time.Duration
+	// FunctionConcurrency is the account-wide limit of concurrent invocations (0: 1000).
+	FunctionConcurrency int
 }
 
 // Server is a running barge.
@@ -108,7 +112,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region})
+	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region,
+		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency})
 	if err != nil {
 		s.batch.Stop()
 		s.closeStores()
