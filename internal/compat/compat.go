@@ -148,7 +148,7 @@ var Notes = map[string]map[string]Note{
 	},
 	"lambda": {
 		"CreateFunction": {Level: Tested, Tests: lambdaTests, Ignored: []string{
-			"only `provided.al2023`, `provided.al2` and `provided` runtimes (a `bootstrap` executable); other runtimes and `PackageType` Image are refused",
+			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), and `python3.x` when the host has `python3` (barge's own runtime client runs the handler `module.function` with the host's Python, whatever its minor version; TestLambdaPython); other runtimes and `PackageType` Image are refused",
 			"`Code.ZipFile` only (S3 locations are refused)",
 			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `ImageConfig`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
 		}},

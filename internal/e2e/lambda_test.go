@@ -457,3 +457,59 @@ func TestLambdaVersionsAndAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLambdaPython runs an ordinary Python handler (module.function), as Lambda's python3.x
+// runtimes do, on the host's python3.
+func TestLambdaPython(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on this host")
+	}
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("app.py")
+	w.Write([]byte(`
+calls = 0
+
+def handler(event, context):
+    global calls
+    calls += 1
+    if event.get("boom"):
+        raise ValueError("boom requested")
+    print("handling", context.aws_request_id)
+    return {"got": event, "calls": calls, "function": context.function_name, "remaining_ok": context.get_remaining_time_in_millis() > 0}
+`))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("py"), Runtime: ltypes.RuntimePython311,
+		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
+	invoke := func(payload string) *lambda.InvokeOutput {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("py"), Payload: []byte(payload)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var r struct {
+		Got         map[string]any `json:"got"`
+		Calls       int            `json:"calls"`
+		Function    string         `json:"function"`
+		RemainingOK bool           `json:"remaining_ok"`
+	}
+	invoke(`{"a":1}`)
+	out := invoke(`{"a":2}`)
+	if err := json.Unmarshal(out.Payload, &r); err != nil || r.Calls != 2 || r.Got["a"] != float64(2) || r.Function != "py" || !r.RemainingOK {
+		t.Fatalf("python handler: %s %v", out.Payload, err)
+	}
+	out = invoke(`{"boom":true}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType": "ValueError"`) {
+		t.Fatalf("python exception: %q %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+}

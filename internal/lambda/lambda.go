@@ -124,12 +124,11 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if qualifier != "" {
 		return nil, invalid("FunctionName: a new function takes no qualifier")
 	}
-	switch in.Runtime {
-	case lw.RuntimeProvidedAl2023, lw.RuntimeProvidedAl2, lw.RuntimeProvided:
-	case "":
+	switch {
+	case in.Runtime == "":
 		return nil, invalid("Runtime is required for a zip package")
-	default:
-		return nil, invalid("Runtime: %q is not supported yet; use provided.al2023 or provided.al2 (a bootstrap executable)", in.Runtime)
+	case !runtimeSupported(in.Runtime):
+		return nil, invalid("Runtime: %q is not supported on this host; use provided.al2023 or provided.al2 (a bootstrap executable), or python3.x where python3 is installed", in.Runtime)
 	}
 	if !strings.HasPrefix(in.Role, "arn:aws:iam::") {
 		return nil, invalid("Role: %q is not an IAM role ARN", in.Role)
@@ -156,6 +155,9 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if err := unzip(in.Code.ZipFile, dir); err != nil {
 		os.RemoveAll(dir)
 		return nil, userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
+	}
+	if err := prepareRuntime(in.Runtime, dir); err != nil {
+		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "installing the runtime failed")
 	}
 	cfg := lw.FunctionConfiguration{
 		FunctionName:     name,

@@ -55,12 +55,13 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 		c.Timeout = in.Timeout
 	}
 	if in.Runtime != "" {
-		switch in.Runtime {
-		case lw.RuntimeProvidedAl2023, lw.RuntimeProvidedAl2, lw.RuntimeProvided:
-			c.Runtime = in.Runtime
-		default:
-			return nil, invalid("Runtime: %q is not supported yet; use provided.al2023 or provided.al2", in.Runtime)
+		if !runtimeSupported(in.Runtime) {
+			return nil, invalid("Runtime: %q is not supported on this host", in.Runtime)
 		}
+		if err := prepareRuntime(in.Runtime, rec.CodeDir); err != nil {
+			return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "installing the runtime failed")
+		}
+		c.Runtime = in.Runtime
 	}
 	if in.Role != "" {
 		c.Role = in.Role
@@ -96,6 +97,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 		if err := unzip(in.ZipFile, dir); err != nil {
 			os.RemoveAll(dir)
 			return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
+		}
+		if err := prepareRuntime(rec.Config.Runtime, dir); err != nil {
+			return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "installing the runtime failed")
 		}
 	}
 	old := rec.CodeDir
