@@ -116,6 +116,10 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintln(out)
 	for _, r := range results {
 		fmt.Fprintf(out, "%s: %s\n", r.Name, r.Note)
+		if len(r.ColdCreate) > 0 {
+			fmt.Fprintf(out, "  cold start median %.1f ms, of which CreateFunction median %.1f ms (%d-byte zip)\n",
+				float64(r.ColdMedian())/1e6, float64(r.ColdCreate[len(r.ColdCreate)/2])/1e6, len(code))
+		}
 		for _, t := range r.Throughput {
 			if t.Errors > 0 {
 				fmt.Fprintf(out, "  c=%d: %d ok, %d errors in %s; first: %s\n", t.Concurrency, t.OK, t.Errors, t.Elapsed.Round(time.Millisecond), t.FirstError)

@@ -41,6 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"terminate": cmdTerminate,
 		"bench":     cmdBench,
 		"doctor":    cmdDoctor,
+		"invoke":    cmdInvoke,
 
 		"bench-lambda": cmdBenchLambda,
 	}
@@ -84,6 +85,7 @@ Usage:
   barge env        [--addr …] [--data-dir …]                     print AWS_* exports for clients
   barge account add <12-digit id> [--data-dir …]                 add an account and print its key
   barge doctor                                                   what this host offers for isolation
+  barge invoke     [--qualifier q] [--event] [--logs] <function> [payload]
 
   barge submit     [--queue default] [--definition name] [--name n] [--vcpus 1] [--memory 512] [-- command…]
   barge jobs       [--queue default] [--status RUNNING|…|all]

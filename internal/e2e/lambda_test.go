@@ -299,6 +299,15 @@ func TestCLILambda(t *testing.T) {
 		t.Fatalf("invoke: %+v\nbody %s\nlogs %s", inv, body, logs)
 	}
 	a.fails("ResourceNotFoundException", "lambda", "get-function", "--function-name", "nope")
+
+	// barge's own command line.
+	res := runCmd(t, ctx, b.Env(), bargetest.Binary(t), "invoke", "cli-echo", `{"via":"barge"}`)
+	if res.code != 0 || !strings.Contains(res.stdout, `"event":{"via":"barge"}`) {
+		t.Fatalf("barge invoke:\n%s", res)
+	}
+	if res := runCmd(t, ctx, b.Env(), bargetest.Binary(t), "invoke", "cli-echo", `{"fail":true}`); res.code != 1 || !strings.Contains(res.stderr, "function error (Unhandled)") {
+		t.Fatalf("barge invoke of a failing call:\n%s", res)
+	}
 }
 
 // startLines counts the invocations a function's log group records (one START line each).
