@@ -43,7 +43,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"doctor":    cmdDoctor,
 		"invoke":    cmdInvoke,
 
-		"bench-lambda": cmdBenchLambda,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -95,7 +94,6 @@ Usage:
   barge cancel     <jobId> [--reason …]
   barge terminate  <jobId> [--reason …]
   barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
-  barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).
