@@ -42,7 +42,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"bench":     cmdBench,
 		"doctor":    cmdDoctor,
 		"invoke":    cmdInvoke,
-
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
