@@ -42,6 +42,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"bench":     cmdBench,
 		"doctor":    cmdDoctor,
 		"invoke":    cmdInvoke,
+
+		"bench-lambda": cmdBenchLambda,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -93,6 +95,7 @@ Usage:
   barge cancel     <jobId> [--reason …]
   barge terminate  <jobId> [--reason …]
   barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
+  barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/barge-run/barge/internal/account"
+	"github.com/barge-run/barge/internal/bench"
+	"github.com/barge-run/barge/internal/server"
+)
+
+// cmdBenchLambda measures Lambda invocation (warm latency, cold start, throughput) on barge and,
+// with --peer, on aws-lambda-runtime-interface-emulator with the same echo function, and prints
+// them side by side. Without --endpoint it measures a barge started in this process with a
+// temporary data directory. It builds internal/fn/testdata/echofn, so it runs inside barge's
+// source tree with a Go toolchain.
+func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench-lambda", flag.ContinueOnError)
+	peer := fs.String("peer", "", "also measure this aws-lambda-runtime-interface-emulator binary (e.g. /tmp/aws-lambda-rie)")
+	endpoint := fs.String("endpoint", "", "measure the barge at this URL (default: an in-process barge with a temporary data directory)")
+	dataDir := fs.String("data-dir", envOr("BARGE_DATA_DIR", ".barge"), "with --endpoint: data directory to read the credential from when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
+	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "AWS region")
+	n := fs.Int("n", bench.DefaultLambdaInvokes, "sequential warm invokes measured")
+	warmup := fs.Int("warmup", bench.DefaultLambdaWarmup, "invokes before measuring warm latency")
+	cold := fs.Int("cold", bench.DefaultLambdaColdStarts, "cold starts measured (median reported)")
+	duration := fs.Duration("duration", bench.DefaultLambdaDuration, "length of each throughput run")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	case *n < 1:
+		return usageError{"--n must be at least 1"}
+	case *cold < 1:
+		return usageError{"--cold must be at least 1"}
+	case *duration <= 0:
+		return usageError{"--duration must be positive"}
+	}
+	if *warmup == 0 {
+		*warmup = -1 // LambdaOptions: 0 means the default
+	}
+	stderr := os.Stderr
+	lo := bench.LambdaOptions{Invokes: *n, Warmup: *warmup, ColdStarts: *cold, Duration: *duration, Out: stderr}
+
+	root, err := bench.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "barge-bench-lambda-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bootstrap, err := bench.EchoBootstrap(ctx, root, tmp)
+	if err != nil {
+		return err
+	}
+	code, err := bench.ZipBootstrap(bootstrap)
+	if err != nil {
+		return err
+	}
+
+	o := bench.Options{Endpoint: *endpoint, Region: *region}
+	where := *endpoint
+	if *endpoint == "" {
+		dir, err := os.MkdirTemp("", "barge-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: *region, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		creds, err := account.Load(dir)
+		if err != nil {
+			return err
+		}
+		o.Endpoint, o.AccessKey, o.Secret = s.Endpoint(), creds.First().AccessKeyID, creds.First().SecretAccessKey
+		where = "in-process barge on " + s.Endpoint() + ", temporary data directory"
+	} else {
+		o.AccessKey, o.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if o.AccessKey == "" || o.Secret == "" {
+			creds, err := account.Load(*dataDir)
+			if err != nil {
+				return fmt.Errorf("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set and %w", err)
+			}
+			o.AccessKey, o.Secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
+		}
+	}
+
+	var results []bench.LambdaResult
+	r, err := bench.BargeLambda(ctx, o, lo, code)
+	if err != nil {
+		return fmt.Errorf("barge: %w", apiError(err))
+	}
+	results = append(results, r)
+	if *peer != "" {
+		p, err := bench.RIELambda(ctx, *peer, bootstrap, lo)
+		if err != nil {
+			return fmt.Errorf("peer: %w", err)
+		}
+		results = append(results, p)
+	}
+	if err := bench.WriteLambdaTable(out, results); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	for _, r := range results {
+		fmt.Fprintf(out, "%s: %s\n", r.Name, r.Note)
+		if len(r.ColdCreate) > 0 {
+			fmt.Fprintf(out, "  cold start median %.1f ms, of which CreateFunction median %.1f ms (%d-byte zip)\n",
+				float64(r.ColdMedian())/1e6, float64(r.ColdCreate[len(r.ColdCreate)/2])/1e6, len(code))
+		}
+		for _, t := range r.Throughput {
+			if t.Errors > 0 {
+				fmt.Fprintf(out, "  c=%d: %d ok, %d errors in %s; first: %s\n", t.Concurrency, t.OK, t.Errors, t.Elapsed.Round(time.Millisecond), t.FirstError)
+			}
+		}
+	}
+	fmt.Fprintf(out, "warm: %d sequential invokes after %d warm-up; throughput: %s per run; function: internal/fn/testdata/echofn, payload {}\n", *n, max(*warmup, 0), *duration)
+	fmt.Fprintf(out, "server:  %s\n", where)
+	if *peer != "" {
+		fmt.Fprintf(out, "peer:    %s\n", *peer)
+	}
+	fmt.Fprintf(out, "machine: %s\n", bench.Machine())
+	return nil
+}
