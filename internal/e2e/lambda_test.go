@@ -522,3 +522,72 @@ def handler(event, context):
 		t.Fatalf("python exception: %q %s", aws.ToString(out.FunctionError), out.Payload)
 	}
 }
+
+// TestLambdaDestinations: with PutFunctionEventInvokeConfig, a failed event (after its retries)
+// and a successful one send AWS's invocation record to a Lambda function destination.
+func TestLambdaDestinations(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on this host")
+	}
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("sink.py")
+	w.Write([]byte("import json\ndef handler(event, context):\n    print('RECORD ' + json.dumps(event, sort_keys=True))\n    return {}\n"))
+	zw.Close()
+	role := aws.String("arn:aws:iam::000000000000:role/any")
+	sink, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), Runtime: ltypes.RuntimePython311,
+		Handler: aws.String("sink.handler"), Role: role, Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("worker"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: role, Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("worker"),
+		MaximumRetryAttempts: aws.Int32(0), DestinationConfig: &ltypes.DestinationConfig{
+			OnFailure: &ltypes.OnFailure{Destination: sink.FunctionArn}, OnSuccess: &ltypes.OnSuccess{Destination: sink.FunctionArn}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("worker")})
+	if err != nil || aws.ToInt32(got.MaximumRetryAttempts) != 0 || aws.ToString(got.DestinationConfig.OnFailure.Destination) != aws.ToString(sink.FunctionArn) {
+		t.Fatalf("event invoke config: %+v %v", got, err)
+	}
+	for _, payload := range []string{`{"fail":true}`, `{"ok":1}`} {
+		if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait for both records to reach the sink's log.
+	records := func() []string {
+		lc := b.Logs()
+		streams, err := lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/sink")})
+		if err != nil {
+			return nil
+		}
+		var out []string
+		for _, st := range streams.LogStreams {
+			evs, _ := lc.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/lambda/sink"), LogStreamName: st.LogStreamName, StartFromHead: aws.Bool(true)})
+			for _, e := range evs.Events {
+				if m := aws.ToString(e.Message); strings.HasPrefix(m, "RECORD ") {
+					out = append(out, m)
+				}
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var recs []string
+	for recs = records(); len(recs) < 2 && time.Now().Before(deadline); recs = records() {
+		time.Sleep(50 * time.Millisecond) // poll interval; the loop waits on the log's state
+	}
+	all := strings.Join(recs, "\n")
+	if len(recs) != 2 || !strings.Contains(all, `"condition": "RetriesExhausted"`) || !strings.Contains(all, `"condition": "Success"`) ||
+		!strings.Contains(all, `"requestPayload": {"fail": true}`) || !strings.Contains(all, `"functionError": "Unhandled"`) {
+		t.Fatalf("destination records:\n%s", all)
+	}
+}

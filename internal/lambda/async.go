@@ -163,22 +163,38 @@ func (s *Service) dispatchDue() time.Time {
 // after a function error or throttle, FAILED once out of attempts or too old.
 func (s *Service) runEvent(id string, ev asyncEvent) {
 	ctx := context.Background()
-	fail := func(reason string) {
+	attempts, maxAge := asyncAttempts, maxEventAge
+	var onSuccess, onFailure string
+	if name, _, err := s.functionName(ev.Account, ev.Function); err == nil {
+		if cfg := s.eventConfig(ctx, ev.Account, name); cfg != nil {
+			if cfg.MaximumRetryAttempts != nil {
+				attempts = 1 + int(*cfg.MaximumRetryAttempts)
+			}
+			if cfg.MaximumEventAgeInSeconds != nil {
+				maxAge = time.Duration(*cfg.MaximumEventAgeInSeconds) * time.Second
+			}
+			if d := cfg.DestinationConfig; d != nil {
+				onSuccess, onFailure = destOf(d.OnSuccess), destOfFailure(d.OnFailure)
+			}
+		}
+	}
+	var res fn.Result
+	fail := func(condition, reason string) {
 		ev.LastError = reason
 		body, _ := json.Marshal(ev)
 		s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: ev.Account, Kind: KindEvent, Name: id, Status: "FAILED", Body: body})
+		s.deliver(ctx, ev, id, condition, onFailure, http.StatusOK, res.ExecutedVersion, res.FunctionError, res.Payload)
 	}
-	if time.Since(ev.Enqueued) > maxEventAge {
-		fail("EventAgeExceeded")
+	if time.Since(ev.Enqueued) > maxAge {
+		fail("EventAgeExceeded", "EventAgeExceeded")
 		return
 	}
 	rec, err := s.get(ctx, ev.Account, ev.Function, "")
 	if err != nil {
-		fail("function not found")
+		fail("RetriesExhausted", "function not found")
 		return
 	}
 	spec, throttled := s.spec(ev.Account, rec)
-	var res fn.Result
 	if !throttled {
 		res, err = s.cfg.Pool.Invoke(ctx, spec, ev.Payload)
 	}
@@ -187,7 +203,9 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 		// Throttled events wait in the queue; they do not use up attempts.
 		ev.NextAt = time.Now().Add(asyncFirstRetry)
 	case err == nil && res.FunctionError == "":
+		ev.Attempts++
 		s.cfg.Store.ResourceDelete(ctx, ev.Account, KindEvent, id, 0)
+		s.deliver(ctx, ev, id, "Success", onSuccess, http.StatusOK, res.ExecutedVersion, "", res.Payload)
 		return
 	default:
 		ev.Attempts++
@@ -195,8 +213,8 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 		if err != nil {
 			ev.LastError = err.Error()
 		}
-		if ev.Attempts >= asyncAttempts {
-			fail(ev.LastError)
+		if ev.Attempts >= attempts {
+			fail("RetriesExhausted", ev.LastError)
 			return
 		}
 		ev.NextAt = time.Now().Add(asyncFirstRetry << (ev.Attempts - 1))

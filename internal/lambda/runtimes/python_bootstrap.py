@@ -50,6 +50,9 @@ class Context:
 
 
 def main():
+    # Output is a pipe to the log stream: flush every line, as Lambda's runtime does.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "."))
     try:
         module_name, function_name = os.environ["_HANDLER"].rsplit(".", 1)
