@@ -75,7 +75,7 @@ const cannotPlace = "jobs that no compute environment of the queue could ever fi
 
 var fairShare = []string{"TestFairShare"}
 
-var lambdaTests = []string{"TestLambdaFunctions", "TestLambdaAsyncInvoke", "TestCLILambda"}
+var lambdaTests = []string{"TestLambdaFunctions", "TestLambdaAsyncInvoke", "TestLambdaAsyncEventSurvivesCrash", "TestCLILambda"}
 
 var lambdaVersionTests = []string{"TestLambdaVersionsAndAliases"}
 
