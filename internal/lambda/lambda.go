@@ -77,6 +77,11 @@ func userErr(status int, code, format string, args ...any) *awserr.Error {
 	return e
 }
 
+// serviceErr is Lambda's ServiceException (500): barge failed, not the caller.
+func serviceErr(what string) *awserr.Error {
+	return awserr.New(http.StatusInternalServerError, "ServiceException", "%s", what)
+}
+
 func invalid(format string, args ...any) *awserr.Error {
 	return userErr(http.StatusBadRequest, "InvalidParameterValueException", format, args...)
 }
@@ -157,7 +162,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		return nil, userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
 	}
 	if err := prepareRuntime(in.Runtime, dir); err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "installing the runtime failed")
+		return nil, serviceErr("installing the runtime failed")
 	}
 	cfg := lw.FunctionConfiguration{
 		FunctionName:     name,
@@ -187,7 +192,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
 	}
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "storing the function failed")
+		return nil, serviceErr("storing the function failed")
 	}
 	return &cfg, nil
 }
@@ -261,11 +266,11 @@ func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*rec
 		return nil, notFound(account, s.cfg.Region, name)
 	}
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the function failed")
+		return nil, serviceErr("reading the function failed")
 	}
 	var rec record
 	if err := json.Unmarshal(r.Body, &rec); err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the function failed")
+		return nil, serviceErr("reading the function failed")
 	}
 	if qualifier == "" || qualifier == "$LATEST" {
 		return &rec, nil
@@ -315,7 +320,7 @@ func (s *Service) ListFunctions(ctx context.Context, account string, in *lw.List
 	}
 	rs, err := s.cfg.Store.ResourceList(ctx, p)
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing functions failed")
+		return nil, serviceErr("listing functions failed")
 	}
 	out := &lw.ListFunctionsResponse{Functions: []lw.FunctionConfiguration{}}
 	for i, r := range rs {

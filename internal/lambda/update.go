@@ -59,7 +59,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 			return nil, invalid("Runtime: %q is not supported on this host", in.Runtime)
 		}
 		if err := prepareRuntime(in.Runtime, rec.CodeDir); err != nil {
-			return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "installing the runtime failed")
+			return nil, serviceErr("installing the runtime failed")
 		}
 		c.Runtime = in.Runtime
 	}
@@ -99,7 +99,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 			return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
 		}
 		if err := prepareRuntime(rec.Config.Runtime, dir); err != nil {
-			return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "installing the runtime failed")
+			return nil, serviceErr("installing the runtime failed")
 		}
 	}
 	old := rec.CodeDir

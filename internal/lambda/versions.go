@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 	"github.com/barge-run/barge/internal/store"
 )
@@ -52,7 +51,7 @@ func (s *Service) version(ctx context.Context, account, name, v string) (*record
 	}
 	var rec record
 	if err := json.Unmarshal(r.Body, &rec); err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the version failed")
+		return nil, serviceErr("reading the version failed")
 	}
 	return &rec, nil
 }
@@ -64,7 +63,7 @@ func (s *Service) alias(ctx context.Context, account, name, alias string) (*lw.A
 	}
 	var a lw.AliasConfiguration
 	if err := json.Unmarshal(r.Body, &a); err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "reading the alias failed")
+		return nil, serviceErr("reading the alias failed")
 	}
 	return &a, nil
 }
@@ -93,7 +92,7 @@ func (s *Service) PublishVersion(ctx context.Context, account string, in *lw.Pub
 	name := rec.Config.FunctionName
 	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{name}})
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing versions failed")
+		return nil, serviceErr("listing versions failed")
 	}
 	if n := len(versions); n > 0 {
 		var last record
@@ -114,7 +113,7 @@ func (s *Service) PublishVersion(ctx context.Context, account string, in *lw.Pub
 		return v.Config.FunctionArn, body
 	})
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "publishing failed")
+		return nil, serviceErr("publishing failed")
 	}
 	return &v.Config, nil
 }
@@ -128,7 +127,7 @@ func (s *Service) ListVersionsByFunction(ctx context.Context, account string, in
 	all := []lw.FunctionConfiguration{rec.Config}
 	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{rec.Config.FunctionName}})
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing versions failed")
+		return nil, serviceErr("listing versions failed")
 	}
 	for _, r := range versions {
 		var v record
@@ -198,7 +197,7 @@ func (s *Service) CreateAlias(ctx context.Context, account string, in *lw.Create
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Alias already exists: %s", a.AliasArn)
 	}
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "storing the alias failed")
+		return nil, serviceErr("storing the alias failed")
 	}
 	return &a, nil
 }
@@ -278,7 +277,7 @@ func (s *Service) ListAliases(ctx context.Context, account string, in *lw.ListAl
 func (s *Service) aliasesOf(ctx context.Context, account, name string) ([]lw.AliasConfiguration, error) {
 	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindAlias})
 	if err != nil {
-		return nil, awserr.New(http.StatusInternalServerError, "ServiceException", "listing aliases failed")
+		return nil, serviceErr("listing aliases failed")
 	}
 	var out []lw.AliasConfiguration
 	for _, r := range rs {
