@@ -91,7 +91,14 @@ func (s *Server) authed(service string, next http.HandlerFunc) http.HandlerFunc 
 // authedLimit is authed with its own bound on the body size.
 func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		// Sized from Content-Length when it is known: growing a buffer by doubling costs tens of
+		// milliseconds for a function's multi-megabyte package.
+		var buf bytes.Buffer
+		if n := r.ContentLength; n > 0 && n <= limit {
+			buf.Grow(int(n) + 1)
+		}
+		_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+		body := buf.Bytes()
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
