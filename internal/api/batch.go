@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/barge-run/barge/internal/awserr"
-	"github.com/barge-run/barge/internal/awstypes"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 )
 
@@ -41,14 +40,7 @@ func (s *Server) batchHandlers() map[string]http.HandlerFunc {
 }
 
 // ImplementedBatchOperations lists the Batch operations barge serves (for docs/compatibility.md).
-func ImplementedBatchOperations() []string {
-	var s Server
-	var out []string
-	for name := range s.batchHandlers() {
-		out = append(out, name)
-	}
-	return out
-}
+func ImplementedBatchOperations() []string { return names((&Server{}).batchHandlers()) }
 
 // routeBatch registers every operation of the Batch model: implemented ones call the service,
 // the rest answer a clear ClientException instead of a 404.
@@ -57,43 +49,12 @@ func (s *Server) routeBatch() {
 	if s.cfg.Batch != nil {
 		impl = s.batchHandlers()
 	}
-	for _, op := range wire.Operations {
-		h, ok := impl[op.Name]
-		if !ok {
-			name := op.Name
-			h = func(w http.ResponseWriter, r *http.Request) {
-				writeError(w, awserr.Client("barge does not implement the Batch operation %s yet (see docs/compatibility.md)", name))
-			}
-		}
-		s.mux.HandleFunc(op.Method+" "+op.RequestURI, s.authed("batch", h))
-	}
+	s.routeModel("batch", maxBody, wire.Operations, impl, func(op string) *awserr.Error {
+		return awserr.Client("barge does not implement the Batch operation %s yet (see docs/compatibility.md)", op)
+	})
 }
 
-// restJSON adapts a service method to a restJson1 handler: body and location members in, JSON out.
+// restJSON adapts a Batch service method: status 200, malformed parameters as ClientException.
 func restJSON[In, Out any](fn func(context.Context, string, *In) (*Out, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := fromContext(r.Context())
-		in := new(In)
-		if e := decodeBody(req.body, in); e != nil {
-			writeError(w, e)
-			return
-		}
-		if err := awstypes.BindLocation(in, r.PathValue, r.URL.Query(), r.Header); err != nil {
-			writeError(w, awserr.Client("%v", err))
-			return
-		}
-		out, err := fn(r.Context(), req.account, in)
-		if err != nil {
-			writeError(w, awserr.As(err))
-			return
-		}
-		status, h := awstypes.LocationHeaders(out)
-		for k, vs := range h {
-			w.Header()[k] = vs
-		}
-		if status == 0 {
-			status = http.StatusOK
-		}
-		writeJSON(w, "application/json", status, out)
-	}
+	return restHandler(fn, http.StatusOK, func(err error) *awserr.Error { return awserr.Client("%v", err) })
 }

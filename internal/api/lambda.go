@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"io"
+	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/barge-run/barge/internal/awserr"
-	"github.com/barge-run/barge/internal/awstypes"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 )
 
@@ -43,76 +41,30 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 }
 
 // ImplementedLambdaOperations lists the Lambda operations barge serves.
-func ImplementedLambdaOperations() []string {
-	var s Server
-	var out []string
-	for name := range s.lambdaHandlers() {
-		out = append(out, name)
-	}
-	return out
-}
+func ImplementedLambdaOperations() []string { return names((&Server{}).lambdaHandlers()) }
 
 // routeLambda registers every operation of the Lambda model; the unimplemented ones answer a
-// clear error. Model paths carry literal query parts and greedy labels, which the mux pattern
-// drops or spells its own way; operations that then collide keep the first registration.
+// clear error in Lambda's own shape.
 func (s *Server) routeLambda() {
 	impl := map[string]http.HandlerFunc{}
 	if s.cfg.Lambda != nil {
 		impl = s.lambdaHandlers()
 	}
-	seen := map[string]bool{}
-	for _, op := range lw.Operations {
-		path, _, _ := strings.Cut(op.RequestURI, "?")
-		path = strings.ReplaceAll(path, "+}", "...}")
-		pattern := op.Method + " " + path
-		if seen[pattern] {
-			continue
-		}
-		seen[pattern] = true
-		h, ok := impl[op.Name]
-		if !ok {
-			name := op.Name
-			h = func(w http.ResponseWriter, r *http.Request) {
-				e := awserr.New(http.StatusBadRequest, "InvalidParameterValueException", "barge does not implement the Lambda operation %s yet (see docs/compatibility.md)", name)
-				e.Fields = map[string]string{"Type": "User"}
-				writeError(w, e)
-			}
-		}
-		s.mux.HandleFunc(pattern, s.authedLimit("lambda", maxLambdaBody, h))
-	}
+	s.routeModel("lambda", maxLambdaBody, lw.Operations, impl, func(op string) *awserr.Error {
+		return lambdaParamError(fmt.Errorf("barge does not implement the Lambda operation %s yet (see docs/compatibility.md)", op))
+	})
 }
 
-// lambdaJSON adapts a service method to a restJson1 handler with the model's success status.
+// lambdaParamError is Lambda's error for a bad request member.
+func lambdaParamError(err error) *awserr.Error {
+	e := awserr.New(http.StatusBadRequest, "InvalidParameterValueException", "%v", err)
+	e.Fields = map[string]string{"Type": "User"}
+	return e
+}
+
+// lambdaJSON adapts a Lambda service method with the model's success status.
 func lambdaJSON[In, Out any](fn func(context.Context, string, *In) (*Out, error), status int) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := fromContext(r.Context())
-		in := new(In)
-		if e := decodeBody(req.body, in); e != nil {
-			writeError(w, e)
-			return
-		}
-		if err := awstypes.BindLocation(in, r.PathValue, r.URL.Query(), r.Header); err != nil {
-			writeError(w, awserr.New(http.StatusBadRequest, "InvalidParameterValueException", "%v", err))
-			return
-		}
-		out, err := fn(r.Context(), req.account, in)
-		if err != nil {
-			writeError(w, awserr.As(err))
-			return
-		}
-		code, h := awstypes.LocationHeaders(out)
-		for k, vs := range h {
-			w.Header()[k] = vs
-		}
-		if code == 0 {
-			code = status
-		}
-		if code == http.StatusNoContent {
-			w.WriteHeader(code)
-			return
-		}
-		writeJSON(w, "application/json", code, out)
-	}
+	return restHandler(fn, status, lambdaParamError)
 }
 
 // lambdaInvoke serves Invoke: the request body is the event, the response body the function's
@@ -121,24 +73,13 @@ func lambdaInvoke(fn func(context.Context, string, *lw.InvocationRequest) (*lw.I
 	return func(w http.ResponseWriter, r *http.Request) {
 		req := fromContext(r.Context())
 		in := &lw.InvocationRequest{Payload: req.body}
-		if err := awstypes.BindLocation(in, r.PathValue, r.URL.Query(), r.Header); err != nil {
-			writeError(w, awserr.New(http.StatusBadRequest, "InvalidParameterValueException", "%v", err))
+		out, ok := callLocated(w, r, req, in, fn, lambdaParamError)
+		if !ok {
 			return
 		}
-		out, err := fn(r.Context(), req.account, in)
-		if err != nil {
-			writeError(w, awserr.As(err))
-			return
-		}
-		code, h := awstypes.LocationHeaders(out)
-		for k, vs := range h {
-			w.Header()[k] = vs
-		}
-		if code == 0 {
-			code = http.StatusOK
-		}
+		code := writeLocation(w, out, http.StatusOK)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
-		io.Copy(w, strings.NewReader(string(out.Payload)))
+		w.Write(out.Payload)
 	}
 }

@@ -22,14 +22,7 @@ func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 }
 
 // ImplementedLogsOperations lists the CloudWatch Logs operations barge serves.
-func ImplementedLogsOperations() []string {
-	var s Server
-	var out []string
-	for name := range s.logsHandlers() {
-		out = append(out, name)
-	}
-	return out
-}
+func ImplementedLogsOperations() []string { return names((&Server{}).logsHandlers()) }
 
 // serveLogs dispatches an awsJson1_1 call on its X-Amz-Target header.
 func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
