@@ -49,35 +49,11 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	stderr := os.Stderr
 	o := bench.Options{Endpoint: *endpoint, Region: *region, Concurrency: *concurrency, Jobs: *jobs, Out: stderr}
-	where := *endpoint
-	if *endpoint == "" {
-		dir, err := os.MkdirTemp("", "barge-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: *region, Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		creds, err := account.Load(dir)
-		if err != nil {
-			return err
-		}
-		o.Endpoint, o.AccessKey, o.Secret = s.Endpoint(), creds.First().AccessKeyID, creds.First().SecretAccessKey
-		where = "in-process barge on " + s.Endpoint() + ", temporary data directory"
-	} else {
-		o.AccessKey, o.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-		if o.AccessKey == "" || o.Secret == "" {
-			creds, err := account.Load(*dataDir)
-			if err != nil {
-				return fmt.Errorf("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set and %w", err)
-			}
-			o.AccessKey, o.Secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
-		}
+	where, stop, err := benchTarget(ctx, &o, *dataDir, stderr)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	e2e := o
 	if *slots > 0 && *only != "submit" {
 		q, err := bench.SetupSlots(ctx, o, *slots)
@@ -151,4 +127,40 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("no benchmark ran")
 	}
 	return nil
+}
+
+// benchTarget completes o with the server to measure: with no o.Endpoint, a barge started in this
+// process on a loopback port with a temporary data directory (stop shuts it down and removes
+// it); else the given endpoint, with credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
+// dataDir. It returns a description of the target for the report.
+func benchTarget(ctx context.Context, o *bench.Options, dataDir string, logTo io.Writer) (where string, stop func(), err error) {
+	if o.Endpoint != "" {
+		o.AccessKey, o.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if o.AccessKey == "" || o.Secret == "" {
+			creds, err := account.Load(dataDir)
+			if err != nil {
+				return "", nil, fmt.Errorf("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set and %w", err)
+			}
+			o.AccessKey, o.Secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
+		}
+		return o.Endpoint, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "barge-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: o.Region, Logger: logger})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	stop = func() { s.Close(); os.RemoveAll(dir) }
+	creds, err := account.Load(dir)
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	o.Endpoint, o.AccessKey, o.Secret = s.Endpoint(), creds.First().AccessKeyID, creds.First().SecretAccessKey
+	return "in-process barge on " + s.Endpoint() + ", temporary data directory", stop, nil
 }

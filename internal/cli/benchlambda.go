@@ -5,13 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
-	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/bench"
-	"github.com/barge-run/barge/internal/server"
 )
 
 // cmdBenchLambda measures Lambda invocation (warm latency, cold start, throughput) on barge and,
@@ -67,35 +64,11 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	o := bench.Options{Endpoint: *endpoint, Region: *region}
-	where := *endpoint
-	if *endpoint == "" {
-		dir, err := os.MkdirTemp("", "barge-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: *region, Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		creds, err := account.Load(dir)
-		if err != nil {
-			return err
-		}
-		o.Endpoint, o.AccessKey, o.Secret = s.Endpoint(), creds.First().AccessKeyID, creds.First().SecretAccessKey
-		where = "in-process barge on " + s.Endpoint() + ", temporary data directory"
-	} else {
-		o.AccessKey, o.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-		if o.AccessKey == "" || o.Secret == "" {
-			creds, err := account.Load(*dataDir)
-			if err != nil {
-				return fmt.Errorf("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set and %w", err)
-			}
-			o.AccessKey, o.Secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
-		}
+	where, stop, err := benchTarget(ctx, &o, *dataDir, stderr)
+	if err != nil {
+		return err
 	}
+	defer stop()
 
 	var results []bench.LambdaResult
 	r, err := bench.BargeLambda(ctx, o, lo, code)
