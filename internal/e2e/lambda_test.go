@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/barge-run/barge/internal/bargetest"
+	"github.com/barge-run/barge/internal/bench"
 )
 
 var (
@@ -31,47 +31,55 @@ var (
 )
 
 // echoFunction builds internal/fn/testdata/echofn (a real aws-lambda-go function) and zips it
-// as a provided.al2023 package with its bootstrap at the root.
+// as a provided.al2023 package with its bootstrap at the root, once per test run.
 func echoFunction(t *testing.T) []byte {
 	t.Helper()
 	echoZipOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
+		root, err := bench.ModuleRoot()
+		if err != nil {
+			echoZipErr = err
+			return
+		}
 		dir, err := os.MkdirTemp("", "barge-echofn-")
 		if err != nil {
 			echoZipErr = err
 			return
 		}
 		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "./internal/fn/testdata/echofn")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			echoZipErr = errors.New(string(out))
-			return
-		}
-		bin, err := os.ReadFile(filepath.Join(dir, "bootstrap"))
+		bootstrap, err := bench.EchoBootstrap(context.Background(), root, dir)
 		if err != nil {
 			echoZipErr = err
 			return
 		}
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-		h.SetMode(0o755)
-		w, err := zw.CreateHeader(h)
-		if err == nil {
-			_, err = w.Write(bin)
-		}
-		if err == nil {
-			err = zw.Close()
-		}
-		echoZip, echoZipErr = buf.Bytes(), err
+		echoZip, echoZipErr = bench.ZipBootstrap(bootstrap)
 	})
 	if echoZipErr != nil {
 		t.Fatalf("building the echo function: %v", echoZipErr)
 	}
 	return echoZip
+}
+
+// logMessages reads every message of a function's log group, oldest first within each stream.
+func logMessages(t *testing.T, b *bargetest.Barge, function string) []string {
+	t.Helper()
+	ctx := context.Background()
+	lc := b.Logs()
+	group := aws.String("/aws/lambda/" + function)
+	streams, err := lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: group})
+	if err != nil {
+		return nil // no stream yet
+	}
+	var out []string
+	for _, st := range streams.LogStreams {
+		evs, err := lc.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: group, LogStreamName: st.LogStreamName, StartFromHead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs.Events {
+			out = append(out, aws.ToString(e.Message))
+		}
+	}
+	return out
 }
 
 type echoReply struct {
@@ -313,23 +321,10 @@ func TestCLILambda(t *testing.T) {
 // startLines counts the invocations a function's log group records (one START line each).
 func startLines(t *testing.T, b *bargetest.Barge, function string) int {
 	t.Helper()
-	ctx := context.Background()
-	lc := b.Logs()
-	streams, err := lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/" + function)})
-	if err != nil {
-		return 0 // no stream yet
-	}
 	n := 0
-	for _, st := range streams.LogStreams {
-		out, err := lc.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/lambda/" + function),
-			LogStreamName: st.LogStreamName, StartFromHead: aws.Bool(true)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range out.Events {
-			if strings.HasPrefix(aws.ToString(e.Message), "START RequestId:") {
-				n++
-			}
+	for _, m := range logMessages(t, b, function) {
+		if strings.HasPrefix(m, "START RequestId:") {
+			n++
 		}
 	}
 	return n
@@ -564,18 +559,10 @@ func TestLambdaDestinations(t *testing.T) {
 	}
 	// Wait for both records to reach the sink's log.
 	records := func() []string {
-		lc := b.Logs()
-		streams, err := lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/sink")})
-		if err != nil {
-			return nil
-		}
 		var out []string
-		for _, st := range streams.LogStreams {
-			evs, _ := lc.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/lambda/sink"), LogStreamName: st.LogStreamName, StartFromHead: aws.Bool(true)})
-			for _, e := range evs.Events {
-				if m := aws.ToString(e.Message); strings.HasPrefix(m, "RECORD ") {
-					out = append(out, m)
-				}
+		for _, m := range logMessages(t, b, "sink") {
+			if strings.HasPrefix(m, "RECORD ") {
+				out = append(out, m)
 			}
 		}
 		return out
