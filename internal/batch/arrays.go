@@ -38,8 +38,17 @@ func (a *arrayRun) summary() map[string]int32 {
 	for _, st := range wire.JobStatus("").Values() {
 		out[string(st)] = int32(a.Counts[st])
 	}
-	out[string(a.VirtualStatus)] += int32(a.Size - a.Materialized)
+	out[string(a.VirtualStatus)] += int32(a.Size - a.materialized())
 	return out
+}
+
+// materialized is how many children have rows.
+func (a *arrayRun) materialized() int {
+	n := 0
+	for _, c := range a.Counts {
+		n += c
+	}
+	return n
 }
 
 func (e *engine) isMaterialized(par *activeJob, idx int) bool {
@@ -178,7 +187,6 @@ func (e *engine) materialize(par *activeJob, idx int, st wire.JobStatus, reason 
 		isNew: true,
 	}
 	e.jobs[id] = child
-	a.Materialized++
 	switch {
 	case !a.inOrder():
 		e.mem(par).mat[idx] = true
@@ -219,7 +227,7 @@ func (e *engine) failVirtual(par *activeJob, reason string) {
 	a.VirtualReason = reason
 	e.sched.Dequeue(par.store.ID)
 	e.markDirty(par)
-	if a.Materialized == a.Size {
+	if a.materialized() == a.Size {
 		return
 	}
 	// Jobs waiting on one of these children, and N_TO_N counterparts, learn of the failure.
@@ -245,8 +253,8 @@ func (e *engine) checkArrayDone(par *activeJob) {
 	if terminal(d.Status) {
 		return
 	}
-	unfinished := a.Materialized - a.Counts[statusSucceeded] - a.Counts[statusFailed]
-	virtual := a.Size - a.Materialized
+	unfinished := a.materialized() - a.Counts[statusSucceeded] - a.Counts[statusFailed]
+	virtual := a.Size - a.materialized()
 	if unfinished > 0 || (virtual > 0 && a.VirtualStatus != statusFailed) {
 		return
 	}

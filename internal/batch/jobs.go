@@ -54,9 +54,9 @@ type arrayRun struct {
 	Skip       map[int]bool `json:"skip,omitempty"`
 	Sequential bool         `json:"sequential,omitempty"`
 	// NToN lists the arrays whose child i each child i waits for (N_TO_N dependencies).
-	NToN         []string               `json:"nToN,omitempty"`
-	Materialized int                    `json:"materialized"`
-	Counts       map[wire.JobStatus]int `json:"counts"`
+	NToN []string `json:"nToN,omitempty"`
+	// Counts are the children with rows, by status; their sum is how many have rows.
+	Counts map[wire.JobStatus]int `json:"counts"`
 	// VirtualStatus is the status of every child without a row: PENDING, RUNNABLE or FAILED.
 	VirtualStatus wire.JobStatus `json:"virtualStatus"`
 	VirtualReason string         `json:"virtualReason,omitempty"`
