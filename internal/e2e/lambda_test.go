@@ -466,16 +466,7 @@ func TestLambdaVersionsAndAliases(t *testing.T) {
 // runtimes do, on the host's python3.
 func TestLambdaPython(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("no python3 on this host")
-	}
-	b := bargetest.Start(t)
-	c := lambda.NewFromConfig(b.Config())
-	ctx := context.Background()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("app.py")
-	w.Write([]byte(`
+	pkg := pythonPackage(t, "app.py", `
 calls = 0
 
 def handler(event, context):
@@ -485,12 +476,12 @@ def handler(event, context):
         raise ValueError("boom requested")
     print("handling", context.aws_request_id)
     return {"got": event, "calls": calls, "function": context.function_name, "remaining_ok": context.get_remaining_time_in_millis() > 0}
-`))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+`)
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("py"), Runtime: ltypes.RuntimePython311,
-		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
+		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
 		t.Fatal(err)
 	}
 	invoke := func(payload string) *lambda.InvokeOutput {
@@ -522,20 +513,13 @@ def handler(event, context):
 // and a successful one send AWS's invocation record to a Lambda function destination.
 func TestLambdaDestinations(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("no python3 on this host")
-	}
+	sinkPkg := pythonPackage(t, "sink.py", "import json\ndef handler(event, context):\n    print('RECORD ' + json.dumps(event, sort_keys=True))\n    return {}\n")
 	b := bargetest.Start(t)
 	c := lambda.NewFromConfig(b.Config())
 	ctx := context.Background()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("sink.py")
-	w.Write([]byte("import json\ndef handler(event, context):\n    print('RECORD ' + json.dumps(event, sort_keys=True))\n    return {}\n"))
-	zw.Close()
 	role := aws.String("arn:aws:iam::000000000000:role/any")
 	sink, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), Runtime: ltypes.RuntimePython311,
-		Handler: aws.String("sink.handler"), Role: role, Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}})
+		Handler: aws.String("sink.handler"), Role: role, Code: &ltypes.FunctionCode{ZipFile: sinkPkg}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,4 +597,26 @@ func TestLambdaAsyncEventSurvivesCrash(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval; the loop waits on the log's state
 	}
+}
+
+// pythonPackage zips one Python source file as a function package; it skips the test where the
+// host has no python3 to run it.
+func pythonPackage(t *testing.T, name, source string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on this host")
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create(name)
+	if err == nil {
+		_, err = w.Write([]byte(source))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
