@@ -523,10 +523,8 @@ type attemptSpec struct {
 func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 	d := &aj.rec.Detail
 	n := len(d.Attempts) + 1
-	env := []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/tmp",
-	}
+	// PATH and HOME default in the executor, under an image's own.
+	env := make([]string, 0, len(d.Container.Environment)+8)
 	for _, kv := range d.Container.Environment {
 		env = append(env, kv.Name+"="+kv.Value)
 	}
@@ -553,6 +551,7 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 		attempt: n,
 		stream:  d.Container.LogStreamName,
 	}
+	isolationSpec(d.Container, &sp.exec)
 	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
 		sp.timeout = time.Duration(*d.Timeout.AttemptDurationSeconds) * time.Second
 	}
@@ -562,8 +561,8 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 // run executes one attempt off the loop: working directory, log stream, process, wait.
 func (e *engine) run(account, id string, sp attemptSpec) {
 	dir, startErr := "", error(nil)
-	if len(sp.exec.Command) == 0 {
-		startErr = errors.New("the job has no command (images are not supported yet)")
+	if len(sp.exec.Command) == 0 && (sp.exec.Image == "" || sp.exec.Image == "host") {
+		startErr = errors.New("the job has no command and no image")
 	} else {
 		dir, startErr = e.dirs.take()
 	}
@@ -697,6 +696,9 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 	case end.startErr != nil:
 		statusReason = "Task failed to start"
 		c.Reason = "CannotStartContainerError: " + end.startErr.Error()
+		if pe := (*bexec.PullError)(nil); errors.As(end.startErr, &pe) {
+			c.Reason = "CannotPullContainerError: " + pe.Error()
+		}
 	default:
 		code := int32(end.exit.Code)
 		if end.exit.Signal != 0 {

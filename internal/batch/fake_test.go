@@ -271,6 +271,9 @@ func (p *fakeProc) Wait() bexec.Exit {
 	return p.exit
 }
 
+// PeakMemory implements exec.Process; the fake uses none.
+func (p *fakeProc) PeakMemory() int64 { return 0 }
+
 func (p *fakeProc) Signal(sig syscall.Signal) error {
 	p.f.rec.mu.Lock()
 	p.sigs = append(p.sigs, sig)

@@ -31,8 +31,8 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, account string, in 
 		return nil, awserr.Client("containerProperties is required for a container job definition")
 	}
 	cp := in.ContainerProperties
-	if deref(cp.Privileged) {
-		return nil, awserr.Client("containerProperties.privileged: privileged containers are not allowed")
+	if err := s.checkIsolation(cp); err != nil {
+		return nil, err
 	}
 	if _, err := resourcesOf("containerProperties", cp.ResourceRequirements, cp.Vcpus, cp.Memory, false); err != nil {
 		return nil, err

@@ -58,6 +58,9 @@ type Config struct {
 	// KillGrace is how long a terminated or timed-out attempt gets between SIGTERM and SIGKILL
 	// (AWS gives 30 s).
 	KillGrace time.Duration
+	// AllowPrivileged lets job definitions ask for privileged containers (all capabilities, the
+	// host's devices); refused by default.
+	AllowPrivileged bool
 }
 
 // Service implements the AWS Batch operations for every account.

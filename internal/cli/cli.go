@@ -143,6 +143,11 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	reserveAfter := fs.Duration("reserve-after", 5*time.Minute, "starvation avoidance: hold capacity back for a job that has waited this long without fitting (0 turns it off)")
 	fnIdle := fs.Duration("function-idle", 5*time.Minute, "stop a function instance idle this long (scale to zero)")
 	fnConcurrency := fs.Int("function-concurrency", 1000, "account-wide limit of concurrent function invocations")
+	isolation := fs.String("isolation", "auto", "auto: sandbox jobs and functions when the host allows (Linux, root, cgo), else run them as plain processes with a warning; sandbox: refuse to start without one; none: plain processes")
+	var insecure stringList
+	fs.Var(&insecure, "insecure-registry", "registry host:port to pull images from over plain HTTP (repeatable; loopback registries always are)")
+	allowPrivileged := fs.Bool("allow-privileged", false, "let job definitions ask for privileged containers (all capabilities, the host's devices)")
+	pidsLimit := fs.Int64("pids-limit", 1024, "most processes one job or function instance may have")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -165,7 +170,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
-		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency})
+		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
+		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit})
 	if err != nil {
 		return err
 	}

@@ -83,9 +83,10 @@ func logMessages(t *testing.T, b *bargetest.Barge, function string) []string {
 }
 
 type echoReply struct {
-	Event json.RawMessage `json:"event"`
-	Count int             `json:"count"`
-	PID   int             `json:"pid"`
+	Event    json.RawMessage `json:"event"`
+	Count    int             `json:"count"`
+	PID      int             `json:"pid"`
+	Instance string          `json:"instance"`
 }
 
 func TestLambdaFunctions(t *testing.T) {
@@ -136,7 +137,7 @@ func TestLambdaFunctions(t *testing.T) {
 	}
 	// Warm: the same process serves the second invoke.
 	out = invoke(`{"n":2}`, false)
-	if err := json.Unmarshal(out.Payload, &second); err != nil || second.Count != 2 || second.PID != first.PID {
+	if err := json.Unmarshal(out.Payload, &second); err != nil || second.Count != 2 || second.Instance != first.Instance {
 		t.Fatalf("second invoke was not warm: %s", out.Payload)
 	}
 	// A function error is a 200 with X-Amz-Function-Error and the error document.
@@ -152,7 +153,7 @@ func TestLambdaFunctions(t *testing.T) {
 	}
 	var after echoReply
 	out = invoke(`{}`, false)
-	if err := json.Unmarshal(out.Payload, &after); err != nil || after.Count != 1 || after.PID == first.PID {
+	if err := json.Unmarshal(out.Payload, &after); err != nil || after.Count != 1 || after.Instance == first.Instance {
 		t.Fatalf("after a timeout the next invoke must cold-start: %s", out.Payload)
 	}
 	// DryRun checks the function without running it.

@@ -1,6 +1,6 @@
-// Package exec defines the Executor seam: how a job attempt (and later a function instance) is
-// started, signalled and waited on, independent of where it runs. Backends live in subpackages:
-// local (processes on this host), later kubernetes (Pods).
+// Package exec defines the Executor seam: how a job attempt (and a function instance) is started,
+// signalled and waited on, independent of where it runs. Backends live in subpackages: local
+// (sandboxed processes and OCI images on this host, see exec/sandbox), later kubernetes (Pods).
 package exec
 
 import (
@@ -11,15 +11,45 @@ import (
 
 // Spec is everything a backend needs to run one attempt.
 type Spec struct {
-	ID        string   // unique per attempt, e.g. "<jobId>#<attempt>"
-	Command   []string // argv; Command[0] is looked up in PATH
-	Env       []string // KEY=VALUE, the whole environment
-	Dir       string   // working directory, created by the caller
-	Image     string   // container image reference; "" runs on the host filesystem
+	ID      string   // unique per attempt, e.g. "<jobId>#<attempt>"
+	Command []string // argv; Command[0] is looked up in PATH. With an image, empty means its CMD.
+	Env     []string // KEY=VALUE, the whole environment (an image's ENV goes under it)
+	// Dir is the attempt's working directory on the host, created by the caller. Host-filesystem
+	// attempts run in it; image attempts keep their writable layer there and start in the image's
+	// WORKDIR.
+	Dir string
+	// DirReadOnly exposes Dir read-only (a function's code).
+	DirReadOnly bool
+	// Image is a container image reference; "" or "host" runs on the host filesystem.
+	Image     string
 	MilliVCPU int64
 	MemoryMiB int64
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// Mounts are host paths bound into the attempt (AWS Batch volumes + mountPoints).
+	Mounts []Mount
+	// ReadonlyRootFS makes an image's root filesystem read-only (the host's always is).
+	ReadonlyRootFS bool
+	// User is "user", "uid", "user:group" or "uid:gid"; "" is the image's USER, else root.
+	User    string
+	Ulimits []Ulimit
+	// Privileged keeps every capability and the host's devices (only when the operator allows).
+	Privileged bool
+	// SharedMemoryMiB sizes /dev/shm; 0 is 64 MiB.
+	SharedMemoryMiB int64
+	Stdout          io.Writer
+	Stderr          io.Writer
+}
+
+// Mount binds a host path into an attempt.
+type Mount struct {
+	Source   string // absolute host path
+	Target   string // absolute path inside the attempt
+	ReadOnly bool
+}
+
+// Ulimit is one resource limit, named as Docker and AWS Batch name them ("nofile", "nproc", ...).
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // Exit is how an attempt ended.
@@ -40,12 +70,21 @@ type Process interface {
 	Wait() Exit
 	// Signal delivers sig to every process of the attempt.
 	Signal(sig syscall.Signal) error
+	// PeakMemory is the most memory the attempt has used so far, in bytes (0 if unknown).
+	PeakMemory() int64
 }
 
 // Executor starts attempts.
 type Executor interface {
-	// Start launches spec. An error means nothing was started; its text becomes the job's reason.
+	// Start launches spec. An error means nothing was started; its text becomes the job's reason
+	// (a *PullError becomes AWS's CannotPullContainerError).
 	Start(ctx context.Context, spec Spec) (Process, error)
 	// Describe says what the backend enforces, for logs and `barge doctor`.
 	Describe() string
 }
+
+// PullError is a Start failure caused by the attempt's image: it could not be pulled or unpacked.
+type PullError struct{ Err error }
+
+func (e *PullError) Error() string { return e.Err.Error() }
+func (e *PullError) Unwrap() error { return e.Err }

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -438,11 +437,12 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 	}
 
 	spec := bexec.Spec{
-		ID:        "fn:" + fn.Account + ":" + fn.Name + ":" + fn.Version + ":" + inst.logStream,
-		Command:   []string{filepath.Join(fn.CodeDir, "bootstrap")},
-		Env:       p.environ(fn, ln.Addr().String(), inst),
-		Dir:       fn.CodeDir,
-		MemoryMiB: int64(fn.MemoryMiB),
+		ID:          "fn:" + fn.Account + ":" + fn.Name + ":" + fn.Version + ":" + inst.logStream,
+		Command:     []string{filepath.Join(fn.CodeDir, "bootstrap")},
+		Env:         p.environ(fn, ln.Addr().String(), inst),
+		Dir:         fn.CodeDir,
+		DirReadOnly: true,
+		MemoryMiB:   int64(fn.MemoryMiB),
 		// Lambda gives a function vCPU in proportion to memory: 1 vCPU per 1769 MB.
 		MilliVCPU: max(1, int64(fn.MemoryMiB)*1000/1769),
 		Stdout:    capture{inst, inst.out},
@@ -711,26 +711,8 @@ func (inst *instance) hasExited() bool {
 	}
 }
 
-// pider is implemented by processes that expose their host pid; with it, REPORT's Max Memory
-// Used is the process's peak RSS.
-type pider interface{ Pid() int }
-
 func (inst *instance) maxMemoryMiB() int {
-	pp, ok := inst.proc.(pider)
-	if !ok {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pp.Pid()) + "/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return (kb + 1023) / 1024
-		}
-	}
-	return 0
+	return int((inst.proc.PeakMemory() + 1<<20 - 1) >> 20)
 }
 
 // capture passes an instance's output to its log writer and keeps a copy for LogTail.

@@ -48,11 +48,12 @@ func TestMain(m *testing.M) {
 }
 
 type echoReply struct {
-	Event   json.RawMessage   `json:"event"`
-	Count   int64             `json:"count"`
-	PID     int               `json:"pid"`
-	Env     map[string]string `json:"env"`
-	Handler string            `json:"handler"`
+	Event    json.RawMessage   `json:"event"`
+	Count    int64             `json:"count"`
+	PID      int               `json:"pid"`
+	Instance string            `json:"instance"`
+	Env      map[string]string `json:"env"`
+	Handler  string            `json:"handler"`
 }
 
 func newPool(tb testing.TB, cfg Config) (*Pool, *logs.Store) {
@@ -168,7 +169,7 @@ func TestInvokeReusesWarmInstance(t *testing.T) {
 
 	res2 := invoke(t, p, fn, `{"n":2}`)
 	r2 := decodeReply(t, res2)
-	if r2.Count != 2 || r2.PID != r1.PID || res2.ColdStart || res2.InitDuration != 0 {
+	if r2.Count != 2 || r2.Instance != r1.Instance || res2.ColdStart || res2.InitDuration != 0 {
 		t.Errorf("second invoke: count %d pid %d (first %d) ColdStart %v InitDuration %v; want a warm reuse",
 			r2.Count, r2.PID, r1.PID, res2.ColdStart, res2.InitDuration)
 	}
@@ -218,7 +219,7 @@ func TestTimeoutKillsInstance(t *testing.T) {
 
 	next := invoke(t, p, fn, `{}`)
 	r := decodeReply(t, next)
-	if !next.ColdStart || r.Count != 1 || r.PID == first.PID {
+	if !next.ColdStart || r.Count != 1 || r.Instance == first.Instance {
 		t.Errorf("after timeout: ColdStart %v count %d pid %d (old %d); want a fresh instance", next.ColdStart, r.Count, r.PID, first.PID)
 	}
 }
@@ -311,12 +312,12 @@ func TestReservedConcurrencyThrottles(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	pids := map[int]bool{}
+	pids := map[string]bool{}
 	for i := range 2 {
 		if errs[i] != nil {
 			t.Fatalf("slow invoke %d: %v", i, errs[i])
 		}
-		pids[decodeReply(t, results[i]).PID] = true
+		pids[decodeReply(t, results[i]).Instance] = true
 	}
 	if len(pids) != 2 {
 		t.Errorf("slow invokes ran on %d instances, want 2", len(pids))
@@ -389,7 +390,7 @@ func TestCallerCancelKillsInstance(t *testing.T) {
 	}
 	waitFor(t, "the cancelled instance to go", func() bool { return p.Instances(fn) == 0 })
 	next := invoke(t, p, fn, `{}`)
-	if r := decodeReply(t, next); !next.ColdStart || r.PID == first.PID {
+	if r := decodeReply(t, next); !next.ColdStart || r.Instance == first.Instance {
 		t.Errorf("after cancel: ColdStart %v pid %d (old %d); want a fresh instance", next.ColdStart, r.PID, first.PID)
 	}
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
 	"github.com/barge-run/barge/internal/exec/local"
+	"github.com/barge-run/barge/internal/exec/sandbox"
 	"github.com/barge-run/barge/internal/fn"
+	"github.com/barge-run/barge/internal/image"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/store/sqlite"
@@ -41,6 +43,16 @@ type Options struct {
 	FunctionIdle time.Duration
 	// FunctionConcurrency is the account-wide limit of concurrent invocations (0: 1000).
 	FunctionConcurrency int
+	// Isolation is "auto" (the default: sandbox when the host allows, else plain processes with a
+	// warning), "sandbox" (refuse to start without one) or "none".
+	Isolation string
+	// InsecureRegistries are registries ("host:port") pulled from over plain HTTP; loopback ones
+	// always are.
+	InsecureRegistries []string
+	// AllowPrivileged lets job definitions ask for privileged containers.
+	AllowPrivileged bool
+	// PidsLimit caps the processes of one sandbox (0: 1024).
+	PidsLimit int64
 }
 
 // Server is a running barge.
@@ -92,10 +104,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	workDir := filepath.Join(opts.DataDir, "work")
 	// Working directories of attempts that died with a previous process are garbage now.
 	os.RemoveAll(workDir)
-	executor := local.New()
+	executor, err := newExecutor(opts, log)
+	if err != nil {
+		s.closeStores()
+		return nil, err
+	}
 	s.batch, err = batch.New(batch.Config{
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
+		AllowPrivileged: opts.AllowPrivileged,
 	})
 	if err != nil {
 		s.closeStores()
@@ -134,7 +151,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if host, _, _ := net.SplitHostPort(s.ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		log.Warn("listening beyond loopback: every request is still SigV4-authenticated; keep credentials.json secret", "addr", s.ln.Addr().String())
 	}
-	log.Info("executor", "backend", executor.Describe())
+	if executor.Sandboxed() {
+		log.Info("executor", "backend", executor.Describe())
+	} else {
+		log.Warn("JOBS AND FUNCTIONS ARE NOT ISOLATED", "backend", executor.Describe())
+	}
 	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() { s.errc <- s.http.Serve(s.ln) }()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
@@ -174,4 +195,30 @@ func (s *Server) Close() error {
 
 func (s *Server) closeStores() error {
 	return errors.Join(s.db.Close(), s.logs.Close())
+}
+
+// newExecutor makes the local executor: sandboxed when the host allows (or opts demand it), with
+// the image cache under the data directory.
+func newExecutor(opts Options, log *slog.Logger) (*local.Executor, error) {
+	images, err := image.New(filepath.Join(opts.DataDir, "images"), image.Options{Insecure: opts.InsecureRegistries})
+	if err != nil {
+		return nil, err
+	}
+	why := ""
+	switch opts.Isolation {
+	case "", "auto", "sandbox":
+		sb, err := sandbox.New(sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit})
+		if err == nil {
+			return local.New(local.Options{Sandbox: sb, Images: images}), nil
+		}
+		if opts.Isolation == "sandbox" {
+			return nil, fmt.Errorf("isolation: %w", err)
+		}
+		why = err.Error()
+	case "none":
+		why = "isolation turned off with --isolation none"
+	default:
+		return nil, fmt.Errorf("isolation: %q is not one of auto, sandbox, none", opts.Isolation)
+	}
+	return local.New(local.Options{Images: images, Unsandboxed: why}), nil
 }

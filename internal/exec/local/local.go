@@ -1,8 +1,8 @@
-// Package local is the Executor backend that runs attempts as child processes of barge on this
-// host. This first version does no isolation: each attempt is its own process group (so a whole
-// tree can be signalled, and nothing outlives its attempt) with its own working directory, but it
-// shares the host's filesystem, namespaces and users, and vCPU/memory are reserved by the
-// scheduler, not enforced by the kernel.
+// Package local is the Executor backend that runs attempts on this host. Where the host allows
+// (Linux, root, cgo) every attempt runs in a sandbox (exec/sandbox): its own namespaces and
+// cgroup, an OCI image's root filesystem or the host's read-only. Elsewhere attempts are plain
+// child processes, each its own process group, and Describe says plainly that nothing is
+// enforced; images then cannot run.
 package local
 
 import (
@@ -13,46 +13,162 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	bexec "github.com/barge-run/barge/internal/exec"
+	"github.com/barge-run/barge/internal/exec/sandbox"
+	"github.com/barge-run/barge/internal/image"
 )
 
 // outputGrace bounds how long Wait drains output after the attempt's process group is gone; a
 // process that escaped the group (setsid) could otherwise hold the pipe open forever.
 const outputGrace = 2 * time.Second
 
-// Executor runs attempts as host processes.
-type Executor struct{}
+// defaultPath is the PATH of an attempt whose environment (and image) sets none, as Docker's.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Options configures the executor.
+type Options struct {
+	// Sandbox isolates attempts; nil runs them as plain host processes.
+	Sandbox *sandbox.Sandbox
+	// Images resolves image references; nil refuses attempts that name an image.
+	Images *image.Store
+	// Unsandboxed says why Sandbox is nil, for Describe.
+	Unsandboxed string
+}
+
+// Executor runs attempts on this host.
+type Executor struct{ opts Options }
 
 var _ bexec.Executor = (*Executor)(nil)
 
-// New returns the local executor.
-func New() *Executor { return &Executor{} }
-
-// Describe implements exec.Executor.
-func (*Executor) Describe() string {
-	return "local: host processes, one process group per attempt; no namespaces, no cgroup limits (vCPU and memory are reserved, not enforced)"
+// New returns the local executor. With no options it runs plain processes.
+func New(opts ...Options) *Executor {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return &Executor{opts: o}
 }
 
+// Describe implements exec.Executor.
+func (e *Executor) Describe() string {
+	if e.opts.Sandbox != nil {
+		return "local: " + e.opts.Sandbox.Describe()
+	}
+	why := e.opts.Unsandboxed
+	if why == "" {
+		why = "no sandbox configured"
+	}
+	return "local: NOT ISOLATED (" + why + "): host processes, one process group per attempt; no namespaces, no cgroup limits (vCPU and memory are reserved, not enforced); images cannot run"
+}
+
+// Sandboxed reports whether attempts run isolated.
+func (e *Executor) Sandboxed() bool { return e.opts.Sandbox != nil }
+
 // Start implements exec.Executor.
-func (*Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, error) {
+func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, error) {
+	host := spec.Image == "" || spec.Image == "host"
+	if e.opts.Sandbox == nil {
+		if !host {
+			return nil, fmt.Errorf("image %s: this host runs no images (%s)", spec.Image, e.opts.Unsandboxed)
+		}
+		return e.startPlain(spec)
+	}
+	cfg := sandbox.Config{
+		ID: spec.ID, Argv: spec.Command, Dir: spec.Dir, DirReadOnly: spec.DirReadOnly,
+		Mounts: spec.Mounts, ReadonlyRootFS: spec.ReadonlyRootFS, User: spec.User,
+		Ulimits: spec.Ulimits, Privileged: spec.Privileged,
+		ShmMiB: spec.SharedMemoryMiB, MilliVCPU: spec.MilliVCPU, MemoryMiB: spec.MemoryMiB,
+	}
+	if host {
+		cfg.Env = withDefaults(spec.Env, nil, "HOME=/tmp")
+	} else {
+		if e.opts.Images == nil {
+			return nil, &bexec.PullError{Err: errors.New("no image store configured")}
+		}
+		img, err := e.opts.Images.Get(ctx, spec.Image)
+		if err != nil {
+			return nil, &bexec.PullError{Err: err}
+		}
+		// Docker's rules: the job's command replaces CMD, never ENTRYPOINT; the job's environment
+		// goes over the image's.
+		cmd := spec.Command
+		if len(cmd) == 0 {
+			cmd = img.Cmd
+		}
+		cfg.Argv = append(append([]string(nil), img.Entrypoint...), cmd...)
+		cfg.Env = withDefaults(spec.Env, img.Env, "HOME=/root")
+		cfg.RootFS, cfg.Cwd = img.RootFS, img.WorkingDir
+		if cfg.User == "" {
+			cfg.User = img.User
+		}
+	}
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("no command: the job sets none and its image has no ENTRYPOINT or CMD")
+	}
+	l, err := e.opts.Sandbox.Prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := startCmd(l.Cmd, spec)
+	if err != nil {
+		l.Abort()
+		return nil, err
+	}
+	p.launch = l
+	if err := l.Started(); err != nil {
+		p.Wait()
+		return nil, err
+	}
+	return p, nil
+}
+
+// withDefaults is env over imageEnv, with PATH and home defaulted when neither sets them.
+func withDefaults(env, imageEnv []string, home string) []string {
+	out := make([]string, 0, len(imageEnv)+len(env)+2)
+	seen := map[string]int{}
+	for _, kv := range append(append([]string(nil), imageEnv...), env...) {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := seen[k]; ok {
+			out[i] = kv
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, kv)
+	}
+	if _, ok := seen["PATH"]; !ok {
+		out = append(out, defaultPath)
+	}
+	if _, ok := seen["HOME"]; !ok {
+		out = append(out, home)
+	}
+	return out
+}
+
+func (e *Executor) startPlain(spec bexec.Spec) (bexec.Process, error) {
 	if len(spec.Command) == 0 {
 		return nil, errors.New("no command")
 	}
-	path, err := lookPath(spec.Command[0], spec.Env)
+	env := withDefaults(spec.Env, nil, "HOME=/tmp")
+	path, err := lookPath(spec.Command[0], env)
 	if err != nil {
 		return nil, fmt.Errorf("executable %q not found in PATH", spec.Command[0])
 	}
 	// Not CommandContext: the attempt's lifetime is managed by Signal, not by a request context.
 	cmd := exec.Command(path, spec.Command[1:]...)
 	cmd.Args[0] = spec.Command[0]
-	cmd.Env = spec.Env
+	cmd.Env = env
 	cmd.Dir = spec.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return startCmd(cmd, spec)
+}
 
+// startCmd starts cmd with its output going to spec's writers.
+func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 	// Our own pipes rather than exec.Cmd's copying, so Wait returns when the main process exits
 	// and the group can be killed before draining output.
 	p := &process{cmd: cmd, drained: make(chan struct{})}
@@ -73,7 +189,7 @@ func (*Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, err
 	if startErr != nil {
 		outR.Close()
 		errR.Close()
-		return nil, fmt.Errorf("start %s: %w", spec.Command[0], startErr)
+		return nil, fmt.Errorf("start %s: %w", cmd.Args[0], startErr)
 	}
 	p.readers = []*os.File{outR, errR}
 	go p.drain(outR, errR, spec.Stdout, spec.Stderr)
@@ -82,6 +198,7 @@ func (*Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, err
 
 type process struct {
 	cmd     *exec.Cmd
+	launch  *sandbox.Launch // nil for a plain process
 	readers []*os.File
 	drained chan struct{}
 }
@@ -106,6 +223,10 @@ func (p *process) Wait() bexec.Exit {
 	err := p.cmd.Wait()
 	// The attempt is over when its main process is: clear the rest of its group.
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	oom := false
+	if p.launch != nil {
+		oom = p.launch.Finished()
+	}
 	select {
 	case <-p.drained:
 	case <-time.After(outputGrace):
@@ -122,16 +243,31 @@ func (p *process) Wait() bexec.Exit {
 	case err == nil:
 		return bexec.Exit{Code: 0}
 	case ok && st.Signaled():
-		return bexec.Exit{Code: -1, Signal: st.Signal()}
+		return bexec.Exit{Code: -1, Signal: st.Signal(), OOM: oom}
 	case ok:
-		return bexec.Exit{Code: st.ExitStatus()}
+		return bexec.Exit{Code: st.ExitStatus(), OOM: oom}
 	default:
 		return bexec.Exit{Code: -1, Reason: err.Error()}
 	}
 }
 
-// Pid is the attempt's main process id (the function pool reads its peak memory from /proc).
-func (p *process) Pid() int { return p.cmd.Process.Pid }
+// PeakMemory implements exec.Process: the sandbox's cgroup peak, or a plain process's peak RSS.
+func (p *process) PeakMemory() int64 {
+	if p.launch != nil {
+		return p.launch.PeakMemory()
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
 
 func (p *process) Signal(sig syscall.Signal) error {
 	// The negative pid addresses the whole process group the attempt leads.

@@ -1,10 +1,13 @@
 // Command echofn is the test function for internal/fn: a Go Lambda built with aws-lambda-go.
-// It echoes its event with an invocation counter and its PID, and misbehaves on request:
+// It echoes its event with an invocation counter, its PID and a random instance id (PIDs repeat
+// across sandboxes, each its own PID namespace), and misbehaves on request:
 // {"fail":true} returns an error, {"sleepMs":N} sleeps, {"crash":true} exits the process.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,14 +25,22 @@ type event struct {
 }
 
 type reply struct {
-	Event   json.RawMessage   `json:"event"`
-	Count   int64             `json:"count"`
-	PID     int               `json:"pid"`
-	Env     map[string]string `json:"env"`
-	Handler string            `json:"handler"`
+	Event    json.RawMessage   `json:"event"`
+	Count    int64             `json:"count"`
+	PID      int               `json:"pid"`
+	Instance string            `json:"instance"`
+	Env      map[string]string `json:"env"`
+	Handler  string            `json:"handler"`
 }
 
 var count atomic.Int64
+
+// instance tells this process apart from any other instance of the function.
+var instance = func() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}()
 
 func handle(ctx context.Context, raw json.RawMessage) (reply, error) {
 	n := count.Add(1)
@@ -50,7 +61,7 @@ func handle(ctx context.Context, raw json.RawMessage) (reply, error) {
 		"AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_REGION", "LAMBDA_TASK_ROOT", "TZ", "GREETING"} {
 		env[k] = os.Getenv(k)
 	}
-	return reply{Event: raw, Count: n, PID: os.Getpid(), Env: env, Handler: os.Getenv("_HANDLER")}, nil
+	return reply{Event: raw, Count: n, PID: os.Getpid(), Instance: instance, Env: env, Handler: os.Getenv("_HANDLER")}, nil
 }
 
 func main() {

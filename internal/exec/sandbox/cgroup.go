@@ -1,0 +1,278 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// limits is what one sandbox's cgroup enforces.
+type limits struct {
+	MilliVCPU int64
+	MemoryMiB int64
+	Pids      int64
+}
+
+const cpuPeriod = 100_000 // µs, the kernel's default CFS period
+
+// cgroupDriver creates one cgroup per sandbox under barge's own parent group.
+type cgroupDriver interface {
+	create(name string, l limits) (cgroupHandle, error)
+	// sweep kills whatever a previous barge left running (after kill -9) and removes its groups.
+	sweep()
+	describe() string
+}
+
+type cgroupHandle interface {
+	// cloneFD is a directory descriptor to start the sandbox directly in (cgroup v2's
+	// CLONE_INTO_CGROUP), or -1 when the process must be placed after it starts.
+	cloneFD() int
+	place(pid int) error
+	oomKilled() bool
+	peakMemory() int64
+	// destroy kills anything left in the group and removes it.
+	destroy()
+}
+
+// newCgroupDriver picks the driver for the host's layout: v2 when the unified hierarchy has the
+// controllers, else v1 (this includes the hybrid layout, whose unified mount has none).
+func newCgroupDriver(parent string) (cgroupDriver, error) {
+	if cgroups.Mode() == cgroups.Unified {
+		return newV2(parent)
+	}
+	return newV1(parent)
+}
+
+// ---- cgroup v1 ----
+
+type v1Driver struct {
+	parent string // relative to each hierarchy's root, e.g. /process_api/x/barge
+	memsw  bool   // memory.memsw.* exists: limit swap too, so a hog is killed rather than swapped
+	subs   cgroup1.Hierarchy
+}
+
+var v1Needed = []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Pids}
+
+func newV1(parent string) (*v1Driver, error) {
+	const root = "/sys/fs/cgroup"
+	own, err := cgroup1.ParseCgroupFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("cgroup v1: %w", err)
+	}
+	// Nest under barge's own memory group, so limits an operator put on barge cover its jobs.
+	base := own[string(cgroup1.Memory)]
+	for _, n := range v1Needed {
+		if _, err := os.Stat(filepath.Join(root, string(n))); err != nil {
+			return nil, fmt.Errorf("cgroup v1: the %s controller is not mounted", n)
+		}
+	}
+	d := &v1Driver{parent: filepath.Join("/", base, parent)}
+	_, err = os.Stat(filepath.Join(root, "memory", "memory.memsw.limit_in_bytes"))
+	d.memsw = err == nil
+	d.subs = func() ([]cgroup1.Subsystem, error) {
+		return []cgroup1.Subsystem{cgroup1.NewMemory(root), cgroup1.NewCpu(root), cgroup1.NewPids(root)}, nil
+	}
+	return d, nil
+}
+
+func (d *v1Driver) describe() string {
+	return "cgroup v1 (memory, cpu, pids) under " + d.parent
+}
+
+func (d *v1Driver) path(name string) cgroup1.Path {
+	p := filepath.Join(d.parent, name)
+	return func(cgroup1.Name) (string, error) { return p, nil }
+}
+
+func (d *v1Driver) create(name string, l limits) (cgroupHandle, error) {
+	pids := l.Pids
+	res := &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &pids}}
+	if l.MemoryMiB > 0 {
+		b := l.MemoryMiB << 20
+		res.Memory = &specs.LinuxMemory{Limit: &b}
+		if d.memsw {
+			res.Memory.Swap = &b
+		}
+	}
+	if l.MilliVCPU > 0 {
+		q := l.MilliVCPU * cpuPeriod / 1000
+		p := uint64(cpuPeriod)
+		res.CPU = &specs.LinuxCPU{Quota: &q, Period: &p}
+	}
+	cg, err := cgroup1.New(d.path(name), res, cgroup1.WithHierarchy(d.subs))
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", name, err)
+	}
+	return &v1Group{cg: cg, mem: filepath.Join("/sys/fs/cgroup/memory", d.parent, name)}, nil
+}
+
+func (d *v1Driver) sweep() {
+	dir := filepath.Join("/sys/fs/cgroup/memory", d.parent)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		cg, err := cgroup1.Load(d.path(e.Name()), cgroup1.WithHierarchy(d.subs))
+		if err != nil {
+			continue
+		}
+		(&v1Group{cg: cg}).destroy()
+	}
+}
+
+type v1Group struct {
+	cg  cgroup1.Cgroup
+	mem string
+}
+
+func (g *v1Group) cloneFD() int { return -1 }
+
+func (g *v1Group) place(pid int) error { return g.cg.AddProc(uint64(pid)) }
+
+func (g *v1Group) oomKilled() bool {
+	return eventCount(filepath.Join(g.mem, "memory.oom_control"), "oom_kill") > 0
+}
+
+func (g *v1Group) peakMemory() int64 {
+	return readInt(filepath.Join(g.mem, "memory.max_usage_in_bytes"))
+}
+
+func (g *v1Group) destroy() {
+	for range 50 {
+		procs, err := g.cg.Processes(cgroup1.Pids, true)
+		if err != nil || len(procs) == 0 {
+			break
+		}
+		for _, p := range procs {
+			syscall.Kill(p.Pid, syscall.SIGKILL)
+		}
+	}
+	g.cg.Delete()
+}
+
+// ---- cgroup v2 ----
+
+type v2Driver struct {
+	mount  string
+	parent string // e.g. /barge: at the root, where controllers can always be delegated
+}
+
+func newV2(parent string) (*v2Driver, error) {
+	d := &v2Driver{mount: "/sys/fs/cgroup", parent: filepath.Join("/", parent)}
+	ctrl, err := os.ReadFile(filepath.Join(d.mount, "cgroup.controllers"))
+	if err != nil {
+		return nil, fmt.Errorf("cgroup v2: %w", err)
+	}
+	for _, c := range []string{"memory", "cpu", "pids"} {
+		if !bytes.Contains(append(append([]byte(" "), bytes.TrimSpace(ctrl)...), ' '), []byte(" "+c+" ")) {
+			return nil, fmt.Errorf("cgroup v2: the %s controller is not available", c)
+		}
+	}
+	return d, nil
+}
+
+func (d *v2Driver) describe() string {
+	return "cgroup v2 (memory, cpu, pids) under " + d.parent
+}
+
+func (d *v2Driver) create(name string, l limits) (cgroupHandle, error) {
+	res := &cgroup2.Resources{Pids: &cgroup2.Pids{Max: l.Pids}}
+	if l.MemoryMiB > 0 {
+		b := l.MemoryMiB << 20
+		zero := int64(0)
+		res.Memory = &cgroup2.Memory{Max: &b, Swap: &zero}
+	}
+	if l.MilliVCPU > 0 {
+		q := l.MilliVCPU * cpuPeriod / 1000
+		p := uint64(cpuPeriod)
+		res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(&q, &p)}
+	}
+	group := filepath.Join(d.parent, name)
+	m, err := cgroup2.NewManager(d.mount, group, res)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", name, err)
+	}
+	path := filepath.Join(d.mount, group)
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		m.Delete()
+		return nil, fmt.Errorf("cgroup %s: %w", name, err)
+	}
+	return &v2Group{m: m, path: path, fd: fd}, nil
+}
+
+func (d *v2Driver) sweep() {
+	entries, _ := os.ReadDir(filepath.Join(d.mount, d.parent))
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		m, err := cgroup2.Load(filepath.Join(d.parent, e.Name()), cgroup2.WithMountpoint(d.mount))
+		if err != nil {
+			continue
+		}
+		m.Kill()
+		m.Delete()
+	}
+}
+
+type v2Group struct {
+	m    *cgroup2.Manager
+	path string
+	fd   int
+}
+
+func (g *v2Group) cloneFD() int { return g.fd }
+
+func (g *v2Group) place(int) error { return nil }
+
+func (g *v2Group) oomKilled() bool {
+	return eventCount(filepath.Join(g.path, "memory.events"), "oom_kill") > 0
+}
+
+func (g *v2Group) peakMemory() int64 {
+	return readInt(filepath.Join(g.path, "memory.peak"))
+}
+
+func (g *v2Group) destroy() {
+	syscall.Close(g.fd)
+	g.m.Kill()
+	g.m.Delete()
+}
+
+// eventCount reads "key N" from a flat-keyed cgroup file; 0 when absent.
+func eventCount(file, key string) int64 {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), key+" "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func readInt(file string) int64 {
+	b, _ := os.ReadFile(file)
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}

@@ -1,0 +1,143 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bytes"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// plan is the program nsinit.c runs inside the new namespaces: a sequence of operations, each
+// an opcode byte followed by NUL-terminated arguments. Keep the opcodes in step with nsinit.c.
+type plan struct {
+	b     bytes.Buffer
+	trees int
+}
+
+func (p *plan) op(code byte, args ...string) {
+	p.b.WriteByte(code)
+	for _, a := range args {
+		p.b.WriteString(a)
+		p.b.WriteByte(0)
+	}
+}
+
+// mount is mount(2); empty source, fstype or data pass NULL.
+func (p *plan) mount(source, target, fstype string, flags uintptr, data string) {
+	p.op('m', source, target, fstype, strconv.FormatUint(uint64(flags), 10), data)
+}
+
+// bind binds source (a path, or /proc/self/fd/N) on target, read-only or writable whatever the
+// source mount was.
+func (p *plan) bind(source, target string, readOnly bool) {
+	p.mount(source, target, "", unix.MS_BIND|unix.MS_REC, "")
+	if readOnly {
+		p.readOnly(target)
+	} else {
+		p.writable(target)
+	}
+}
+
+// tree takes a detached copy of the mount tree at path (open_tree), to attach later; it returns
+// the copy's index.
+func (p *plan) tree(path string) int {
+	p.op('o', path)
+	p.trees++
+	return p.trees - 1
+}
+
+// attach mounts tree i on target, read-only or writable.
+func (p *plan) attach(i int, target string, readOnly bool) {
+	p.op('v', strconv.Itoa(i), target)
+	if readOnly {
+		p.readOnly(target)
+	} else {
+		p.writable(target)
+	}
+}
+
+// readOnly makes the mount at path and every mount under it read-only (mount_setattr).
+func (p *plan) readOnly(path string) { p.op('r', path) }
+
+// writable clears the read-only flag of the one mount at path.
+func (p *plan) writable(path string) { p.op('w', path) }
+
+// mkdirAll creates path and its parents with mode.
+func (p *plan) mkdirAll(path string, mode uint32) {
+	p.op('k', path, strconv.FormatUint(uint64(mode), 8))
+}
+
+func (p *plan) mknod(path string, mode uint32, major, minor uint32) {
+	p.op('n', path, strconv.FormatUint(uint64(mode), 8), strconv.FormatUint(uint64(major), 10), strconv.FormatUint(uint64(minor), 10))
+}
+
+func (p *plan) symlink(target, link string) { p.op('s', target, link) }
+
+// pivot makes root the root filesystem and detaches the old one entirely.
+func (p *plan) pivot(root string) { p.op('p', root) }
+
+func (p *plan) hostname(h string) { p.op('h', h) }
+
+// rlimit sets resource to soft/hard; -1 is unlimited.
+func (p *plan) rlimit(resource int, soft, hard int64) {
+	p.op('l', strconv.Itoa(resource), strconv.FormatInt(soft, 10), strconv.FormatInt(hard, 10))
+}
+
+// caps drops every capability up to last that keep does not have, from the bounding set and
+// (for root) the process's own sets.
+func (p *plan) caps(keep uint64, last int) {
+	p.op('c', strconv.FormatUint(keep, 10), strconv.Itoa(last))
+}
+
+func (p *plan) user(uid, gid int, groups []int) {
+	gs := make([]byte, 0, 16)
+	for i, g := range groups {
+		if i > 0 {
+			gs = append(gs, ',')
+		}
+		gs = strconv.AppendInt(gs, int64(g), 10)
+	}
+	p.op('u', strconv.Itoa(uid), strconv.Itoa(gid), string(gs))
+}
+
+func (p *plan) chdir(dir string) { p.op('d', dir) }
+
+// initProcess keeps nsinit as PID 1, reaping orphans and forwarding signals to the command.
+func (p *plan) initProcess() { p.op('i') }
+
+func (p *plan) env(kv string) { p.op('e', kv) }
+
+func (p *plan) arg(a string) { p.op('a', a) }
+
+// devices are the nodes every sandbox's /dev gets, as in Docker's default.
+var devices = []struct {
+	name         string
+	major, minor uint32
+}{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// dev builds a private /dev: a small tmpfs with the standard nodes, links, shm and pts.
+func (p *plan) dev(shmMiB int64) {
+	const nosuid = unix.MS_NOSUID
+	p.mount("tmpfs", "/dev", "tmpfs", nosuid|unix.MS_STRICTATIME, "mode=755,size=65536k")
+	for _, d := range devices {
+		p.mknod("/dev/"+d.name, unix.S_IFCHR|0o666, d.major, d.minor)
+	}
+	p.symlink("/proc/self/fd", "/dev/fd")
+	p.symlink("/proc/self/fd/0", "/dev/stdin")
+	p.symlink("/proc/self/fd/1", "/dev/stdout")
+	p.symlink("/proc/self/fd/2", "/dev/stderr")
+	p.mkdirAll("/dev/shm", 0o1777)
+	p.mount("shm", "/dev/shm", "tmpfs", nosuid|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size="+strconv.FormatInt(shmMiB, 10)+"m")
+	p.mkdirAll("/dev/pts", 0o755)
+	p.mount("devpts", "/dev/pts", "devpts", nosuid|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+	p.symlink("pts/ptmx", "/dev/ptmx")
+}
+
+// proc mounts a /proc that shows only the sandbox's own processes.
+func (p *plan) proc() {
+	p.mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+}

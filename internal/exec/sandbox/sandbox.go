@@ -1,0 +1,473 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/moby/sys/capability"
+	"github.com/moby/sys/user"
+	"golang.org/x/sys/unix"
+
+	bexec "github.com/barge-run/barge/internal/exec"
+)
+
+// Options configures a Sandbox.
+type Options struct {
+	// DataDir is barge's data directory: hidden from host-filesystem sandboxes (other jobs'
+	// files, the database, credentials), and never allowed as a volume source.
+	DataDir string
+	// CgroupParent names the group sandboxes are created under; default "barge/<hash of
+	// DataDir>", so that barges with different data directories never sweep each other's.
+	CgroupParent string
+	// PidsLimit caps the processes of one sandbox; default 1024.
+	PidsLimit int64
+}
+
+// Sandbox starts isolated commands. It is safe for concurrent use.
+type Sandbox struct {
+	opts    Options
+	cgroups cgroupDriver
+	keep    uint64
+	lastCap int
+	seq     atomic.Uint64
+}
+
+// Probe reports whether this host can run sandboxes, and if not, why.
+func Probe() error {
+	switch {
+	case !haveInit:
+		return errors.New("barge was built without cgo, so it has no sandbox init")
+	case os.Geteuid() != 0:
+		return errors.New("barge is not running as root")
+	}
+	for _, ns := range []string{"pid", "mnt", "uts", "ipc"} {
+		if _, err := os.Stat("/proc/self/ns/" + ns); err != nil {
+			return fmt.Errorf("the kernel has no %s namespaces", ns)
+		}
+	}
+	return nil
+}
+
+// New checks the host and prepares barge's cgroup parent, first killing and removing whatever a
+// previous barge left behind (a kill -9 leaves its sandboxes' groups, perhaps still running).
+func New(opts Options) (*Sandbox, error) {
+	if err := Probe(); err != nil {
+		return nil, err
+	}
+	if opts.PidsLimit == 0 {
+		opts.PidsLimit = 1024
+	}
+	if opts.DataDir != "" {
+		abs, err := filepath.Abs(opts.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		opts.DataDir = abs
+	}
+	if opts.CgroupParent == "" {
+		sum := sha256.Sum256([]byte(opts.DataDir))
+		opts.CgroupParent = "barge/" + hex.EncodeToString(sum[:6])
+	}
+	cg, err := newCgroupDriver(opts.CgroupParent)
+	if err != nil {
+		return nil, err
+	}
+	cg.sweep()
+	last, err := capability.LastCap()
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: %w", err)
+	}
+	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last)}
+	for _, c := range defaultCaps {
+		s.keep |= 1 << uint(c)
+	}
+	return s, nil
+}
+
+// defaultCaps is Docker's default capability set: what a root process in a sandbox keeps.
+var defaultCaps = []capability.Cap{
+	capability.CAP_CHOWN, capability.CAP_DAC_OVERRIDE, capability.CAP_FSETID, capability.CAP_FOWNER,
+	capability.CAP_MKNOD, capability.CAP_NET_RAW, capability.CAP_SETGID, capability.CAP_SETUID,
+	capability.CAP_SETFCAP, capability.CAP_SETPCAP, capability.CAP_NET_BIND_SERVICE,
+	capability.CAP_SYS_CHROOT, capability.CAP_KILL, capability.CAP_AUDIT_WRITE,
+}
+
+// Describe says what every sandbox enforces.
+func (s *Sandbox) Describe() string {
+	return fmt.Sprintf("sandbox: PID, mount, UTS and IPC namespaces; %s with memory = the job's MEMORY, CPU quota = its VCPU, pids ≤ %d; Docker's default capabilities; host filesystem read-only with barge's data hidden, or an OCI image with a per-attempt writable layer",
+		s.cgroups.describe(), s.opts.PidsLimit)
+}
+
+// Config is one sandbox.
+type Config struct {
+	ID   string
+	Argv []string // Argv[0] is looked up in the sandbox's PATH (from Env)
+	Env  []string
+	// RootFS is an unpacked image's root filesystem (shared, read-only); "" runs on the host's
+	// filesystem, read-only, in Dir.
+	RootFS string
+	// Cwd is the working directory inside an image sandbox; "" means "/".
+	Cwd string
+	// Dir is the attempt's directory on the host: the working directory of a host sandbox, or
+	// where an image sandbox keeps its writable layer.
+	Dir         string
+	DirReadOnly bool
+	Mounts      []bexec.Mount
+	// ReadonlyRootFS makes an image's root read-only too.
+	ReadonlyRootFS bool
+	User           string // see exec.Spec.User
+	Ulimits        []bexec.Ulimit
+	// Privileged keeps every capability and the host's /dev.
+	Privileged bool
+	// ShmMiB sizes /dev/shm; 0 is 64 MiB.
+	ShmMiB    int64
+	Hostname  string
+	MilliVCPU int64
+	MemoryMiB int64
+}
+
+// Launch is a prepared sandbox: the caller starts Cmd (setting its output), then calls Started;
+// after Cmd.Wait it calls Finished.
+type Launch struct {
+	Cmd   *exec.Cmd
+	plan  []byte
+	cg    cgroupHandle
+	files []*os.File // the parent's ends and the descriptors passed to the child
+	planW *os.File
+	errR  *os.File
+	// scratch are the directories made for volumes without a host path, removed when done.
+	scratch []string
+}
+
+// Prepare checks cfg and builds the command that will run it; nothing runs yet.
+func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	l := &Launch{}
+	defer func() {
+		if err != nil {
+			l.Abort()
+		}
+	}()
+	cfg.Mounts = append([]bexec.Mount(nil), cfg.Mounts...)
+	for i, m := range cfg.Mounts {
+		if m.Source == "" {
+			// A volume with no host path is scratch space for this attempt (Docker's anonymous
+			// volume): beside the attempt's directory, removed with it.
+			d := cfg.Dir + ".vol" + strconv.Itoa(i)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, err
+			}
+			l.scratch = append(l.scratch, d)
+			cfg.Mounts[i].Source = d
+			continue
+		}
+		if err := s.checkMount(m); err != nil {
+			return nil, err
+		}
+	}
+
+	var p plan
+	p.mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+	etc := "/etc"
+	if cfg.RootFS == "" {
+		if err := s.hostRoot(&p, cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := s.imageRoot(&p, cfg); err != nil {
+			return nil, err
+		}
+		etc = filepath.Join(cfg.RootFS, "etc")
+	}
+	p.proc()
+	if !cfg.Privileged {
+		shm := cfg.ShmMiB
+		if shm <= 0 {
+			shm = 64
+		}
+		p.dev(shm)
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = "barge"
+	}
+	p.hostname(hostname)
+	for _, u := range cfg.Ulimits {
+		res, ok := rlimits[u.Name]
+		if !ok {
+			return nil, fmt.Errorf("ulimit %q: unknown name", u.Name)
+		}
+		p.rlimit(res, u.Soft, u.Hard)
+	}
+	keep := s.keep
+	if cfg.Privileged {
+		keep = 1<<(s.lastCap+1) - 1
+	}
+	p.caps(keep, s.lastCap)
+	if cfg.User != "" {
+		eu, err := user.GetExecUserPath(cfg.User, &user.ExecUser{}, filepath.Join(etc, "passwd"), filepath.Join(etc, "group"))
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", cfg.User, err)
+		}
+		p.user(eu.Uid, eu.Gid, eu.Sgids)
+	}
+	switch {
+	case cfg.RootFS == "":
+		p.chdir(cfg.Dir)
+	case cfg.Cwd != "":
+		p.chdir(cfg.Cwd)
+	default:
+		p.chdir("/")
+	}
+	// Always an init as PID 1 (Docker's --init, AWS's initProcessEnabled): a command that is
+	// PID 1 ignores SIGTERM unless it handles it, so terminate and timeouts would always wait out
+	// the grace period; the init also reaps orphans. See docs/isolation.md.
+	p.initProcess()
+	for _, kv := range cfg.Env {
+		p.env(kv)
+	}
+	for _, a := range cfg.Argv {
+		p.arg(a)
+	}
+	l.plan = p.b.Bytes()
+
+	l.cg, err = s.cgroups.create(cgroupName(cfg.ID, s.seq.Add(1)), limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
+	if err != nil {
+		return nil, err
+	}
+	planR, planW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		planR.Close()
+		planW.Close()
+		return nil, err
+	}
+	l.files = append(l.files, planR, errW)
+	l.planW, l.errR = planW, errR
+
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Args = []string{"barge-sandbox:" + cfg.ID}
+	cmd.Env = []string{"_BARGE_NSINIT=1"}
+	cmd.ExtraFiles = []*os.File{planR, errW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if fd := l.cg.cloneFD(); fd >= 0 {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
+	l.Cmd = cmd
+	return l, nil
+}
+
+// hostRoot: the host's filesystem, read-only, with barge's data directory replaced by an empty
+// tmpfs holding only this attempt's directory, and a private /tmp.
+func (s *Sandbox) hostRoot(p *plan, cfg Config) error {
+	if cfg.Dir == "" {
+		return errors.New("a host sandbox needs a working directory")
+	}
+	// Copies of the trees to expose, taken before the data directory is hidden and / made
+	// read-only.
+	dir := p.tree(cfg.Dir)
+	vols := make([]int, len(cfg.Mounts))
+	for i, m := range cfg.Mounts {
+		vols[i] = p.tree(m.Source)
+	}
+	p.readOnly("/")
+	p.mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777")
+	if d := s.opts.DataDir; d != "" && !within(d, "/tmp") {
+		p.mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k")
+	}
+	// The working directory reappears, alone, inside whichever tmpfs now covers its path.
+	p.mkdirAll(cfg.Dir, 0o755)
+	p.attach(dir, cfg.Dir, cfg.DirReadOnly)
+	for i, m := range cfg.Mounts {
+		// Only succeeds where the path exists or lies in a tmpfs (/tmp): the host stays read-only.
+		p.mkdirAll(m.Target, 0o755)
+		p.attach(vols[i], m.Target, m.ReadOnly)
+	}
+	return nil
+}
+
+// imageRoot: the image's root filesystem under a writable overlay layer in Dir, volumes bound in,
+// then pivoted into so nothing of the host stays reachable.
+func (s *Sandbox) imageRoot(p *plan, cfg Config) error {
+	upper, work, root := filepath.Join(cfg.Dir, "upper"), filepath.Join(cfg.Dir, "work"), filepath.Join(cfg.Dir, "root")
+	for _, d := range []string{upper, work, root} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if strings.ContainsAny(cfg.RootFS+cfg.Dir, ",:") {
+		return errors.New("image and attempt paths must not contain ',' or ':'")
+	}
+	// Mount points are created in the upper layer before the overlay exists, so each is a real
+	// directory: a symlink in the image can never redirect a mount onto the host.
+	targets := []string{"proc", "dev", "sys", "tmp"}
+	for _, m := range cfg.Mounts {
+		targets = append(targets, m.Target)
+	}
+	for _, t := range targets {
+		if err := os.MkdirAll(filepath.Join(upper, filepath.Clean("/"+t)), 0o755); err != nil {
+			return err
+		}
+	}
+	os.Chmod(filepath.Join(upper, "tmp"), 0o1777)
+	var hostFiles []string
+	if fi, err := os.Lstat(filepath.Join(cfg.RootFS, "etc")); err == nil && fi.IsDir() {
+		for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
+			if _, err := os.Stat(f); err == nil {
+				os.MkdirAll(filepath.Join(upper, "etc"), 0o755)
+				if err := os.WriteFile(filepath.Join(upper, f), nil, 0o644); err == nil {
+					hostFiles = append(hostFiles, f)
+				}
+			}
+		}
+	}
+	p.mount("overlay", root, "overlay", 0, "lowerdir="+cfg.RootFS+",upperdir="+upper+",workdir="+work)
+	for _, m := range cfg.Mounts {
+		p.bind(m.Source, filepath.Join(root, filepath.Clean("/"+m.Target)), m.ReadOnly)
+	}
+	if cfg.Privileged {
+		p.bind("/dev", filepath.Join(root, "dev"), false)
+	}
+	for _, f := range hostFiles {
+		p.bind(f, filepath.Join(root, f), true)
+	}
+	p.pivot(root)
+	p.mount("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	if cfg.ReadonlyRootFS {
+		p.mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, "")
+	}
+	return nil
+}
+
+// checkMount refuses volumes that would expose barge's own data (other jobs, the database,
+// credentials) or are not absolute.
+func (s *Sandbox) checkMount(m bexec.Mount) error {
+	if !filepath.IsAbs(m.Source) || !filepath.IsAbs(m.Target) {
+		return fmt.Errorf("volume %s on %s: both paths must be absolute", m.Source, m.Target)
+	}
+	src, err := filepath.EvalSymlinks(m.Source)
+	if err != nil {
+		return fmt.Errorf("volume sourcePath %s: %w", m.Source, err)
+	}
+	if d := s.opts.DataDir; d != "" && (within(src, d) || within(d, src)) {
+		return fmt.Errorf("volume sourcePath %s: barge's data directory %s is not available to jobs", m.Source, d)
+	}
+	return nil
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func cgroupName(id string, seq uint64) string {
+	n := unsafeName.ReplaceAllString(id, "_")
+	if len(n) > 100 {
+		n = n[:100]
+	}
+	return n + "-" + strconv.FormatUint(seq, 36)
+}
+
+// rlimits maps Docker's and AWS Batch's ulimit names to resources.
+var rlimits = map[string]int{
+	"core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU, "data": unix.RLIMIT_DATA,
+	"fsize": unix.RLIMIT_FSIZE, "locks": unix.RLIMIT_LOCKS, "memlock": unix.RLIMIT_MEMLOCK,
+	"msgqueue": unix.RLIMIT_MSGQUEUE, "nice": unix.RLIMIT_NICE, "nofile": unix.RLIMIT_NOFILE,
+	"nproc": unix.RLIMIT_NPROC, "rss": unix.RLIMIT_RSS, "rtprio": unix.RLIMIT_RTPRIO,
+	"rttime": unix.RLIMIT_RTTIME, "sigpending": unix.RLIMIT_SIGPENDING, "stack": unix.RLIMIT_STACK,
+}
+
+// ValidUlimit reports whether name is a ulimit barge knows.
+func ValidUlimit(name string) bool { _, ok := rlimits[name]; return ok }
+
+// Started finishes the start after Cmd.Start: it places the sandbox in its cgroup, hands it the
+// plan and waits until the command is exec'd. An error means the command never ran (the caller
+// still waits for Cmd and calls Finished).
+func (l *Launch) Started() error {
+	for _, f := range l.files {
+		f.Close()
+	}
+	l.files = nil
+	if err := l.cg.place(l.Cmd.Process.Pid); err != nil {
+		l.planW.Close()
+		l.errR.Close()
+		l.Cmd.Process.Kill()
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	_, werr := l.planW.Write(l.plan)
+	l.planW.Close()
+	msg, _ := io.ReadAll(l.errR)
+	l.errR.Close()
+	if len(msg) > 0 {
+		return errors.New(string(msg))
+	}
+	if werr != nil {
+		return fmt.Errorf("sandbox init: %w", werr)
+	}
+	return nil
+}
+
+// Finished reports whether the kernel killed the sandbox for its memory, then removes its cgroup
+// (killing anything left in it).
+func (l *Launch) Finished() (oom bool) {
+	oom = l.cg.oomKilled()
+	// Off the caller's path: the next job need not wait for the kernel's cleanup.
+	go func() {
+		l.cg.destroy()
+		for _, d := range l.scratch {
+			os.RemoveAll(d)
+		}
+	}()
+	return oom
+}
+
+// PeakMemory is the most memory the sandbox's cgroup has used, in bytes.
+func (l *Launch) PeakMemory() int64 { return l.cg.peakMemory() }
+
+// Abort releases a Launch whose Cmd was never started.
+func (l *Launch) Abort() {
+	for _, f := range l.files {
+		f.Close()
+	}
+	if l.planW != nil {
+		l.planW.Close()
+	}
+	if l.errR != nil {
+		l.errR.Close()
+	}
+	if l.cg != nil {
+		l.cg.destroy()
+	}
+	for _, d := range l.scratch {
+		os.RemoveAll(d)
+	}
+}
