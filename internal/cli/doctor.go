@@ -11,10 +11,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/barge-run/barge/internal/exec/local"
+	"github.com/barge-run/barge/internal/exec/sandbox"
 )
 
-// cmdDoctor reports what this host offers for isolating jobs and what barge enforces today.
+// cmdDoctor reports what this host offers for isolating jobs and what barge will enforce.
 func cmdDoctor(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	if err := parse(fs, args); err != nil {
@@ -24,8 +24,11 @@ func cmdDoctor(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "user:        uid %d%s\n", os.Geteuid(), map[bool]string{true: " (root)", false: " (not root: namespaces and cgroups need root or delegation)"}[os.Geteuid() == 0])
 	fmt.Fprintf(out, "namespaces:  %s\n", namespaces())
 	fmt.Fprintf(out, "cgroups:     %s\n", cgroups())
-	fmt.Fprintf(out, "executor:    %s\n", local.New().Describe())
-	fmt.Fprintln(out, "enforced:    vCPU and memory are reserved by the scheduler only; jobs are not isolated from each other or the host yet")
+	if what, err := sandbox.Report(); err != nil {
+		fmt.Fprintf(out, "enforced:    NOTHING: %v; jobs and functions run as plain host processes (vCPU and memory reserved by the scheduler, not enforced) and images cannot run\n", err)
+	} else {
+		fmt.Fprintf(out, "enforced:    %s\n", what)
+	}
 	return nil
 }
 

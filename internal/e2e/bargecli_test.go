@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 
 	"github.com/barge-run/barge/internal/bargetest"
+	"github.com/barge-run/barge/internal/exec/sandbox"
 )
 
 // bargeCLI runs barge's own client commands against one server.
@@ -126,8 +127,9 @@ func TestCLIBarge(t *testing.T) {
 		t.Errorf("barge jobs --status RUNNING lists the finished job %s\n%s", id, rows)
 	}
 
-	// doctor says what the host offers and, honestly, that nothing is enforced yet.
-	if doc := c.ok("doctor"); !strings.Contains(doc.stdout, "cgroups:") || !strings.Contains(doc.stdout, "not isolated") {
+	// doctor says what the host offers and what barge enforces (or, honestly, that it enforces nothing).
+	if doc := c.ok("doctor"); !strings.Contains(doc.stdout, "cgroups:") || !strings.Contains(doc.stdout, "enforced:") ||
+		(sandbox.Probe() == nil) != strings.Contains(doc.stdout, "namespaces; cgroup") {
 		t.Errorf("barge doctor:\n%s", doc)
 	}
 

@@ -471,3 +471,16 @@ func (l *Launch) Abort() {
 		os.RemoveAll(d)
 	}
 }
+
+// Report says what a sandbox on this host would enforce, or why there would be none, without
+// touching any cgroup (for `barge doctor`).
+func Report() (string, error) {
+	if err := Probe(); err != nil {
+		return "", err
+	}
+	cg, err := newCgroupDriver("barge")
+	if err != nil {
+		return "", err
+	}
+	return (&Sandbox{cgroups: cg, opts: Options{PidsLimit: 1024}}).Describe(), nil
+}

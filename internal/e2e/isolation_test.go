@@ -1,0 +1,114 @@
+package e2e_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	"github.com/aws/aws-sdk-go-v2/service/batch/types"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/barge-run/barge/internal/bargetest"
+	"github.com/barge-run/barge/internal/exec/sandbox"
+	"github.com/barge-run/barge/internal/image/imagetest"
+)
+
+// TestIsolation drives the sandbox through the AWS Batch API with aws-sdk-go-v2: a job from an
+// OCI image pushed to a loopback registry, volumes and a read-only root, the memory limit with
+// AWS's OOM reason, image pull failures, and the validation of what cannot be allowed.
+func TestIsolation(t *testing.T) {
+	if err := sandbox.Probe(); err != nil {
+		t.Skipf("no sandbox on this host: %v", err)
+	}
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, logs, ctx := b.Batch(), b.Logs(), context.Background()
+
+	reg := imagetest.StartRegistry(t)
+	ref := reg + "/e2e/app:v1"
+	imagetest.Push(t, ref, v1.Config{Entrypoint: []string{"/bin/app"}, Cmd: []string{"echo", "hello from the image"}, Env: []string{"PATH=/bin"}, WorkingDir: "/w"},
+		map[string]imagetest.File{"bin/app": {Body: imagetest.App(t), Mode: 0o755}, "w/": {Mode: 0o755}})
+	vol := t.TempDir()
+
+	run := func(t *testing.T, name string, cp *types.ContainerProperties) types.JobDetail {
+		t.Helper()
+		register(t, c, name, cp)
+		id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String(name), JobDefinition: aws.String(name)})
+		return bargetest.WaitJob(t, c, id, jobWait, terminal)
+	}
+	output := func(t *testing.T, j types.JobDetail) string {
+		return strings.Join(logLines(t, logs, aws.ToString(j.Container.LogStreamName)), "\n")
+	}
+
+	t.Run("image with its CMD", func(t *testing.T) {
+		j := run(t, "img", &types.ContainerProperties{Image: aws.String(ref)})
+		if j.Status != types.JobStatusSucceeded || !strings.Contains(output(t, j), "hello from the image") {
+			t.Fatalf("%s %q: %q", j.Status, aws.ToString(j.Container.Reason), output(t, j))
+		}
+	})
+	t.Run("volume in a read-only image root", func(t *testing.T) {
+		j := run(t, "img-vol", &types.ContainerProperties{
+			Image: aws.String(ref), Command: []string{"write", "/out/result", "written"},
+			ReadonlyRootFilesystem: aws.Bool(true),
+			Volumes:                []types.Volume{{Name: aws.String("out"), Host: &types.Host{SourcePath: aws.String(vol)}}},
+			MountPoints:            []types.MountPoint{{SourceVolume: aws.String("out"), ContainerPath: aws.String("/out")}},
+		})
+		if b, _ := os.ReadFile(filepath.Join(vol, "result")); j.Status != types.JobStatusSucceeded || string(b) != "written" {
+			t.Fatalf("%s: volume holds %q; log %q", j.Status, b, output(t, j))
+		}
+		j = run(t, "img-ro", &types.ContainerProperties{Image: aws.String(ref), Command: []string{"write", "/w/x"}, ReadonlyRootFilesystem: aws.Bool(true)})
+		if j.Status != types.JobStatusFailed || aws.ToInt32(j.Container.ExitCode) != 1 {
+			t.Fatalf("write to a read-only root: %s exit %d", j.Status, aws.ToInt32(j.Container.ExitCode))
+		}
+	})
+	t.Run("memory limit kills with AWS's OOM reason", func(t *testing.T) {
+		cp := &types.ContainerProperties{Command: []string{"sh", "-c", "head -c 400m /dev/zero | tail -c 300m > /dev/null"}, ResourceRequirements: reqs("1", "32")}
+		j := run(t, "hog", cp)
+		if j.Status != types.JobStatusFailed || aws.ToString(j.Container.Reason) != "OutOfMemoryError: Container killed due to memory usage" {
+			t.Fatalf("%s reason %q exit %d", j.Status, aws.ToString(j.Container.Reason), aws.ToInt32(j.Container.ExitCode))
+		}
+	})
+	t.Run("user, ulimits and init", func(t *testing.T) {
+		j := run(t, "ids", &types.ContainerProperties{Command: []string{"sh", "-c", "id -u; ulimit -n; echo pid=$$"}, User: aws.String("nobody"),
+			Ulimits:         []types.Ulimit{{Name: aws.String("nofile"), SoftLimit: aws.Int32(100), HardLimit: aws.Int32(200)}},
+			LinuxParameters: &types.LinuxParameters{InitProcessEnabled: aws.Bool(true)}})
+		if out := output(t, j); j.Status != types.JobStatusSucceeded || out != "65534\n100\npid=2" {
+			t.Fatalf("%s: %q", j.Status, out)
+		}
+	})
+	t.Run("unpullable image", func(t *testing.T) {
+		j := run(t, "nopull", &types.ContainerProperties{Image: aws.String(reg + "/e2e/missing:v1"), Command: []string{"true"}})
+		if j.Status != types.JobStatusFailed || !strings.HasPrefix(aws.ToString(j.Container.Reason), "CannotPullContainerError: ") ||
+			!strings.Contains(aws.ToString(j.Container.Reason), "e2e/missing") {
+			t.Fatalf("%s reason %q", j.Status, aws.ToString(j.Container.Reason))
+		}
+	})
+	t.Run("refused at registration", func(t *testing.T) {
+		for _, cs := range []struct {
+			cp   *types.ContainerProperties
+			want string
+		}{
+			{&types.ContainerProperties{Command: []string{"true"}, Privileged: aws.Bool(true)}, "privileged"},
+			{&types.ContainerProperties{Command: []string{"true"}, MountPoints: []types.MountPoint{{SourceVolume: aws.String("nope"), ContainerPath: aws.String("/x")}}}, "mountPoints[0].sourceVolume"},
+			{&types.ContainerProperties{Command: []string{"true"}, Volumes: []types.Volume{{Name: aws.String("v"), Host: &types.Host{SourcePath: aws.String("relative")}}}}, "volumes[0].host.sourcePath"},
+			{&types.ContainerProperties{Command: []string{"true"}, Ulimits: []types.Ulimit{{Name: aws.String("bogus"), SoftLimit: aws.Int32(1), HardLimit: aws.Int32(1)}}}, "ulimits[0].name"},
+			{&types.ContainerProperties{Command: []string{"true"}, Ulimits: []types.Ulimit{{Name: aws.String("nofile"), SoftLimit: aws.Int32(10), HardLimit: aws.Int32(5)}}}, "softLimit"},
+		} {
+			cs.cp.ResourceRequirements = reqs("1", "64")
+			_, err := c.RegisterJobDefinition(ctx, &batch.RegisterJobDefinitionInput{JobDefinitionName: aws.String("bad"), Type: types.JobDefinitionTypeContainer, ContainerProperties: cs.cp})
+			apiErr(t, err, "ClientException", 400, cs.want)
+		}
+	})
+	t.Run("barge's data directory is not a volume", func(t *testing.T) {
+		j := run(t, "steal", &types.ContainerProperties{Command: []string{"true"},
+			Volumes:     []types.Volume{{Name: aws.String("d"), Host: &types.Host{SourcePath: aws.String(b.DataDir)}}},
+			MountPoints: []types.MountPoint{{SourceVolume: aws.String("d"), ContainerPath: aws.String("/tmp/d")}}})
+		if j.Status != types.JobStatusFailed || !strings.Contains(aws.ToString(j.Container.Reason), "data directory") {
+			t.Fatalf("%s reason %q", j.Status, aws.ToString(j.Container.Reason))
+		}
+	})
+}
