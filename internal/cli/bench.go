@@ -27,7 +27,10 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	jobs := fs.Int("jobs", 0, fmt.Sprintf("jobs per benchmark (default %d for submit, %d for e2e)", bench.DefaultSubmitJobs, bench.DefaultE2EJobs))
 	concurrency := fs.Int("concurrency", bench.DefaultConcurrency, "goroutines calling SubmitJob")
 	slots := fs.Int("slots", 0, "e2e: run on job queue "+bench.SlotsQueue+" with this many vCPU slots (default 0: the default queue, whose slots are the server host's cores)")
-	only := fs.String("only", "", "run one benchmark: submit, e2e, or efficiency (an array of short sleeps; not in the default run)")
+	only := fs.String("only", "", "run one benchmark: submit, e2e, efficiency (an array of short sleeps) or sandbox (start overhead of isolation and image pulls, in this process); the last two are not in the default run")
+	isolation := fs.String("isolation", "auto", "without --endpoint: the in-process server's --isolation (auto, sandbox or none)")
+	sandboxRuns := fs.Int("sandbox-runs", 200, "sandbox: starts of each kind")
+	imageMiB := fs.Int("image-mib", 50, "sandbox: size of the image pulled")
 	arraySize := fs.Int("array-size", 2000, "efficiency: children in the array")
 	arraySlots := fs.Int("array-slots", 32, "efficiency: vCPU slots of its compute environment")
 	arraySleep := fs.Duration("array-sleep", 50*time.Millisecond, "efficiency: how long each child sleeps")
@@ -38,8 +41,8 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	switch {
 	case fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	case *only != "" && *only != "submit" && *only != "e2e" && *only != "efficiency":
-		return usageError{fmt.Sprintf("--only %q: want submit, e2e or efficiency", *only)}
+	case *only != "" && *only != "submit" && *only != "e2e" && *only != "efficiency" && *only != "sandbox":
+		return usageError{fmt.Sprintf("--only %q: want submit, e2e, efficiency or sandbox", *only)}
 	case *jobs < 0:
 		return usageError{"--jobs must not be negative"}
 	case *concurrency < 1:
@@ -47,9 +50,23 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	case *slots < 0:
 		return usageError{"--slots must not be negative"}
 	}
+	if *only == "sandbox" {
+		r, err := bench.SandboxStart(ctx, *sandboxRuns, *imageMiB, 3)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		fmt.Fprintf(out, "start-to-exit of /bin/true, median of %d each, interleaved:\n", r.N)
+		fmt.Fprintf(out, "  bare fork/exec            %6.2f ms\n", ms(r.Bare))
+		fmt.Fprintf(out, "  sandbox, host filesystem  %6.2f ms  (%.1f× bare)\n", ms(r.Host), float64(r.Host)/float64(r.Bare))
+		fmt.Fprintf(out, "  sandbox, cached image     %6.2f ms  (%.1f× bare)\n", ms(r.Image), float64(r.Image)/float64(r.Bare))
+		fmt.Fprintf(out, "first pull of a %.1f MB image from a loopback registry (median of 3): %.0f ms\n", float64(r.ImageBytes)/1e6, ms(r.ImageFirstPull))
+		fmt.Fprintf(out, "machine: %s\n", bench.Machine())
+		return nil
+	}
 	stderr := os.Stderr
 	o := bench.Options{Endpoint: *endpoint, Region: *region, Concurrency: *concurrency, Jobs: *jobs, Out: stderr}
-	where, stop, err := benchTarget(ctx, &o, *dataDir, stderr)
+	where, stop, err := benchTarget(ctx, &o, *dataDir, *isolation, stderr)
 	if err != nil {
 		return err
 	}
@@ -133,7 +150,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 // process on a loopback port with a temporary data directory (stop shuts it down and removes
 // it); else the given endpoint, with credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
 // dataDir. It returns a description of the target for the report.
-func benchTarget(ctx context.Context, o *bench.Options, dataDir string, logTo io.Writer) (where string, stop func(), err error) {
+func benchTarget(ctx context.Context, o *bench.Options, dataDir, isolation string, logTo io.Writer) (where string, stop func(), err error) {
 	if o.Endpoint != "" {
 		o.AccessKey, o.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 		if o.AccessKey == "" || o.Secret == "" {
@@ -150,7 +167,7 @@ func benchTarget(ctx context.Context, o *bench.Options, dataDir string, logTo io
 		return "", nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: o.Region, Logger: logger})
+	s, err := server.Start(ctx, server.Options{Addr: "127.0.0.1:0", DataDir: dir, Region: o.Region, Logger: logger, Isolation: isolation})
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err

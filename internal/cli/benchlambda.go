@@ -64,7 +64,7 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	o := bench.Options{Endpoint: *endpoint, Region: *region}
-	where, stop, err := benchTarget(ctx, &o, *dataDir, stderr)
+	where, stop, err := benchTarget(ctx, &o, *dataDir, "auto", stderr)
 	if err != nil {
 		return err
 	}
