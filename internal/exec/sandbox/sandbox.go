@@ -181,15 +181,57 @@ func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
 		}
 	}
 
-	var p plan
+	p, err := s.buildPlan(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.plan = p.b.Bytes()
+
+	l.cg, err = s.cgroups.create(cgroupName(cfg.ID, s.seq.Add(1)), limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
+	if err != nil {
+		return nil, err
+	}
+	planR, planW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		planR.Close()
+		planW.Close()
+		return nil, err
+	}
+	l.files = append(l.files, planR, errW)
+	l.planW, l.errR = planW, errR
+
+	// /proc/self/exe, not the path: it still works after barge's binary is replaced on disk.
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"barge-sandbox:" + cfg.ID}
+	cmd.Env = []string{"_BARGE_NSINIT=1"}
+	cmd.ExtraFiles = []*os.File{planR, errW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if fd := l.cg.cloneFD(); fd >= 0 {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
+	l.Cmd = cmd
+	return l, nil
+}
+
+// buildPlan computes what nsinit does for cfg (pure: it only reads the host's files).
+func (s *Sandbox) buildPlan(cfg Config) (*plan, error) {
+	p := &plan{}
 	p.mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
 	etc := "/etc"
 	if cfg.RootFS == "" {
-		if err := s.hostRoot(&p, cfg); err != nil {
+		if err := s.hostRoot(p, cfg); err != nil {
 			return nil, err
 		}
 	} else {
-		if err := s.imageRoot(&p, cfg); err != nil {
+		if err := s.imageRoot(p, cfg); err != nil {
 			return nil, err
 		}
 		etc = filepath.Join(cfg.RootFS, "etc")
@@ -244,43 +286,7 @@ func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
 	for _, a := range cfg.Argv {
 		p.arg(a)
 	}
-	l.plan = p.b.Bytes()
-
-	l.cg, err = s.cgroups.create(cgroupName(cfg.ID, s.seq.Add(1)), limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
-	if err != nil {
-		return nil, err
-	}
-	planR, planW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		planR.Close()
-		planW.Close()
-		return nil, err
-	}
-	l.files = append(l.files, planR, errW)
-	l.planW, l.errR = planW, errR
-
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self)
-	cmd.Args = []string{"barge-sandbox:" + cfg.ID}
-	cmd.Env = []string{"_BARGE_NSINIT=1"}
-	cmd.ExtraFiles = []*os.File{planR, errW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
-		Setpgid:    true,
-		Pdeathsig:  syscall.SIGKILL,
-	}
-	if fd := l.cg.cloneFD(); fd >= 0 {
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
-	}
-	l.Cmd = cmd
-	return l, nil
+	return p, nil
 }
 
 // hostRoot: the host's filesystem, read-only, with barge's data directory replaced by an empty
