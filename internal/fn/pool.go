@@ -443,8 +443,10 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 		Dir:         fn.CodeDir,
 		DirReadOnly: true,
 		MemoryMiB:   int64(fn.MemoryMiB),
-		// Lambda gives a function vCPU in proportion to memory: 1 vCPU per 1769 MB.
-		MilliVCPU: max(1, int64(fn.MemoryMiB)*1000/1769),
+		// Lambda gives a function vCPU in proportion to memory (1 vCPU per 1,769 MB). As a cgroup
+		// ceiling that starves small functions on a shared host (a 128 MB function would get 7 % of
+		// a core and spend its time throttled), so barge never caps an instance below one vCPU.
+		MilliVCPU: max(1000, int64(fn.MemoryMiB)*1000/1769),
 		Stdout:    capture{inst, inst.out},
 		Stderr:    capture{inst, inst.errw},
 	}
