@@ -58,10 +58,11 @@ func SandboxStart(ctx context.Context, n, imageMiB, pulls int) (SandboxResult, e
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	sb, err := sandbox.New(sandbox.Options{DataDir: dir, CgroupParent: "barge-bench"})
+	sb, err := sandbox.New(sandbox.Options{DataDir: dir})
 	if err != nil {
 		return res, err
 	}
+	defer sb.Close()
 	images, err := image.New(filepath.Join(dir, "images"), image.Options{})
 	if err != nil {
 		return res, err

@@ -66,6 +66,7 @@ type Server struct {
 	db    *sqlite.Store
 	logs  *logs.Store
 	creds *account.Set
+	exec  *local.Executor
 	errc  chan error
 }
 
@@ -109,6 +110,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
+	s.exec = executor
 	s.batch, err = batch.New(batch.Config{
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
@@ -194,6 +196,9 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeStores() error {
+	if s.exec != nil {
+		s.exec.Close()
+	}
 	return errors.Join(s.db.Close(), s.logs.Close())
 }
 

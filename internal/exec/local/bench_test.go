@@ -16,10 +16,11 @@ func BenchmarkStartTrue(b *testing.B) {
 	spec := bexec.Spec{ID: "bench", Command: []string{"/bin/true"}, Dir: dir, MilliVCPU: 1000, MemoryMiB: 64}
 	execs := map[string]*Executor{"bare": New()}
 	if sandbox.Probe() == nil {
-		sb, err := sandbox.New(sandbox.Options{DataDir: b.TempDir(), CgroupParent: "barge-bench"})
+		sb, err := sandbox.New(sandbox.Options{DataDir: b.TempDir()})
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(sb.Close)
 		execs["sandbox"] = New(Options{Sandbox: sb})
 	}
 	for _, name := range []string{"bare", "sandbox"} {

@@ -66,6 +66,13 @@ func (e *Executor) Describe() string {
 	return "local: NOT ISOLATED (" + why + "): host processes, one process group per attempt; no namespaces, no cgroup limits (vCPU and memory are reserved, not enforced); images cannot run"
 }
 
+// Close releases what the sandbox holds on the host (its parent cgroup); attempts must be over.
+func (e *Executor) Close() {
+	if e.opts.Sandbox != nil {
+		e.opts.Sandbox.Close()
+	}
+}
+
 // Sandboxed reports whether attempts run isolated.
 func (e *Executor) Sandboxed() bool { return e.opts.Sandbox != nil }
 

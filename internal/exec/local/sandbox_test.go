@@ -38,6 +38,7 @@ func sandboxed(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(sb.Close)
 	images, err := image.New(filepath.Join(data, "images"), image.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -43,6 +44,8 @@ type Sandbox struct {
 	keep    uint64
 	lastCap int
 	seq     atomic.Uint64
+	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
+	cleanups sync.WaitGroup
 }
 
 // Probe reports whether this host can run sandboxes, and if not, why.
@@ -105,6 +108,12 @@ var defaultCaps = []capability.Cap{
 	capability.CAP_SYS_CHROOT, capability.CAP_KILL, capability.CAP_AUDIT_WRITE,
 }
 
+// Close removes barge's parent cgroup; call it after every sandbox has ended.
+func (s *Sandbox) Close() {
+	s.cleanups.Wait()
+	s.cgroups.close()
+}
+
 // Describe says what every sandbox enforces.
 func (s *Sandbox) Describe() string {
 	return fmt.Sprintf("sandbox: PID, mount, UTS and IPC namespaces; %s with memory = the job's MEMORY, CPU quota = its VCPU, pids ≤ %d; Docker's default capabilities; host filesystem read-only with barge's data hidden, or an OCI image with a per-attempt writable layer",
@@ -149,7 +158,8 @@ type Launch struct {
 	planW *os.File
 	errR  *os.File
 	// scratch are the directories made for volumes without a host path, removed when done.
-	scratch []string
+	scratch  []string
+	cleanups *sync.WaitGroup
 }
 
 // Prepare checks cfg and builds the command that will run it; nothing runs yet.
@@ -157,7 +167,7 @@ func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command")
 	}
-	l := &Launch{}
+	l := &Launch{cleanups: &s.cleanups}
 	defer func() {
 		if err != nil {
 			l.Abort()
@@ -447,7 +457,9 @@ func (l *Launch) Started() error {
 func (l *Launch) Finished() (oom bool) {
 	oom = l.cg.oomKilled()
 	// Off the caller's path: the next job need not wait for the kernel's cleanup.
+	l.cleanups.Add(1)
 	go func() {
+		defer l.cleanups.Done()
 		l.cg.destroy()
 		for _, d := range l.scratch {
 			os.RemoveAll(d)
