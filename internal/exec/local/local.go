@@ -117,21 +117,37 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command: the job sets none and its image has no ENTRYPOINT or CMD")
 	}
-	l, err := e.opts.Sandbox.Prepare(cfg)
+	outR, outW, errR, errW, err := pipes()
 	if err != nil {
 		return nil, err
 	}
-	p, err := startCmd(l.Cmd, spec)
+	sp, err := e.opts.Sandbox.Start(cfg, outW, errW)
+	outW.Close()
+	errW.Close()
 	if err != nil {
-		l.Abort()
+		outR.Close()
+		errR.Close()
 		return nil, err
 	}
-	p.launch = l
-	if err := l.Started(); err != nil {
-		p.Wait()
-		return nil, err
-	}
+	p := &process{sandboxed: sp, drained: make(chan struct{}), readers: []*os.File{outR, errR}}
+	go p.drain(outR, errR, spec.Stdout, spec.Stderr)
 	return p, nil
+}
+
+// pipes makes the attempt's stdout and stderr pipes. Our own pipes rather than exec.Cmd's
+// copying, so Wait returns when the main process exits and the rest can be killed before the
+// output is drained.
+func pipes() (outR, outW, errR, errW *os.File, err error) {
+	outR, outW, err = os.Pipe()
+	if err != nil {
+		return
+	}
+	errR, errW, err = os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+	}
+	return
 }
 
 // withDefaults is env over imageEnv, with PATH and home defaulted when neither sets them.
@@ -176,17 +192,8 @@ func (e *Executor) startPlain(spec bexec.Spec) (bexec.Process, error) {
 
 // startCmd starts cmd with its output going to spec's writers.
 func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
-	// Our own pipes rather than exec.Cmd's copying, so Wait returns when the main process exits
-	// and the group can be killed before draining output.
-	p := &process{cmd: cmd, drained: make(chan struct{})}
-	outR, outW, err := os.Pipe()
+	outR, outW, errR, errW, err := pipes()
 	if err != nil {
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
@@ -198,16 +205,17 @@ func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 		errR.Close()
 		return nil, fmt.Errorf("start %s: %w", cmd.Args[0], startErr)
 	}
-	p.readers = []*os.File{outR, errR}
+	p := &process{cmd: cmd, drained: make(chan struct{}), readers: []*os.File{outR, errR}}
 	go p.drain(outR, errR, spec.Stdout, spec.Stderr)
 	return p, nil
 }
 
+// process is a plain child process (cmd) or a sandbox.
 type process struct {
-	cmd     *exec.Cmd
-	launch  *sandbox.Launch // nil for a plain process
-	readers []*os.File
-	drained chan struct{}
+	cmd       *exec.Cmd
+	sandboxed *sandbox.Proc
+	readers   []*os.File
+	drained   chan struct{}
 }
 
 func (p *process) drain(outR, errR *os.File, stdout, stderr io.Writer) {
@@ -227,12 +235,20 @@ func (p *process) drain(outR, errR *os.File, stdout, stderr io.Writer) {
 }
 
 func (p *process) Wait() bexec.Exit {
-	err := p.cmd.Wait()
-	// The attempt is over when its main process is: clear the rest of its group.
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	var st syscall.WaitStatus
+	var err error
 	oom := false
-	if p.launch != nil {
-		oom = p.launch.Finished()
+	if p.sandboxed != nil {
+		// Its PID 1 is gone, so the kernel has killed everything else in its namespace.
+		st, oom = p.sandboxed.Wait()
+	} else {
+		err = p.cmd.Wait()
+		// The attempt is over when its main process is: clear the rest of its group.
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		st, _ = p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if err != nil && p.cmd.ProcessState == nil {
+			return bexec.Exit{Code: -1, Reason: err.Error()}
+		}
 	}
 	select {
 	case <-p.drained:
@@ -245,23 +261,18 @@ func (p *process) Wait() bexec.Exit {
 	for _, r := range p.readers {
 		r.Close()
 	}
-	st, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
-	case err == nil:
-		return bexec.Exit{Code: 0}
-	case ok && st.Signaled():
+	case st.Signaled():
 		return bexec.Exit{Code: -1, Signal: st.Signal(), OOM: oom}
-	case ok:
-		return bexec.Exit{Code: st.ExitStatus(), OOM: oom}
 	default:
-		return bexec.Exit{Code: -1, Reason: err.Error()}
+		return bexec.Exit{Code: st.ExitStatus(), OOM: oom}
 	}
 }
 
 // PeakMemory implements exec.Process: the sandbox's cgroup peak, or a plain process's peak RSS.
 func (p *process) PeakMemory() int64 {
-	if p.launch != nil {
-		return p.launch.PeakMemory()
+	if p.sandboxed != nil {
+		return p.sandboxed.PeakMemory()
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status")
 	if err != nil {
@@ -277,6 +288,9 @@ func (p *process) PeakMemory() int64 {
 }
 
 func (p *process) Signal(sig syscall.Signal) error {
+	if p.sandboxed != nil {
+		return p.sandboxed.Signal(sig)
+	}
 	// The negative pid addresses the whole process group the attempt leads.
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
 }

@@ -159,7 +159,7 @@ func TestSandboxContainment(t *testing.T) {
 	innocent, out, _ := v.start(t, bexec.Spec{ID: "innocent", Command: sh(`echo secret > mine; echo ready; sleep 30; echo done`)})
 	defer innocent.Signal(syscall.SIGKILL)
 	waitFor(t, "innocent job ready", func() bool { return strings.Contains(out.String(), "ready") })
-	innocentPid := innocent.(*process).cmd.Process.Pid
+	innocentPid := innocent.(*process).sandboxed.Pid()
 	innocentDir := ""
 	for _, d := range mustGlob(t, filepath.Join(v.data, "work-*")) {
 		if _, err := os.Stat(filepath.Join(d, "mine")); err == nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // limits is what one sandbox's cgroup enforces.
@@ -42,10 +41,8 @@ type cgroupDriver interface {
 }
 
 type cgroupHandle interface {
-	// cloneFD is a directory descriptor to start the sandbox directly in (cgroup v2's
-	// CLONE_INTO_CGROUP), or -1 when the process must be placed after it starts.
-	cloneFD() int
-	place(pid int) error
+	// procsFiles are the cgroup.procs files the sandbox writes itself into.
+	procsFiles() []string
 	oomKilled() bool
 	peakMemory() int64
 	// destroy kills anything left in the group and removes it.
@@ -161,9 +158,13 @@ type v1Group struct {
 	dirs []string // memory, cpu, pids: pids last
 }
 
-func (g *v1Group) cloneFD() int { return -1 }
-
-func (g *v1Group) place(pid int) error { return g.cg.AddProc(uint64(pid)) }
+func (g *v1Group) procsFiles() []string {
+	out := make([]string, len(g.dirs))
+	for i, d := range g.dirs {
+		out[i] = filepath.Join(d, "cgroup.procs")
+	}
+	return out
+}
 
 func (g *v1Group) oomKilled() bool {
 	return eventCount(filepath.Join(g.mem, "memory.oom_control"), "oom_kill") > 0
@@ -258,13 +259,7 @@ func (d *v2Driver) create(name string, l limits) (cgroupHandle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", name, err)
 	}
-	path := filepath.Join(d.mount, group)
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		m.Delete()
-		return nil, fmt.Errorf("cgroup %s: %w", name, err)
-	}
-	return &v2Group{m: m, path: path, fd: fd}, nil
+	return &v2Group{m: m, path: filepath.Join(d.mount, group)}, nil
 }
 
 func (d *v2Driver) close() { syscall.Rmdir(filepath.Join(d.mount, d.parent)) }
@@ -288,12 +283,9 @@ func (d *v2Driver) sweep() {
 type v2Group struct {
 	m    *cgroup2.Manager
 	path string
-	fd   int
 }
 
-func (g *v2Group) cloneFD() int { return g.fd }
-
-func (g *v2Group) place(int) error { return nil }
+func (g *v2Group) procsFiles() []string { return []string{filepath.Join(g.path, "cgroup.procs")} }
 
 func (g *v2Group) oomKilled() bool {
 	return eventCount(filepath.Join(g.path, "memory.events"), "oom_kill") > 0
@@ -304,7 +296,6 @@ func (g *v2Group) peakMemory() int64 {
 }
 
 func (g *v2Group) destroy() {
-	syscall.Close(g.fd)
 	g.m.Kill()
 	g.m.Delete()
 }

@@ -1,12 +1,16 @@
-// nsinit: the first code a sandbox runs. barge starts /proc/self/exe inside fresh PID, mount, UTS
-// and IPC namespaces with _BARGE_NSINIT set; this constructor runs before the Go runtime starts
-// (so a sandbox costs one extra exec of a few hundred microseconds, not a Go program's start),
-// reads the plan barge computed (plan.go), applies it and execs the job's command. It never
-// returns to Go. All policy lives in Go; this file only interprets the plan's operations.
+// nsinit: the C side of barge's sandboxes. barge starts /proc/self/exe once with
+// _BARGE_NSINIT=zygote; this constructor runs before the Go runtime would start and never returns
+// to Go: the process stays small (no Go heap, no threads), so cloning it is cheap. For each request
+// on its socket (descriptor 3) it clones a child into fresh PID, mount, UTS and IPC namespaces; the
+// child applies the plan barge computed (plan.go: mounts, cgroup, credentials, ...) and spawns the
+// command, staying as PID 1 to forward signals and reap orphans. All policy is Go; this file only
+// interprets the plan's operations and relays process lifecycles.
 //
-// Descriptors: 3 = the plan (barge writes it only after placing us in our cgroup, so reading it
-// to EOF is also the signal to go on), 4 = error channel (close-on-exec: EOF with nothing
-// written means the command was exec'd).
+// Protocol (SOCK_SEQPACKET, one message each): barge -> zygote: u64 request id, then the plan,
+// with three descriptors attached (stdout, stderr, error pipe). zygote -> barge: 'S' replies
+// {'S', pid, id} with a pidfd attached, or {'E', errno, id}; and {'X', pid, wait status} when a
+// sandbox's PID 1 has exited. The error pipe is close-on-exec: EOF with nothing written means the
+// command was exec'd; otherwise it carries why not.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/signalfd.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,6 +40,9 @@
 
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
 #endif
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
@@ -53,7 +64,7 @@ struct barge_mount_attr {
 	uint64_t userns_fd;
 };
 
-static int errfd = 4;
+static int errfd = -1;
 
 
 static void die(const char *fmt, ...) {
@@ -67,26 +78,6 @@ static void die(const char *fmt, ...) {
 	if (errno) n += snprintf(buf + n, sizeof buf - n, ": %s", strerror(errno));
 	if (write(errfd, buf, n) < 0) {}
 	_exit(127);
-}
-
-static char *readall(int fd, size_t *len) {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf) die("plan: out of memory");
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			if (!buf) die("plan: out of memory");
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR) continue;
-		if (r < 0) die("plan: read");
-		if (r == 0) break;
-		n += r;
-	}
-	*len = n;
-	return buf;
 }
 
 // next returns the NUL-terminated string at *p and advances past it.
@@ -154,10 +145,7 @@ static void reap(char **argv) {
 	}
 }
 
-static void run(void) {
-	size_t len;
-	char *plan = readall(3, &len);
-	close(3);
+static void run(char *plan, size_t len) {
 	char *p = plan, *end = plan + len;
 	// Every argument ends in a NUL, so their count bounds the number of argv and env entries.
 	size_t nstr = 0;
@@ -278,6 +266,15 @@ static void run(void) {
 		case 'i':
 			init = 1;
 			break;
+		case 'g': {
+			// Join a cgroup: "0" is the writing process. First in the plan, so everything the
+			// sandbox does counts against its limits.
+			char *procs = next(&p, end);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1) die("join cgroup %s", procs);
+			close(fd);
+			break;
+		}
 		case 'a':
 			argv[ia++] = next(&p, end);
 			break;
@@ -305,7 +302,116 @@ static void run(void) {
 	die("exec %s", argv[0]);
 }
 
+struct reply {
+	char type;
+	char pad[3];
+	int32_t val; // pid, errno or wait status
+	int32_t pid; // for 'X'
+	int32_t pad2;
+	uint64_t id;
+};
+
+static void reply(int sock, struct reply r, int fd) {
+	struct iovec iov = {.iov_base = &r, .iov_len = sizeof r};
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		memset(cbuf, 0, sizeof cbuf);
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof cbuf;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	}
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+		if (errno != EINTR) _exit(0); // barge is gone
+	}
+}
+
+static void reap_all(int sock) {
+	int st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		reply(sock, (struct reply){.type = 'X', .val = st, .pid = pid}, -1);
+}
+
+// spawn starts one sandbox for the request in buf (id, then plan) with fds {stdout, stderr, errw}.
+static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n, int fds[3]) {
+	uint64_t id;
+	memcpy(&id, buf, sizeof id);
+	pid_t pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		close(sock);
+		close(sfd);
+		sigprocmask(SIG_UNBLOCK, mask, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		errfd = fds[2]; // close-on-exec already (MSG_CMSG_CLOEXEC)
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0) die("stdio");
+		close(nul);
+		close(fds[0]);
+		close(fds[1]);
+		run(buf + sizeof id, n - sizeof id);
+	}
+	int err = errno;
+	for (int i = 0; i < 3; i++) close(fds[i]);
+	if (pid < 0) {
+		reply(sock, (struct reply){.type = 'E', .val = err, .id = id}, -1);
+		return;
+	}
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+	reply(sock, (struct reply){.type = 'S', .val = pid, .id = id}, pidfd);
+	if (pidfd >= 0) close(pidfd);
+}
+
+// zygote serves barge until its socket closes (barge stopped; the sandboxes die with us through
+// their parent-death signal).
+static void zygote(void) {
+	int sock = 3;
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) _exit(1);
+	struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR) continue;
+			_exit(1);
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) < 0) {}
+			reap_all(sock);
+		}
+		if (!pfd[0].revents) continue;
+		ssize_t n = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
+		if (n <= 0) _exit(0);
+		char *buf = malloc(n);
+		char cbuf[CMSG_SPACE(3 * sizeof(int))];
+		struct iovec iov = {.iov_base = buf, .iov_len = n};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		if (!buf || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != n) _exit(1);
+		int fds[3] = {-1, -1, -1};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(3 * sizeof(int)))
+			memcpy(fds, CMSG_DATA(c), sizeof fds);
+		if (fds[2] < 0 || n < (ssize_t)sizeof(uint64_t)) {
+			for (int i = 0; i < 3; i++) if (fds[i] >= 0) close(fds[i]);
+			uint64_t id = 0;
+			if (n >= (ssize_t)sizeof id) memcpy(&id, buf, sizeof id);
+			reply(sock, (struct reply){.type = 'E', .val = EINVAL, .id = id}, -1);
+		} else {
+			spawn(sock, sfd, &mask, buf, n, fds);
+		}
+		free(buf);
+	}
+}
+
 __attribute__((constructor)) static void barge_nsinit(void) {
-	if (!getenv("_BARGE_NSINIT")) return;
-	run();
+	const char *mode = getenv("_BARGE_NSINIT");
+	if (mode && !strcmp(mode, "zygote")) zygote();
 }

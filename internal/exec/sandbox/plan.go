@@ -104,6 +104,9 @@ func (p *plan) user(uid, gid int, groups []int) {
 
 func (p *plan) chdir(dir string) { p.op('d', dir) }
 
+// joinCgroup writes the sandbox itself into a cgroup.procs file.
+func (p *plan) joinCgroup(procs string) { p.op('g', procs) }
+
 // initProcess keeps nsinit as PID 1, reaping orphans and forwarding signals to the command.
 func (p *plan) initProcess() { p.op('i') }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // arity is how many arguments each plan operation has; keep in step with nsinit.c.
-var arity = map[byte]int{'m': 5, 'o': 1, 'v': 2, 'r': 1, 'w': 1, 'k': 2, 'n': 4, 's': 2, 'p': 1, 'h': 1, 'l': 3, 'c': 2, 'u': 3, 'd': 1, 'i': 0, 'e': 1, 'a': 1}
+var arity = map[byte]int{'m': 5, 'o': 1, 'v': 2, 'r': 1, 'w': 1, 'k': 2, 'n': 4, 's': 2, 'p': 1, 'h': 1, 'l': 3, 'c': 2, 'u': 3, 'd': 1, 'i': 0, 'e': 1, 'a': 1, 'g': 1}
 
 // decode turns a plan into readable operations, e.g. "m tmpfs /tmp tmpfs 6 mode=1777".
 func decode(t *testing.T, b []byte) []string {

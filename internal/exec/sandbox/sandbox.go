@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -44,6 +43,7 @@ type Sandbox struct {
 	keep    uint64
 	lastCap int
 	seq     atomic.Uint64
+	zygote  zygote
 	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
 	cleanups sync.WaitGroup
 }
@@ -110,6 +110,7 @@ var defaultCaps = []capability.Cap{
 
 // Close removes barge's parent cgroup; call it after every sandbox has ended.
 func (s *Sandbox) Close() {
+	s.zygote.close()
 	s.cleanups.Wait()
 	s.cgroups.close()
 }
@@ -148,29 +149,31 @@ type Config struct {
 	MemoryMiB int64
 }
 
-// Launch is a prepared sandbox: the caller starts Cmd (setting its output), then calls Started;
-// after Cmd.Wait it calls Finished.
-type Launch struct {
-	Cmd   *exec.Cmd
-	plan  []byte
-	cg    cgroupHandle
-	files []*os.File // the parent's ends and the descriptors passed to the child
-	planW *os.File
-	errR  *os.File
-	// scratch are the directories made for volumes without a host path, removed when done.
-	scratch  []string
-	cleanups *sync.WaitGroup
+// Proc is a running sandbox.
+type Proc struct {
+	pid     int // on the host
+	pidfd   int
+	cg      cgroupHandle
+	scratch []string
+	s       *Sandbox
+
+	done   chan struct{}
+	status syscall.WaitStatus
+
+	mu       sync.Mutex // guards pidfd against Signal after release
+	released bool
 }
 
-// Prepare checks cfg and builds the command that will run it; nothing runs yet.
-func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
+// Start runs cfg in a new sandbox with the given output; it returns once the command is exec'd
+// (or with why it could not be).
+func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error) {
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command")
 	}
-	l := &Launch{cleanups: &s.cleanups}
+	p := &Proc{s: s, pidfd: -1, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			l.Abort()
+			p.release()
 		}
 	}()
 	cfg.Mounts = append([]bexec.Mount(nil), cfg.Mounts...)
@@ -182,7 +185,7 @@ func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return nil, err
 			}
-			l.scratch = append(l.scratch, d)
+			p.scratch = append(p.scratch, d)
 			cfg.Mounts[i].Source = d
 			continue
 		}
@@ -190,45 +193,103 @@ func (s *Sandbox) Prepare(cfg Config) (_ *Launch, err error) {
 			return nil, err
 		}
 	}
+	body, err := s.buildPlan(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.cg, err = s.cgroups.create(cgroupName(cfg.ID, s.seq.Add(1)), limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
+	if err != nil {
+		return nil, err
+	}
+	// The sandbox joins its cgroup before anything else it does.
+	var pl plan
+	for _, f := range p.cg.procsFiles() {
+		pl.joinCgroup(f)
+	}
+	pl.b.Write(body.b.Bytes())
 
-	p, err := s.buildPlan(cfg)
-	if err != nil {
-		return nil, err
-	}
-	l.plan = p.b.Bytes()
-
-	l.cg, err = s.cgroups.create(cgroupName(cfg.ID, s.seq.Add(1)), limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
-	if err != nil {
-		return nil, err
-	}
-	planR, planW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		planR.Close()
-		planW.Close()
 		return nil, err
 	}
-	l.files = append(l.files, planR, errW)
-	l.planW, l.errR = planW, errR
+	err = s.zygote.start(pl.b.Bytes(), stdout, stderr, errW, p)
+	errW.Close()
+	if err != nil {
+		errR.Close()
+		return nil, err
+	}
+	msg, _ := io.ReadAll(errR)
+	errR.Close()
+	if len(msg) > 0 {
+		<-p.done // its init exits at once
+		return nil, errors.New(string(msg))
+	}
+	return p, nil
+}
 
-	// /proc/self/exe, not the path: it still works after barge's binary is replaced on disk.
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{"barge-sandbox:" + cfg.ID}
-	cmd.Env = []string{"_BARGE_NSINIT=1"}
-	cmd.ExtraFiles = []*os.File{planR, errW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
-		Setpgid:    true,
-		Pdeathsig:  syscall.SIGKILL,
+// Pid is the sandbox's PID 1 as the host sees it.
+func (p *Proc) Pid() int { return p.pid }
+
+// exited is called by the zygote's reader when PID 1 is gone.
+func (p *Proc) exited(st syscall.WaitStatus) {
+	p.status = st
+	close(p.done)
+}
+
+// Wait blocks until the sandbox's PID 1 has exited, reports how and whether the kernel killed
+// something in it for exceeding its memory, and releases its cgroup.
+func (p *Proc) Wait() (syscall.WaitStatus, bool) {
+	<-p.done
+	oom := p.cg.oomKilled()
+	p.release()
+	return p.status, oom
+}
+
+// Signal delivers sig to the sandbox's init, which forwards it to the command (SIGKILL ends the
+// whole sandbox).
+func (p *Proc) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.released || p.pid == 0 {
+		return os.ErrProcessDone
 	}
-	if fd := l.cg.cloneFD(); fd >= 0 {
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	if p.pidfd >= 0 {
+		return unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
 	}
-	l.Cmd = cmd
-	return l, nil
+	return syscall.Kill(p.pid, sig)
+}
+
+// PeakMemory is the most memory the sandbox's cgroup has used, in bytes.
+func (p *Proc) PeakMemory() int64 {
+	if p.cg == nil {
+		return 0
+	}
+	return p.cg.peakMemory()
+}
+
+// release closes the pidfd and removes the cgroup and scratch volumes, off the caller's path (the
+// next job need not wait for the kernel's cleanup).
+func (p *Proc) release() {
+	p.mu.Lock()
+	if p.released {
+		p.mu.Unlock()
+		return
+	}
+	p.released = true
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+	}
+	p.mu.Unlock()
+	p.s.cleanups.Add(1)
+	go func() {
+		defer p.s.cleanups.Done()
+		if p.cg != nil {
+			p.cg.destroy()
+		}
+		for _, d := range p.scratch {
+			os.RemoveAll(d)
+		}
+	}()
 }
 
 // buildPlan computes what nsinit does for cfg (pure: it only reads the host's files).
@@ -424,71 +485,6 @@ var rlimits = map[string]int{
 
 // ValidUlimit reports whether name is a ulimit barge knows.
 func ValidUlimit(name string) bool { _, ok := rlimits[name]; return ok }
-
-// Started finishes the start after Cmd.Start: it places the sandbox in its cgroup, hands it the
-// plan and waits until the command is exec'd. An error means the command never ran (the caller
-// still waits for Cmd and calls Finished).
-func (l *Launch) Started() error {
-	for _, f := range l.files {
-		f.Close()
-	}
-	l.files = nil
-	if err := l.cg.place(l.Cmd.Process.Pid); err != nil {
-		l.planW.Close()
-		l.errR.Close()
-		l.Cmd.Process.Kill()
-		return fmt.Errorf("cgroup: %w", err)
-	}
-	_, werr := l.planW.Write(l.plan)
-	l.planW.Close()
-	msg, _ := io.ReadAll(l.errR)
-	l.errR.Close()
-	if len(msg) > 0 {
-		return errors.New(string(msg))
-	}
-	if werr != nil {
-		return fmt.Errorf("sandbox init: %w", werr)
-	}
-	return nil
-}
-
-// Finished reports whether the kernel killed the sandbox for its memory, then removes its cgroup
-// (killing anything left in it).
-func (l *Launch) Finished() (oom bool) {
-	oom = l.cg.oomKilled()
-	// Off the caller's path: the next job need not wait for the kernel's cleanup.
-	l.cleanups.Add(1)
-	go func() {
-		defer l.cleanups.Done()
-		l.cg.destroy()
-		for _, d := range l.scratch {
-			os.RemoveAll(d)
-		}
-	}()
-	return oom
-}
-
-// PeakMemory is the most memory the sandbox's cgroup has used, in bytes.
-func (l *Launch) PeakMemory() int64 { return l.cg.peakMemory() }
-
-// Abort releases a Launch whose Cmd was never started.
-func (l *Launch) Abort() {
-	for _, f := range l.files {
-		f.Close()
-	}
-	if l.planW != nil {
-		l.planW.Close()
-	}
-	if l.errR != nil {
-		l.errR.Close()
-	}
-	if l.cg != nil {
-		l.cg.destroy()
-	}
-	for _, d := range l.scratch {
-		os.RemoveAll(d)
-	}
-}
 
 // Report says what a sandbox on this host would enforce, or why there would be none, without
 // touching any cgroup (for `barge doctor`).
