@@ -112,3 +112,24 @@ func TestIsolation(t *testing.T) {
 		}
 	})
 }
+
+// TestIsolationNone: with --isolation none barge runs jobs as plain processes, says so, and
+// refuses images rather than pretending to run them.
+func TestIsolationNone(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t, bargetest.WithArgs("--isolation", "none"))
+	c := b.Batch()
+	register(t, c, "plain", &types.ContainerProperties{Command: []string{"sh", "-c", "echo $$"}})
+	j := bargetest.WaitJob(t, c, submit(t, c, &batch.SubmitJobInput{JobName: aws.String("plain"), JobDefinition: aws.String("plain")}), jobWait, terminal)
+	if j.Status != types.JobStatusSucceeded {
+		t.Fatalf("plain job: %s %q", j.Status, aws.ToString(j.Container.Reason))
+	}
+	register(t, c, "img", &types.ContainerProperties{Image: aws.String("127.0.0.1:1/x:v1"), Command: []string{"true"}})
+	j = bargetest.WaitJob(t, c, submit(t, c, &batch.SubmitJobInput{JobName: aws.String("img"), JobDefinition: aws.String("img")}), jobWait, terminal)
+	if j.Status != types.JobStatusFailed || !strings.Contains(aws.ToString(j.Container.Reason), "runs no images") {
+		t.Fatalf("image job without a sandbox: %s %q", j.Status, aws.ToString(j.Container.Reason))
+	}
+	if !strings.Contains(b.Log(), "JOBS AND FUNCTIONS ARE NOT ISOLATED") {
+		t.Errorf("no warning in the server log:\n%s", b.Log())
+	}
+}
