@@ -86,5 +86,6 @@ func isolationSpec(c *wire.ContainerDetail, spec *bexec.Spec) {
 	spec.Privileged = deref(c.Privileged)
 	if lp := c.LinuxParameters; lp != nil {
 		spec.SharedMemoryMiB = int64(deref(lp.SharedMemorySize))
+		spec.InitProcess = deref(lp.InitProcessEnabled)
 	}
 }

@@ -115,7 +115,7 @@ var Notes = map[string]map[string]Note{
 			"`containerProperties.privileged` is refused unless the operator starts barge with `--allow-privileged`",
 			"`image` is pulled and run in a sandbox (docs/isolation.md); barge also accepts no `image` or `host`: the job runs on the host's filesystem, read-only, inside the sandbox",
 			"`volumes` with `host.sourcePath` (or none: scratch space), `mountPoints`, `ulimits`, `user` and `readonlyRootFilesystem` are enforced; EFS and S3 Files volumes are refused; barge's data directory cannot be a volume",
-			"`linuxParameters.initProcessEnabled` is always in effect (barge runs an init as PID 1 in every sandbox); `sharedMemorySize` sizes /dev/shm; `devices` and `tmpfs` are refused; `maxSwap` and `swappiness` are ignored (swap is off: the memory limit covers it)",
+			"`linuxParameters.initProcessEnabled` and `sharedMemorySize` are honoured; `devices` and `tmpfs` are refused; `maxSwap` and `swappiness` are ignored (swap is off: the memory limit covers it)",
 			"`jobRoleArn`, `executionRoleArn`, `secrets`, `logConfiguration`, `networkConfiguration`, `fargatePlatformConfiguration`, `ephemeralStorage`, `runtimePlatform`, `repositoryCredentials`, `enableExecuteCommand` and `instanceType` are recorded and ignored; output always goes to the log group `/aws/batch/job`",
 			"`GPU` resource requirements are recorded, but compute environments have no GPUs yet, so such jobs cannot be placed",
 			"`schedulingPriority` is recorded but not used for scheduling yet; `propagateTags` and `platformCapabilities` are recorded",

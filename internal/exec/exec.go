@@ -31,6 +31,9 @@ type Spec struct {
 	// User is "user", "uid", "user:group" or "uid:gid"; "" is the image's USER, else root.
 	User    string
 	Ulimits []Ulimit
+	// InitProcess runs barge's init as PID 1, forwarding signals and reaping orphans
+	// (linuxParameters.initProcessEnabled); otherwise the command is PID 1, as in Docker.
+	InitProcess bool
 	// Privileged keeps every capability and the host's devices (only when the operator allows).
 	Privileged bool
 	// SharedMemoryMiB sizes /dev/shm; 0 is 64 MiB.

@@ -88,7 +88,7 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 	cfg := sandbox.Config{
 		ID: spec.ID, Argv: spec.Command, Dir: spec.Dir, DirReadOnly: spec.DirReadOnly,
 		Mounts: spec.Mounts, ReadonlyRootFS: spec.ReadonlyRootFS, User: spec.User,
-		Ulimits: spec.Ulimits, Privileged: spec.Privileged,
+		Ulimits: spec.Ulimits, InitProcess: spec.InitProcess, Privileged: spec.Privileged,
 		ShmMiB: spec.SharedMemoryMiB, MilliVCPU: spec.MilliVCPU, MemoryMiB: spec.MemoryMiB,
 	}
 	if host {

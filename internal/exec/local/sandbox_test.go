@@ -104,7 +104,8 @@ func TestSandboxIsolation(t *testing.T) {
 		wantOut  string // every line must appear in stdout
 		check    func(t *testing.T)
 	}{
-		{name: "own PID namespace", spec: bexec.Spec{Command: sh(`echo pid=$$; ls /proc | grep -c '^[0-9]'`)}, wantOut: "pid=2\n4\n"}, // init, sh, ls, grep
+		{name: "own PID namespace", spec: bexec.Spec{Command: sh(`echo pid=$$; ls /proc | grep -c '^[0-9]'`)}, wantOut: "pid=1\n3\n"}, // sh, ls, grep
+		{name: "init process", spec: bexec.Spec{Command: sh(`echo pid=$$; ls /proc | grep -c '^[0-9]'`), InitProcess: true}, wantOut: "pid=2\n4\n"},
 		{name: "cannot signal barge", spec: bexec.Spec{Command: sh(fmt.Sprintf(`kill -0 %d && echo reached || echo unreachable`, os.Getpid()))}, wantOut: "unreachable"},
 		{name: "hostname", spec: bexec.Spec{Command: []string{"hostname"}}, wantOut: "barge"},
 		{name: "host root is read-only", spec: bexec.Spec{Command: sh(`touch /etc/barge-escape 2>/dev/null && echo wrote || echo refused`)}, wantOut: "refused",
@@ -222,13 +223,32 @@ func TestSandboxContainment(t *testing.T) {
 
 func TestSandboxTerminate(t *testing.T) {
 	v := sandboxed(t)
-	// The command is not PID 1 (barge's init is), so SIGTERM reaches it with its default action.
-	p, out, _ := v.start(t, bexec.Spec{Command: sh(`echo started; exec sleep 30`)})
+	for _, c := range []struct {
+		name   string
+		script string
+		init   bool
+	}{
+		// PID 1 without a handler: the kernel would drop SIGTERM; barge delivers SIGKILL for it.
+		{"command is PID 1", `echo started; exec sleep 30`, false},
+		// barge's init forwards SIGTERM to the command, whose default action ends it.
+		{"through the init", `echo started; exec sleep 30`, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, out, _ := v.start(t, bexec.Spec{Command: sh(c.script), InitProcess: c.init})
+			waitFor(t, "started", func() bool { return strings.Contains(out.String(), "started") })
+			p.Signal(syscall.SIGTERM)
+			x := p.Wait()
+			if x.Code != 128+int(syscall.SIGTERM) && x.Signal != syscall.SIGTERM {
+				t.Errorf("exit %+v, want death by SIGTERM", x)
+			}
+		})
+	}
+	// A PID 1 that handles SIGTERM gets it.
+	p, out, _ := v.start(t, bexec.Spec{Command: sh(`trap 'echo got TERM; exit 3' TERM; echo started; while :; do sleep 0.05; done`)})
 	waitFor(t, "started", func() bool { return strings.Contains(out.String(), "started") })
 	p.Signal(syscall.SIGTERM)
-	x := p.Wait()
-	if x.Code != 128+int(syscall.SIGTERM) && x.Signal != syscall.SIGTERM {
-		t.Errorf("exit %+v, want death by SIGTERM", x)
+	if x := p.Wait(); x.Code != 3 || !strings.Contains(out.String(), "got TERM") {
+		t.Errorf("a command handling SIGTERM: exit %+v, output %q", x, out.String())
 	}
 }
 

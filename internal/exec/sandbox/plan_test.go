@@ -78,7 +78,7 @@ func TestPlanHost(t *testing.T) {
 	dir := data + "/work/a1"
 	p, err := s.buildPlan(Config{Argv: []string{"sh", "-c", "x"}, Env: []string{"A=1"}, Dir: dir,
 		Mounts:  []bexec.Mount{{Source: "/srv/in", Target: "/in", ReadOnly: true}, {Source: "/srv/out", Target: "/tmp/out"}},
-		Ulimits: []bexec.Ulimit{{Name: "nofile", Soft: 10, Hard: 20}}, User: "0:0"})
+		Ulimits: []bexec.Ulimit{{Name: "nofile", Soft: 10, Hard: 20}}, User: "0:0", InitProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPlanImage(t *testing.T) {
 	// A symlink in the image must not redirect a mount point onto the host.
 	os.Symlink("/etc", filepath.Join(rootfs, "data"))
 	s := testSandbox("/var/lib/barge")
-	p, err := s.buildPlan(Config{Argv: []string{"/app"}, RootFS: rootfs, Dir: dir, Cwd: "/w", User: "app", ReadonlyRootFS: true,
+	p, err := s.buildPlan(Config{Argv: []string{"/app"}, RootFS: rootfs, Dir: dir, Cwd: "/w", User: "app", ReadonlyRootFS: true, InitProcess: true,
 		Mounts: []bexec.Mount{{Source: "/srv/data", Target: "/data"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -140,6 +140,9 @@ type Config struct {
 	ReadonlyRootFS bool
 	User           string // see exec.Spec.User
 	Ulimits        []bexec.Ulimit
+	// InitProcess keeps barge's init as PID 1 (linuxParameters.initProcessEnabled): it forwards
+	// signals and reaps orphans. Without it the command is PID 1, as in Docker.
+	InitProcess bool
 	// Privileged keeps every capability and the host's /dev.
 	Privileged bool
 	// ShmMiB sizes /dev/shm; 0 is 64 MiB.
@@ -157,8 +160,11 @@ type Proc struct {
 	scratch []string
 	s       *Sandbox
 
+	init   bool // barge's init is PID 1
 	done   chan struct{}
 	status syscall.WaitStatus
+	// converted is a signal Signal delivered as SIGKILL (see there), reported in its place.
+	converted syscall.Signal
 
 	mu       sync.Mutex // guards pidfd against Signal after release
 	released bool
@@ -170,7 +176,7 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command")
 	}
-	p := &Proc{s: s, pidfd: -1, done: make(chan struct{})}
+	p := &Proc{s: s, pidfd: -1, done: make(chan struct{}), init: cfg.InitProcess}
 	defer func() {
 		if err != nil {
 			p.release()
@@ -242,21 +248,55 @@ func (p *Proc) Wait() (syscall.WaitStatus, bool) {
 	<-p.done
 	oom := p.cg.oomKilled()
 	p.release()
-	return p.status, oom
+	st := p.status
+	p.mu.Lock()
+	if p.converted != 0 && st.Signaled() && st.Signal() == syscall.SIGKILL {
+		st = syscall.WaitStatus(p.converted) // killed "by" the signal it was sent
+	}
+	p.mu.Unlock()
+	return st, oom
 }
 
-// Signal delivers sig to the sandbox's init, which forwards it to the command (SIGKILL ends the
-// whole sandbox).
+// Signal delivers sig to the sandbox's PID 1. The kernel drops signals sent to a namespace's
+// PID 1 that it does not handle (SIGKILL aside), so a plain command as PID 1 would ignore the
+// SIGTERM of terminate and timeouts and sit out the grace period; when PID 1 does not catch a
+// signal whose default action is to terminate, barge delivers SIGKILL instead, which is what that
+// default would have done (and reports the original signal). Through barge's init (InitProcess)
+// signals are forwarded to the command as they are.
 func (p *Proc) Signal(sig syscall.Signal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.released || p.pid == 0 {
 		return os.ErrProcessDone
 	}
+	if !p.init && terminates[sig] && !catches(p.pid, sig) {
+		p.converted, sig = sig, syscall.SIGKILL
+	}
 	if p.pidfd >= 0 {
 		return unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
 	}
 	return syscall.Kill(p.pid, sig)
+}
+
+// terminates are the signals whose default action ends the process.
+var terminates = map[syscall.Signal]bool{
+	syscall.SIGTERM: true, syscall.SIGINT: true, syscall.SIGHUP: true, syscall.SIGQUIT: true,
+	syscall.SIGUSR1: true, syscall.SIGUSR2: true, syscall.SIGALRM: true, syscall.SIGPIPE: true,
+}
+
+// catches reports whether process pid has a handler for sig (SigCgt in /proc/<pid>/status).
+func catches(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return false
 }
 
 // PeakMemory is the most memory the sandbox's cgroup has used, in bytes.
@@ -347,10 +387,9 @@ func (s *Sandbox) buildPlan(cfg Config) (*plan, error) {
 	default:
 		p.chdir("/")
 	}
-	// Always an init as PID 1 (Docker's --init, AWS's initProcessEnabled): a command that is
-	// PID 1 ignores SIGTERM unless it handles it, so terminate and timeouts would always wait out
-	// the grace period; the init also reaps orphans. See docs/isolation.md.
-	p.initProcess()
+	if cfg.InitProcess {
+		p.initProcess()
+	}
 	for _, kv := range cfg.Env {
 		p.env(kv)
 	}
