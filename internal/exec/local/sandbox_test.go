@@ -355,3 +355,14 @@ func mustGlob(t *testing.T, pattern string) []string {
 	}
 	return m
 }
+
+func TestSandboxPeakMemory(t *testing.T) {
+	v := sandboxed(t)
+	p, out, _ := v.start(t, bexec.Spec{Command: sh(`x=$(head -c 8000000 /dev/zero | tr '\0' a); echo ready; sleep 30`), MemoryMiB: 256})
+	defer func() { p.Signal(syscall.SIGKILL); p.Wait() }()
+	waitFor(t, "ready", func() bool { return strings.Contains(out.String(), "ready") })
+	first, second := p.PeakMemory(), p.PeakMemory()
+	if first < 8_000_000 || second < first {
+		t.Errorf("peak memory %d then %d, want ≥ 8 MB (the shell held 8 MB) and not falling", first, second)
+	}
+}

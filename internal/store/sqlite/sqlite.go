@@ -33,6 +33,8 @@ type Store struct {
 
 	// Prepared once on the single write connection; transactions use them through tx.Stmt.
 	insertJob, updateJob *sql.Stmt
+	// getResource is prepared on the read pool: every Lambda Invoke reads its function with it.
+	getResource *sql.Stmt
 
 	writes    chan *writeOp
 	closeOnce sync.Once
@@ -89,14 +91,22 @@ func Open(path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
+	getResource, err := read.Prepare(`SELECT ` + resourceColumns + ` FROM resources
+		WHERE account = ? AND kind = ? AND name = ? AND revision = ?`)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
 	s := &Store{
-		insertJob: insertJob,
-		updateJob: updateJob,
-		read:      read,
-		write:     write,
-		writes:    make(chan *writeOp, maxBatch),
-		closed:    make(chan struct{}),
-		done:      make(chan struct{}),
+		insertJob:   insertJob,
+		updateJob:   updateJob,
+		getResource: getResource,
+		read:        read,
+		write:       write,
+		writes:      make(chan *writeOp, maxBatch),
+		closed:      make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go s.writer()
 	return s, nil
@@ -146,7 +156,7 @@ func migrate(db *sql.DB) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
 	<-s.done
-	return errors.Join(s.insertJob.Close(), s.updateJob.Close(), s.write.Close(), s.read.Close())
+	return errors.Join(s.insertJob.Close(), s.updateJob.Close(), s.getResource.Close(), s.write.Close(), s.read.Close())
 }
 
 // exec runs fn in a write transaction shared with other concurrent writers, and returns once the
@@ -331,8 +341,7 @@ func scanResource(sc interface{ Scan(...any) error }) (*store.Resource, error) {
 
 // ResourceGet implements store.Store.
 func (s *Store) ResourceGet(ctx context.Context, account string, kind store.Kind, name string, revision int) (*store.Resource, error) {
-	row := s.read.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources
-		WHERE account = ? AND kind = ? AND name = ? AND revision = ?`, account, string(kind), name, revision)
+	row := s.getResource.QueryRowContext(ctx, account, string(kind), name, revision)
 	r, err := scanResource(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s %s: %w", kind, name, store.ErrNotFound)
