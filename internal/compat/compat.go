@@ -148,16 +148,16 @@ var Notes = map[string]map[string]Note{
 		"DeleteSchedulingPolicy": {Level: Tested, Tests: fairShare},
 	},
 	"lambda": {
-		"CreateFunction": {Level: Tested, Tests: lambdaTests, Ignored: []string{
-			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), and `python3.x` when the host has `python3` (barge's own runtime client runs the handler `module.function` with the host's Python, whatever its minor version; TestLambdaPython); other runtimes and `PackageType` Image are refused",
-			"`Code.ZipFile` only (S3 locations are refused)",
-			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `ImageConfig`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
+		"CreateFunction": {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{
+			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), and `python3.x` when the host has `python3` (barge's own runtime client runs the handler `module.function` with the host's Python, whatever its minor version; TestLambdaPython); other runtimes are refused",
+			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); S3 locations are refused",
+			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
 		}},
-		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path"}},
+		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
 		"GetFunctionConfiguration": {Level: Partial},
 		"ListFunctions":            {Level: Tested, Tests: lambdaTests, Ignored: []string{"`MasterRegion` and `FunctionVersion` are ignored"}},
 		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
-		"UpdateFunctionCode":       {Level: Tested, Tests: lambdaTests, Ignored: []string{"`ZipFile` only; `Publish`, `DryRun`, `RevisionId`, `Architectures` and S3/image sources are ignored or refused"}},
+		"UpdateFunctionCode":       {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{"`ZipFile`, or `ImageUri` for image functions; `Publish`, `DryRun`, `RevisionId`, `Architectures` and S3 sources are ignored or refused"}},
 		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Role`, `Handler`, `Runtime` (provided runtimes), `Description`, `Timeout`, `MemorySize` and `Environment` are honoured; the other members are ignored",
 		}},

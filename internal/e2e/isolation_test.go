@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/barge-run/barge/internal/bargetest"
@@ -131,5 +134,73 @@ func TestIsolationNone(t *testing.T) {
 	}
 	if !strings.Contains(b.Log(), "JOBS AND FUNCTIONS ARE NOT ISOLATED") {
 		t.Errorf("no warning in the server log:\n%s", b.Log())
+	}
+}
+
+// TestLambdaImageFunction: a PackageType Image function from a loopback registry, created and
+// invoked with aws-sdk-go-v2; its ImageConfig overrides the image's ENTRYPOINT.
+func TestLambdaImageFunction(t *testing.T) {
+	if err := sandbox.Probe(); err != nil {
+		t.Skipf("no sandbox on this host: %v", err)
+	}
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	reg := imagetest.StartRegistry(t)
+	ref := reg + "/e2e/echo-fn:v1"
+	digest := imagetest.Push(t, ref, v1.Config{Entrypoint: []string{"/bin/false"}},
+		map[string]imagetest.File{"var/task/bootstrap": {Body: imagetest.StaticBinary(t, "../fn/testdata/echofn"), Mode: 0o755}})
+
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("imgfn"), PackageType: ltypes.PackageTypeImage, Role: aws.String("arn:aws:iam::000000000000:role/x"),
+		Code:        &ltypes.FunctionCode{ImageUri: aws.String(ref)},
+		ImageConfig: &ltypes.ImageConfig{EntryPoint: []string{"/var/task/bootstrap"}},
+		Environment: &ltypes.Environment{Variables: map[string]string{"GREETING": "from an image"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.PackageType != ltypes.PackageTypeImage || "sha256:"+aws.ToString(created.CodeSha256) != digest {
+		t.Errorf("created: package type %s, CodeSha256 %s (image %s)", created.PackageType, aws.ToString(created.CodeSha256), digest)
+	}
+	for i := 1; i <= 2; i++ {
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("imgfn"), Payload: []byte(`{"n":1}`)})
+		if err != nil || out.FunctionError != nil {
+			t.Fatalf("invoke %d: %v %s", i, err, out.Payload)
+		}
+		var r struct {
+			Count int               `json:"count"`
+			Env   map[string]string `json:"env"`
+		}
+		if err := json.Unmarshal(out.Payload, &r); err != nil || r.Count != i || r.Env["GREETING"] != "from an image" || r.Env["LAMBDA_TASK_ROOT"] != "/var/task" {
+			t.Fatalf("invoke %d answered %s", i, out.Payload)
+		}
+	}
+	got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("imgfn")})
+	if err != nil || aws.ToString(got.Code.ImageUri) != ref || !strings.HasSuffix(aws.ToString(got.Code.ResolvedImageUri), "@"+digest) {
+		t.Fatalf("GetFunction: %v %+v", err, got.Code)
+	}
+	// A new image: UpdateFunctionCode re-pins the function; the next invoke cold-starts on it.
+	digest2 := imagetest.Push(t, reg+"/e2e/echo-fn:v2", v1.Config{Entrypoint: []string{"/var/task/bootstrap"}, Env: []string{"GREETING=from v2"}},
+		map[string]imagetest.File{"var/task/bootstrap": {Body: imagetest.StaticBinary(t, "../fn/testdata/echofn"), Mode: 0o755}, "var/task/v2": {Body: []byte("2"), Mode: 0o644}})
+	updated, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("imgfn"), ImageUri: aws.String(reg + "/e2e/echo-fn:v2")})
+	if err != nil || "sha256:"+aws.ToString(updated.CodeSha256) != digest2 {
+		t.Fatalf("UpdateFunctionCode: %v, CodeSha256 %s want %s", err, aws.ToString(updated.CodeSha256), digest2)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("imgfn"), Payload: []byte(`{}`)})
+	if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), `"count":1`) {
+		t.Fatalf("invoke after the update: %v %s", err, out.Payload)
+	}
+	for _, bad := range []struct {
+		in   *lambda.CreateFunctionInput
+		want string
+	}{
+		{&lambda.CreateFunctionInput{FunctionName: aws.String("bad1"), PackageType: ltypes.PackageTypeImage, Runtime: ltypes.RuntimeProvidedal2023,
+			Role: aws.String("arn:aws:iam::000000000000:role/x"), Code: &ltypes.FunctionCode{ImageUri: aws.String(ref)}}, "Runtime and Handler"},
+		{&lambda.CreateFunctionInput{FunctionName: aws.String("bad2"), PackageType: ltypes.PackageTypeImage,
+			Role: aws.String("arn:aws:iam::000000000000:role/x"), Code: &ltypes.FunctionCode{ImageUri: aws.String(reg + "/e2e/missing:v1")}}, "e2e/missing"},
+	} {
+		_, err := c.CreateFunction(ctx, bad.in)
+		apiErr(t, err, "InvalidParameterValueException", 400, bad.want)
 	}
 }

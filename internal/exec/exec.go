@@ -21,9 +21,12 @@ type Spec struct {
 	// DirReadOnly exposes Dir read-only (a function's code).
 	DirReadOnly bool
 	// Image is a container image reference; "" or "host" runs on the host filesystem.
-	Image     string
-	MilliVCPU int64
-	MemoryMiB int64
+	Image string
+	// Entrypoint and WorkingDir replace the image's ENTRYPOINT and WORKDIR when set.
+	Entrypoint []string
+	WorkingDir string
+	MilliVCPU  int64
+	MemoryMiB  int64
 	// Mounts are host paths bound into the attempt (AWS Batch volumes + mountPoints).
 	Mounts []Mount
 	// ReadonlyRootFS makes an image's root filesystem read-only (the host's always is).

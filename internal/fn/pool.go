@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -70,6 +71,13 @@ type FunctionSpec struct {
 	Env       map[string]string
 	// ReservedConcurrency caps the function's concurrent invocations; 0 means no cap.
 	ReservedConcurrency int
+	// Image, for a PackageType Image function, is its image pinned by digest; instances run it
+	// (each with a scratch directory below CodeDir). Entrypoint, Command and WorkingDir are the
+	// function's ImageConfig overrides ("" / nil: the image's).
+	Image      string
+	Entrypoint []string
+	Command    []string
+	WorkingDir string
 }
 
 // Result is the outcome of a synchronous invocation. A function error is a Result with
@@ -173,6 +181,7 @@ type instance struct {
 	srv *http.Server
 
 	proc     bexec.Process
+	scratch  string        // an image instance's directory, removed when it ends
 	exited   chan struct{} // closed when proc ended
 	exit     bexec.Exit
 	stopOnce sync.Once
@@ -450,6 +459,17 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 		Stdout:    capture{inst, inst.out},
 		Stderr:    capture{inst, inst.errw},
 	}
+	if fn.Image != "" {
+		// The image brings the runtime; the instance's writable layer lives in a directory of
+		// its own, removed when it ends.
+		spec.Image, spec.Command, spec.Entrypoint, spec.WorkingDir, spec.DirReadOnly = fn.Image, fn.Command, fn.Entrypoint, fn.WorkingDir, false
+		if spec.Dir, err = os.MkdirTemp(fn.CodeDir, "instance-"); err != nil {
+			inst.stop()
+			inst.sys.Close()
+			return nil, nil, fmt.Errorf("fn: instance directory: %w", err)
+		}
+		inst.scratch = spec.Dir
+	}
 	// Not ctx: the instance outlives this invocation.
 	proc, err := p.cfg.Executor.Start(context.Background(), spec)
 	if err != nil {
@@ -500,6 +520,9 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 func (p *Pool) watch(inst *instance) {
 	defer p.wg.Done()
 	inst.exit = inst.proc.Wait()
+	if inst.scratch != "" {
+		os.RemoveAll(inst.scratch)
+	}
 	close(inst.exited)
 	inst.api.close()
 	inst.srv.Close()
@@ -617,12 +640,21 @@ func tail(b []byte) []byte {
 
 // environ is the instance's environment: Lambda's defaults that a function may override, the
 // function's variables, then the reserved variables it may not.
+// taskRoot is LAMBDA_TASK_ROOT: the code directory, or /var/task in an image (Lambda's base
+// images keep the function there).
+func taskRoot(fn *FunctionSpec) string {
+	if fn.Image != "" {
+		return "/var/task"
+	}
+	return fn.CodeDir
+}
+
 func (p *Pool) environ(fn *FunctionSpec, runtimeAPI string, inst *instance) []string {
 	env := map[string]string{
 		"PATH":            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
 		"LANG":            "en_US.UTF-8",
 		"TZ":              ":UTC",
-		"LD_LIBRARY_PATH": "/lib64:/usr/lib64:" + fn.CodeDir + ":" + fn.CodeDir + "/lib:/opt/lib",
+		"LD_LIBRARY_PATH": "/lib64:/usr/lib64:" + taskRoot(fn) + ":" + taskRoot(fn) + "/lib:/opt/lib",
 	}
 	for k, v := range fn.Env {
 		env[k] = v
@@ -638,7 +670,7 @@ func (p *Pool) environ(fn *FunctionSpec, runtimeAPI string, inst *instance) []st
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      p.cfg.Region,
 		"AWS_DEFAULT_REGION":              p.cfg.Region,
-		"LAMBDA_TASK_ROOT":                fn.CodeDir,
+		"LAMBDA_TASK_ROOT":                taskRoot(fn),
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
 	}
 	if fn.Runtime != "" && !strings.HasPrefix(fn.Runtime, "provided") {

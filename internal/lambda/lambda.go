@@ -23,9 +23,12 @@ import (
 	"strings"
 	"time"
 
+	gname "github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 	"github.com/barge-run/barge/internal/fn"
+	"github.com/barge-run/barge/internal/image"
 	"github.com/barge-run/barge/internal/store"
 )
 
@@ -44,6 +47,13 @@ type Config struct {
 	Store   store.Store
 	Pool    *fn.Pool
 	CodeDir string // unpacked deployment packages live below it
+	// Images resolves (and pulls) the images of PackageType Image functions; nil refuses them.
+	Images Images
+}
+
+// Images pulls an image and says which manifest digest a reference resolved to.
+type Images interface {
+	Get(ctx context.Context, ref string) (*image.Image, error)
 }
 
 // Service implements the Lambda operations barge serves.
@@ -64,7 +74,12 @@ func New(cfg Config) *Service {
 type record struct {
 	Config  lw.FunctionConfiguration `json:"config"`
 	CodeDir string                   `json:"codeDir"`
-	Tags    map[string]string        `json:"tags,omitempty"`
+	// ImageURI is an image function's reference as given, ResolvedImageURI the same pinned to
+	// the digest it resolved to (what instances run, so a moved tag changes nothing until
+	// UpdateFunctionCode).
+	ImageURI         string            `json:"imageUri,omitempty"`
+	ResolvedImageURI string            `json:"resolvedImageUri,omitempty"`
+	Tags             map[string]string `json:"tags,omitempty"`
 	// Reserved is the reserved concurrency (PutFunctionConcurrency); nil when none.
 	Reserved *int32 `json:"reserved,omitempty"`
 	// PublishedFrom is, for a published version, the LastModified of $LATEST it was taken from.
@@ -129,19 +144,25 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if qualifier != "" {
 		return nil, invalid("FunctionName: a new function takes no qualifier")
 	}
+	image := in.PackageType == lw.PackageTypeImage || (in.Code != nil && in.Code.ImageUri != "")
 	switch {
-	case in.Runtime == "":
+	case image && (in.Code == nil || in.Code.ImageUri == ""):
+		return nil, invalid("Code.ImageUri is required for PackageType Image")
+	case image && (in.Runtime != "" || in.Handler != ""):
+		return nil, invalid("Runtime and Handler are not supported for PackageType Image")
+	case image && in.PackageType != lw.PackageTypeImage:
+		return nil, invalid("PackageType must be Image with Code.ImageUri")
+	case !image && in.Runtime == "":
 		return nil, invalid("Runtime is required for a zip package")
-	case !runtimeSupported(in.Runtime):
+	case !image && !runtimeSupported(in.Runtime):
 		return nil, invalid("Runtime: %q is not supported on this host; use provided.al2023 or provided.al2 (a bootstrap executable), or python3.x where python3 is installed", in.Runtime)
+	case !image && in.ImageConfig != nil:
+		return nil, invalid("ImageConfig is only for PackageType Image")
 	}
 	if !strings.HasPrefix(in.Role, "arn:aws:iam::") {
 		return nil, invalid("Role: %q is not an IAM role ARN", in.Role)
 	}
-	if in.PackageType == lw.PackageTypeImage || (in.Code != nil && in.Code.ImageUri != "") {
-		return nil, invalid("PackageType Image is not supported yet")
-	}
-	if in.Code == nil || len(in.Code.ZipFile) == 0 {
+	if !image && (in.Code == nil || len(in.Code.ZipFile) == 0) {
 		return nil, invalid("Code.ZipFile is required (S3 locations are not supported by barge)")
 	}
 	memory := deref(in.MemorySize, 128)
@@ -155,14 +176,25 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if _, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0); err == nil {
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
 	}
-	sum := sha256.Sum256(in.Code.ZipFile)
-	dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
-	if err := unzip(in.Code.ZipFile, dir); err != nil {
-		os.RemoveAll(dir)
-		return nil, userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
-	}
-	if err := prepareRuntime(in.Runtime, dir); err != nil {
-		return nil, serviceErr("installing the runtime failed")
+	rec := record{Tags: in.Tags}
+	var codeSha string
+	var codeSize int64
+	if image {
+		if err := s.resolveImage(ctx, account, name, in.Code.ImageUri, &rec); err != nil {
+			return nil, err
+		}
+		codeSha = strings.TrimPrefix(rec.ResolvedImageURI[strings.LastIndexByte(rec.ResolvedImageURI, '@')+1:], "sha256:")
+	} else {
+		sum := sha256.Sum256(in.Code.ZipFile)
+		dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
+		if err := unzip(in.Code.ZipFile, dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
+		}
+		if err := prepareRuntime(in.Runtime, dir); err != nil {
+			return nil, serviceErr("installing the runtime failed")
+		}
+		rec.CodeDir, codeSha, codeSize = dir, base64.StdEncoding.EncodeToString(sum[:]), int64(len(in.Code.ZipFile))
 	}
 	cfg := lw.FunctionConfiguration{
 		FunctionName:     name,
@@ -170,22 +202,29 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		Runtime:          in.Runtime,
 		Role:             in.Role,
 		Handler:          in.Handler,
-		CodeSize:         ptr(int64(len(in.Code.ZipFile))),
+		CodeSize:         &codeSize,
 		Description:      in.Description,
 		Timeout:          &timeout,
 		MemorySize:       &memory,
 		LastModified:     time.Now().UTC().Format("2006-01-02T15:04:05.000-0700"),
-		CodeSha256:       base64.StdEncoding.EncodeToString(sum[:]),
+		CodeSha256:       codeSha,
 		Version:          "$LATEST",
 		State:            lw.StateActive,
 		LastUpdateStatus: lw.LastUpdateStatusSuccessful,
 		PackageType:      lw.PackageTypeZip,
 		Architectures:    []lw.Architecture{lw.ArchitectureX86_64},
 	}
+	if image {
+		cfg.PackageType, cfg.Handler = lw.PackageTypeImage, ""
+		if in.ImageConfig != nil {
+			cfg.ImageConfigResponse = &lw.ImageConfigResponse{ImageConfig: in.ImageConfig}
+		}
+	}
 	if in.Environment != nil {
 		cfg.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
 	}
-	body, _ := json.Marshal(record{Config: cfg, CodeDir: dir, Tags: in.Tags})
+	rec.Config = cfg
+	body, _ := json.Marshal(rec)
 	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: name,
 		ARN: cfg.FunctionArn, Status: "Active", Body: body, CreatedAt: time.Now()})
 	if errors.Is(err, store.ErrConflict) {
@@ -286,6 +325,9 @@ func (s *Service) GetFunction(ctx context.Context, account string, in *lw.GetFun
 	}
 	out := &lw.GetFunctionResponse{Configuration: &rec.Config, Tags: rec.Tags,
 		Code: &lw.FunctionCodeLocation{RepositoryType: "Local", Location: "file://" + rec.CodeDir}}
+	if rec.ImageURI != "" {
+		out.Code = &lw.FunctionCodeLocation{RepositoryType: "ECR", ImageUri: rec.ImageURI, ResolvedImageUri: rec.ResolvedImageURI}
+	}
 	if rec.Reserved != nil {
 		out.Concurrency = &lw.Concurrency{ReservedConcurrentExecutions: rec.Reserved}
 	}
@@ -449,6 +491,12 @@ func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 	if c.Environment != nil {
 		spec.Env = c.Environment.Variables
 	}
+	if rec.ResolvedImageURI != "" {
+		spec.Image = rec.ResolvedImageURI
+		if ic := c.ImageConfigResponse; ic != nil && ic.ImageConfig != nil {
+			spec.Entrypoint, spec.Command, spec.WorkingDir = ic.ImageConfig.EntryPoint, ic.ImageConfig.Command, ic.ImageConfig.WorkingDirectory
+		}
+	}
 	if rec.Reserved != nil {
 		if *rec.Reserved == 0 {
 			return spec, true
@@ -456,4 +504,27 @@ func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 		spec.ReservedConcurrency = int(*rec.Reserved)
 	}
 	return spec, false
+}
+
+// resolveImage pulls an image function's image (so a missing one fails CreateFunction, as in
+// AWS, and the first invoke finds it unpacked) and pins the function to the digest it resolved
+// to. The function's code directory is per digest: instances are keyed by it.
+func (s *Service) resolveImage(ctx context.Context, account, name, ref string, rec *record) error {
+	if s.cfg.Images == nil {
+		return invalid("PackageType Image needs barge's sandbox, which this host does not have (see barge doctor)")
+	}
+	r, err := gname.ParseReference(ref)
+	if err != nil {
+		return invalid("Code.ImageUri: %q is not an image reference: %v", ref, err)
+	}
+	img, err := s.cfg.Images.Get(ctx, ref)
+	if err != nil {
+		return invalid("Source image %s is not valid: %v", ref, err)
+	}
+	rec.ImageURI, rec.ResolvedImageURI = ref, r.Context().Name()+"@"+img.Digest
+	rec.CodeDir = filepath.Join(s.cfg.CodeDir, account, name, "image-"+strings.TrimPrefix(img.Digest, "sha256:"))
+	if err := os.MkdirAll(rec.CodeDir, 0o755); err != nil {
+		return serviceErr("preparing the function failed")
+	}
+	return nil
 }

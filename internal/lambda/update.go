@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/barge-run/barge/internal/awserr"
@@ -88,8 +89,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 	if err != nil {
 		return nil, err
 	}
+	if rec.ImageURI != "" || in.ImageUri != "" {
+		return s.updateImage(ctx, account, rec, in)
+	}
 	if len(in.ZipFile) == 0 {
-		return nil, invalid("ZipFile is required (S3 locations and images are not supported by barge)")
+		return nil, invalid("ZipFile is required (S3 locations are not supported by barge)")
 	}
 	sum := sha256.Sum256(in.ZipFile)
 	dir := filepath.Join(s.cfg.CodeDir, account, rec.Config.FunctionName, hex.EncodeToString(sum[:]))
@@ -114,6 +118,25 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 		// Running instances of the old code keep their open executable; no new one starts there
 		// (the pool keys instances by code directory). Published versions keep theirs.
 		os.RemoveAll(old)
+	}
+	return &rec.Config, nil
+}
+
+// updateImage points an image function at a new image (or the same reference, re-resolved).
+func (s *Service) updateImage(ctx context.Context, account string, rec *record, in *lw.UpdateFunctionCodeRequest) (*lw.FunctionConfiguration, error) {
+	switch {
+	case rec.ImageURI == "":
+		return nil, invalid("Please provide ZipFile: the function's package type is Zip")
+	case in.ImageUri == "":
+		return nil, invalid("Please provide ImageUri: the function's package type is Image")
+	}
+	if err := s.resolveImage(ctx, account, rec.Config.FunctionName, in.ImageUri, rec); err != nil {
+		return nil, err
+	}
+	rec.Config.CodeSha256 = strings.TrimPrefix(rec.ResolvedImageURI[strings.LastIndexByte(rec.ResolvedImageURI, '@')+1:], "sha256:")
+	touch(&rec.Config)
+	if err := s.put(ctx, account, rec); err != nil {
+		return nil, err
 	}
 	return &rec.Config, nil
 }

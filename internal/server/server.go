@@ -138,7 +138,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
-	functions := lambda.New(lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions")})
+	lcfg := lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions")}
+	if images := executor.Images(); images != nil && executor.Sandboxed() {
+		lcfg.Images = images
+	}
+	functions := lambda.New(lcfg)
 	functions.Start()
 	s.fns = functions
 	handler := api.New(api.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})

@@ -73,6 +73,9 @@ func (e *Executor) Close() {
 	}
 }
 
+// Images is the image store attempts' images come from (nil if none).
+func (e *Executor) Images() *image.Store { return e.opts.Images }
+
 // Sandboxed reports whether attempts run isolated.
 func (e *Executor) Sandboxed() bool { return e.opts.Sandbox != nil }
 
@@ -107,9 +110,16 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		if len(cmd) == 0 {
 			cmd = img.Cmd
 		}
-		cfg.Argv = append(append([]string(nil), img.Entrypoint...), cmd...)
+		entrypoint := img.Entrypoint
+		if spec.Entrypoint != nil {
+			entrypoint = spec.Entrypoint
+		}
+		cfg.Argv = append(append([]string(nil), entrypoint...), cmd...)
 		cfg.Env = withDefaults(spec.Env, img.Env, "HOME=/root")
 		cfg.RootFS, cfg.Cwd = img.RootFS, img.WorkingDir
+		if spec.WorkingDir != "" {
+			cfg.Cwd = spec.WorkingDir
+		}
 		if cfg.User == "" {
 			cfg.User = img.User
 		}
