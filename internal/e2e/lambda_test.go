@@ -427,6 +427,58 @@ func TestLambdaVersionsAndAliases(t *testing.T) {
 			t.Fatalf("invoke %s ran version %s with GREETING=%s, want %s with %s", tc.qualifier, v, g, tc.version, tc.greeting)
 		}
 	}
+	// Weighted routing: half of live's invocations go to version 2.
+	route := func(w map[string]float64) {
+		t.Helper()
+		if _, err := c.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: fn, Name: aws.String("live"),
+			RoutingConfig: &ltypes.AliasRoutingConfiguration{AdditionalVersionWeights: w}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := func(n int) map[string]int {
+		counts := map[string]int{}
+		for range n {
+			v, g := call("live")
+			if (v == "1") != (g == "one") {
+				t.Fatalf("version %s ran with GREETING=%s", v, g)
+			}
+			counts[v]++
+		}
+		return counts
+	}
+	route(map[string]float64{"2": 0.5})
+	if got := ran(40); got["1"] == 0 || got["2"] == 0 || got["1"]+got["2"] != 40 {
+		t.Fatalf("a 50 %% weighted alias ran %v", got)
+	}
+	route(map[string]float64{"2": 1})
+	if got := ran(10); got["2"] != 10 {
+		t.Fatalf("a 100 %% weighted alias ran %v", got)
+	}
+	_, err = c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: fn, Qualifier: aws.String("2")})
+	var inUse *ltypes.ResourceConflictException
+	if !errors.As(err, &inUse) {
+		t.Fatalf("deleting a version an alias routes to: %v", err)
+	}
+	route(map[string]float64{})
+	if got := ran(5); got["1"] != 5 {
+		t.Fatalf("after clearing the routing, live ran %v", got)
+	}
+	for _, bad := range []struct {
+		version string
+		w       map[string]float64
+		want    string
+	}{
+		{"1", map[string]float64{"2": 1.5}, "between 0.0 and 1.0"},
+		{"$LATEST", map[string]float64{"2": 0.5}, "$LATEST is not supported"},
+		{"1", map[string]float64{"1": 0.5}, "already the alias's FunctionVersion"},
+		{"1", map[string]float64{"9": 0.5}, "not found"},
+	} {
+		_, err := c.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: fn, Name: aws.String("live"), FunctionVersion: aws.String(bad.version),
+			RoutingConfig: &ltypes.AliasRoutingConfiguration{AdditionalVersionWeights: bad.w}})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("UpdateAlias to %s with %v: %v, want an error containing %q", bad.version, bad.w, err, bad.want)
+		}
+	}
 	if _, err := c.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: fn, Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
 		t.Fatal(err)
 	}

@@ -395,7 +395,8 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 			return nil, err
 		}
 		for _, a := range aliases {
-			if a.FunctionVersion == v {
+			_, weighted := weights(a.RoutingConfig)[v]
+			if a.FunctionVersion == v || weighted {
 				return nil, userErr(http.StatusConflict, "ResourceConflictException", "Unable to delete version because the following aliases reference it: [%s]", a.Name)
 			}
 		}

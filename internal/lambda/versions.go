@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -37,10 +38,11 @@ func (s *Service) resolveQualifier(ctx context.Context, account string, latest *
 	if err != nil {
 		return nil, err
 	}
-	if alias.FunctionVersion == "$LATEST" {
+	v := routeAlias(alias)
+	if v == "$LATEST" {
 		return latest, nil
 	}
-	return s.version(ctx, account, name, alias.FunctionVersion)
+	return s.version(ctx, account, name, v)
 }
 
 func (s *Service) version(ctx context.Context, account, name, v string) (*record, error) {
@@ -161,19 +163,58 @@ func nextMarker(n int, marker string, maxItems *int32, def int) string {
 	return ""
 }
 
-// checkAliasTarget validates an alias's name and the version it points to.
+// checkAliasTarget validates the version an alias points to and its routing: at most one
+// additional version, published, other than the primary, with a weight between 0 and 1, as AWS
+// requires.
 func (s *Service) checkAliasTarget(ctx context.Context, account, name, version string, routing *lw.AliasRoutingConfiguration) error {
-	if routing != nil && len(routing.AdditionalVersionWeights) > 0 {
-		return invalid("RoutingConfig: weighted aliases are not supported yet")
-	}
 	switch {
+	case version == "$LATEST" && len(weights(routing)) > 0:
+		return invalid("RoutingConfig: $LATEST is not supported for an alias pointing to more than 1 version")
 	case version == "$LATEST":
 		return nil
 	case !isVersion(version):
 		return invalid("FunctionVersion: %q is not $LATEST or a version number", version)
 	}
-	_, err := s.version(ctx, account, name, version)
-	return err
+	if _, err := s.version(ctx, account, name, version); err != nil {
+		return err
+	}
+	w := weights(routing)
+	if len(w) > 1 {
+		return invalid("RoutingConfig.AdditionalVersionWeights: at most one additional version, got %d", len(w))
+	}
+	for v, weight := range w {
+		switch {
+		case !isVersion(v):
+			return invalid("RoutingConfig.AdditionalVersionWeights: %q is not a published version", v)
+		case v == version:
+			return invalid("RoutingConfig.AdditionalVersionWeights: version %s is already the alias's FunctionVersion", v)
+		case weight < 0 || weight > 1:
+			return invalid("RoutingConfig.AdditionalVersionWeights: weight %v of version %s is not between 0.0 and 1.0", weight, v)
+		}
+		if _, err := s.version(ctx, account, name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// weights are an alias's additional version weights (nil when it routes to one version).
+func weights(rc *lw.AliasRoutingConfiguration) map[string]float64 {
+	if rc == nil {
+		return nil
+	}
+	return rc.AdditionalVersionWeights
+}
+
+// routeAlias picks the version an invocation through alias a runs: the additional version with
+// its weight's probability, else the primary one.
+func routeAlias(a *lw.AliasConfiguration) string {
+	for v, w := range weights(a.RoutingConfig) {
+		if rand.Float64() < w {
+			return v
+		}
+	}
+	return a.FunctionVersion
 }
 
 // CreateAlias implements the Lambda operation.
@@ -191,6 +232,9 @@ func (s *Service) CreateAlias(ctx context.Context, account string, in *lw.Create
 	}
 	a := lw.AliasConfiguration{AliasArn: s.arn(account, name) + ":" + in.Name, Name: in.Name, FunctionVersion: in.FunctionVersion,
 		Description: in.Description, RevisionId: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	if len(weights(in.RoutingConfig)) > 0 {
+		a.RoutingConfig = in.RoutingConfig
+	}
 	body, _ := json.Marshal(a)
 	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindAlias, Name: name + ":" + in.Name, ARN: a.AliasArn, Status: "Active", Body: body, CreatedAt: time.Now()})
 	if errors.Is(err, store.ErrConflict) {
@@ -225,11 +269,21 @@ func (s *Service) UpdateAlias(ctx context.Context, account string, in *lw.Update
 	if in.RevisionId != "" && in.RevisionId != a.RevisionId {
 		return nil, userErr(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id.")
 	}
-	if in.FunctionVersion != "" {
-		if err := s.checkAliasTarget(ctx, account, name, in.FunctionVersion, in.RoutingConfig); err != nil {
+	if in.FunctionVersion != "" || in.RoutingConfig != nil {
+		version, routing := a.FunctionVersion, a.RoutingConfig
+		if in.FunctionVersion != "" {
+			version = in.FunctionVersion
+		}
+		if in.RoutingConfig != nil { // an empty one routes everything to the primary version again
+			routing = in.RoutingConfig
+		}
+		if err := s.checkAliasTarget(ctx, account, name, version, routing); err != nil {
 			return nil, err
 		}
-		a.FunctionVersion = in.FunctionVersion
+		a.FunctionVersion, a.RoutingConfig = version, routing
+		if len(weights(routing)) == 0 {
+			a.RoutingConfig = nil
+		}
 	}
 	if in.Description != "" {
 		a.Description = in.Description
