@@ -37,6 +37,9 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"PutFunctionEventInvokeConfig":    lambdaJSON(l.PutFunctionEventInvokeConfig, http.StatusOK),
 		"GetFunctionEventInvokeConfig":    lambdaJSON(l.GetFunctionEventInvokeConfig, http.StatusOK),
 		"DeleteFunctionEventInvokeConfig": lambdaJSON(l.DeleteFunctionEventInvokeConfig, http.StatusNoContent),
+		"TagResource":                     lambdaJSON(l.TagResource, http.StatusNoContent),
+		"UntagResource":                   lambdaJSON(l.UntagResource, http.StatusNoContent),
+		"ListTags":                        lambdaJSON(l.ListTags, http.StatusOK),
 	}
 }
 

@@ -673,3 +673,33 @@ func pythonPackage(t *testing.T, name, source string) []byte {
 	}
 	return buf.Bytes()
 }
+
+func TestLambdaTags(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("tagged"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)},
+		Tags: map[string]string{"team": "batch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := created.FunctionArn
+	if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"env": "dev", "team": "lambda"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &lambda.UntagResourceInput{Resource: arn, TagKeys: []string{"env", "absent"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: arn})
+	if err != nil || len(got.Tags) != 1 || got.Tags["team"] != "lambda" {
+		t.Fatalf("ListTags: %v %v", got, err)
+	}
+	if fn, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("tagged")}); err != nil || fn.Tags["team"] != "lambda" {
+		t.Fatalf("GetFunction tags: %v %v", fn, err)
+	}
+	_, err = c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"aws:owner": "x"}})
+	apiErr(t, err, "InvalidParameterValueException", 400, "reserved")
+	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:nope")})
+	apiErr(t, err, "ResourceNotFoundException", 404, "nope")
+}

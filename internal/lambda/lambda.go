@@ -162,6 +162,12 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if !strings.HasPrefix(in.Role, "arn:aws:iam::") {
 		return nil, invalid("Role: %q is not an IAM role ARN", in.Role)
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > maxTags {
+		return nil, invalid("Tags: a function can have at most %d tags", maxTags)
+	}
 	if !image && (in.Code == nil || len(in.Code.ZipFile) == 0) {
 		return nil, invalid("Code.ZipFile is required (S3 locations are not supported by barge)")
 	}
