@@ -167,9 +167,9 @@ var Notes = map[string]map[string]Note{
 			"publishing without a change since the last version returns that version, as Lambda; `PublishTo` and `RevisionId` are ignored",
 		}},
 		"ListVersionsByFunction": {Level: Tested, Tests: lambdaVersionTests},
-		"TagResource":   {Level: Tested, Tests: []string{"TestLambdaTags"}, Ignored: []string{"functions only (by ARN, unqualified); at most 50 tags, `aws:` keys reserved"}},
-		"UntagResource": {Level: Tested, Tests: []string{"TestLambdaTags"}},
-		"ListTags":      {Level: Tested, Tests: []string{"TestLambdaTags"}},
+		"TagResource":            {Level: Tested, Tests: []string{"TestLambdaTags"}, Ignored: []string{"functions only (by ARN, unqualified); at most 50 tags, `aws:` keys reserved"}},
+		"UntagResource":          {Level: Tested, Tests: []string{"TestLambdaTags"}},
+		"ListTags":               {Level: Tested, Tests: []string{"TestLambdaTags"}},
 		"CreateAlias":            {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{"weighted `RoutingConfig` (one additional published version, weight 0.0–1.0) is honoured per invocation"}},
 		"GetAlias":               {Level: Partial},
 		"UpdateAlias":            {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{"weighted `RoutingConfig` is honoured; an empty one routes everything to `FunctionVersion` again"}},
@@ -230,9 +230,10 @@ func services() []service {
 		{
 			Key:   "lambda",
 			Title: "Lambda",
-			Intro: "Functions are zip packages with a `bootstrap` (custom runtimes), run as processes " +
-				"speaking the Lambda Runtime API, warm instances reused and idle ones reaped; their output " +
-				"goes to the CloudWatch Logs group `/aws/lambda/<name>`. Only `$LATEST` exists so far. " +
+			Intro: "Functions are zip packages (a `bootstrap` for custom runtimes, or Python handlers) or OCI " +
+				"images, run sandboxed as processes speaking the Lambda Runtime API, warm instances reused " +
+				"and idle ones reaped; their output goes to the CloudWatch Logs group `/aws/lambda/<name>`. " +
+				"Versions, aliases (weighted too) and tags are kept. " +
 				"Operations not implemented answer an `InvalidParameterValueException` naming the operation.",
 			Ops:         lambdawire.Operations,
 			Implemented: api.ImplementedLambdaOperations(),
