@@ -149,7 +149,7 @@ var Notes = map[string]map[string]Note{
 	},
 	"lambda": {
 		"CreateFunction": {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{
-			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), and `python3.x` when the host has `python3` (barge's own runtime client runs the handler `module.function` with the host's Python, whatever its minor version; TestLambdaPython); other runtimes are refused",
+			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), `python3.x` when the host has `python3` and `nodejs*.x` when it has `node` (barge's own runtime clients run the handler `module.function` / `file.function` with the host's interpreter, whatever its version; TestLambdaPython, TestLambdaNode); other runtimes are refused",
 			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); S3 locations are refused",
 			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
 		}},

@@ -703,3 +703,71 @@ func TestLambdaTags(t *testing.T) {
 	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:nope")})
 	apiErr(t, err, "ResourceNotFoundException", 404, "nope")
 }
+
+// TestLambdaNode runs Node.js handlers (async, callback-style, ES module) as Lambda's nodejs
+// runtimes do, on the host's node.
+func TestLambdaNode(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node on this host")
+	}
+	t.Parallel()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, src := range map[string]string{
+		"index.js": `let calls = 0;
+exports.handler = async (event, context) => {
+  calls++;
+  if (event.boom) throw new TypeError("boom requested");
+  console.log("handling", context.awsRequestId);
+  return { got: event, calls, fn: context.functionName, remainingOk: context.getRemainingTimeInMillis() > 0 };
+};
+exports.cb = (event, context, callback) => { setTimeout(() => callback(null, { viaCallback: event.n * 2 }), 5); };`,
+		"esm.mjs": `export const handler = async (event) => ({ esm: true, n: event.n });`,
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(src))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	for name, handler := range map[string]string{"node": "index.handler", "node-cb": "index.cb", "node-esm": "esm.handler"} {
+		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: ltypes.RuntimeNodejs20x,
+			Handler: aws.String(handler), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invoke := func(fn, payload string) *lambda.InvokeOutput {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(payload)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	invoke("node", `{"a":1}`)
+	var r struct {
+		Got         map[string]any `json:"got"`
+		Calls       int            `json:"calls"`
+		Fn          string         `json:"fn"`
+		RemainingOK bool           `json:"remainingOk"`
+	}
+	out := invoke("node", `{"a":2}`)
+	if err := json.Unmarshal(out.Payload, &r); err != nil || r.Calls != 2 || r.Got["a"] != float64(2) || r.Fn != "node" || !r.RemainingOK {
+		t.Fatalf("node handler: %s %v", out.Payload, err)
+	}
+	out = invoke("node", `{"boom":true}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType":"TypeError"`) {
+		t.Fatalf("a throwing handler: %s %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+	if out := invoke("node-cb", `{"n":21}`); string(out.Payload) != `{"viaCallback":42}` {
+		t.Fatalf("callback handler: %s", out.Payload)
+	}
+	if out := invoke("node-esm", `{"n":7}`); string(out.Payload) != `{"esm":true,"n":7}` {
+		t.Fatalf("ES module handler: %s", out.Payload)
+	}
+}
