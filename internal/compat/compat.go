@@ -151,7 +151,8 @@ var Notes = map[string]map[string]Note{
 		"CreateFunction": {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{
 			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), `python3.x` when the host has `python3` and `nodejs*.x` when it has `node` (barge's own runtime clients run the handler `module.function` / `file.function` with the host's interpreter, whatever its version; TestLambdaPython, TestLambdaNode); other runtimes are refused",
 			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); S3 locations are refused",
-			"`Publish`, `VpcConfig`, `DeadLetterConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
+			"`DeadLetterConfig` (SQS/SNS ARN) is honoured: failed asynchronous events are kept in barge's store as the messages AWS would send (TestLambdaDeadLetter)",
+			"`Publish`, `VpcConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
 		}},
 		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
 		"GetFunctionConfiguration": {Level: Partial},

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	_ "modernc.org/sqlite"
 
 	"github.com/barge-run/barge/internal/bargetest"
 	"github.com/barge-run/barge/internal/bench"
@@ -769,5 +771,62 @@ exports.cb = (event, context, callback) => { setTimeout(() => callback(null, { v
 	}
 	if out := invoke("node-esm", `{"n":7}`); string(out.Payload) != `{"esm":true,"n":7}` {
 		t.Fatalf("ES module handler: %s", out.Payload)
+	}
+}
+
+// TestLambdaDeadLetter: an asynchronous event that fails after its retries goes to the function's
+// dead-letter queue, which barge keeps in its store (it has no SQS): read here from the SQLite file
+// as another process would.
+func TestLambdaDeadLetter(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	role := aws.String("arn:aws:iam::000000000000:role/any")
+	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("bad-dlq"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: role, Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)},
+		DeadLetterConfig: &ltypes.DeadLetterConfig{TargetArn: aws.String("arn:aws:s3:::bucket")}})
+	apiErr(t, err, "InvalidParameterValueException", 400, "DeadLetterConfig.TargetArn")
+	queue := "arn:aws:sqs:us-east-1:000000000000:failed-events"
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("dlq"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: role, Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)},
+		DeadLetterConfig: &ltypes.DeadLetterConfig{TargetArn: aws.String(queue)}})
+	if err != nil || created.DeadLetterConfig == nil || aws.ToString(created.DeadLetterConfig.TargetArn) != queue {
+		t.Fatalf("create: %v %+v", err, created)
+	}
+	if _, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("dlq"), MaximumRetryAttempts: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("dlq"), InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(`{"fail":true,"n":7}`)}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.DataDir, "barge.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var arn string
+	var body []byte
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := db.QueryRow(`SELECT arn, body FROM resources WHERE kind = 'lambda-dead-letter'`).Scan(&arn, &body)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead-letter message: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var msg struct {
+		Body  map[string]any    `json:"body"`
+		Attrs map[string]string `json:"messageAttributes"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil || arn != queue || msg.Body["n"] != float64(7) || msg.Attrs["RequestID"] == "" || !strings.Contains(msg.Attrs["ErrorMessage"], "asked to fail") {
+		t.Fatalf("dead-letter message for %s: %s (%v)", arn, body, err)
+	}
+	// UpdateFunctionConfiguration with an empty TargetArn removes it.
+	up, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("dlq"), DeadLetterConfig: &ltypes.DeadLetterConfig{TargetArn: aws.String("")}})
+	if err != nil || up.DeadLetterConfig != nil {
+		t.Fatalf("removing the dead-letter queue: %v %+v", err, up.DeadLetterConfig)
 	}
 }

@@ -184,6 +184,9 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 		body, _ := json.Marshal(ev)
 		s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: ev.Account, Kind: KindEvent, Name: id, Status: "FAILED", Body: body})
 		s.deliver(ctx, ev, id, condition, onFailure, http.StatusOK, res.ExecutedVersion, res.FunctionError, res.Payload)
+		// ErrorCode as Lambda sets it on dead-letter messages: the HTTP status of the last
+		// attempt's response (200 for a function error).
+		s.deadLetter(ctx, ev, id, "200", reason)
 	}
 	if time.Since(ev.Enqueued) > maxAge {
 		fail("EventAgeExceeded", "EventAgeExceeded")

@@ -131,3 +131,37 @@ func (s *Service) deliver(ctx context.Context, ev asyncEvent, id, condition, des
 	s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: ev.Account, Kind: KindDelivery, Name: id + ":" + condition, ARN: dest,
 		Status: condition, Body: body, CreatedAt: time.Now()})
 }
+
+// KindDeadLetter is the store kind of events sent to a function's dead-letter queue: barge has
+// no SQS or SNS, so each is kept here as the message AWS would send (the event, with the
+// RequestID, ErrorCode and ErrorMessage attributes), under the target ARN.
+const KindDeadLetter store.Kind = "lambda-dead-letter"
+
+// checkDeadLetter validates DeadLetterConfig: an SQS queue or SNS topic ARN, as in AWS; an empty
+// TargetArn removes it.
+func checkDeadLetter(d *lw.DeadLetterConfig) error {
+	if d == nil || d.TargetArn == "" {
+		return nil
+	}
+	if !strings.HasPrefix(d.TargetArn, "arn:aws:sqs:") && !strings.HasPrefix(d.TargetArn, "arn:aws:sns:") {
+		return invalid("DeadLetterConfig.TargetArn: %q is not an SQS queue or SNS topic ARN", d.TargetArn)
+	}
+	return nil
+}
+
+// deadLetter keeps a failed event for the function's dead-letter queue, if it has one.
+func (s *Service) deadLetter(ctx context.Context, ev asyncEvent, id, errorCode, errorMessage string) {
+	rec, err := s.get(ctx, ev.Account, ev.Function, "")
+	if err != nil || rec.Config.DeadLetterConfig == nil || rec.Config.DeadLetterConfig.TargetArn == "" {
+		return
+	}
+	if len(errorMessage) > 1024 {
+		errorMessage = errorMessage[:1024]
+	}
+	msg, _ := json.Marshal(map[string]any{
+		"body":              json.RawMessage(ev.Payload),
+		"messageAttributes": map[string]string{"RequestID": id, "ErrorCode": errorCode, "ErrorMessage": errorMessage},
+	})
+	s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: ev.Account, Kind: KindDeadLetter, Name: id,
+		ARN: rec.Config.DeadLetterConfig.TargetArn, Status: errorCode, Body: msg, CreatedAt: time.Now()})
+}

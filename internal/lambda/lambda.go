@@ -165,6 +165,9 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
+	if err := checkDeadLetter(in.DeadLetterConfig); err != nil {
+		return nil, err
+	}
 	if len(in.Tags) > maxTags {
 		return nil, invalid("Tags: a function can have at most %d tags", maxTags)
 	}
@@ -228,6 +231,9 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	}
 	if in.Environment != nil {
 		cfg.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
+	}
+	if d := in.DeadLetterConfig; d != nil && d.TargetArn != "" {
+		cfg.DeadLetterConfig = d
 	}
 	rec.Config = cfg
 	body, _ := json.Marshal(rec)

@@ -73,6 +73,15 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 	if in.Description != "" {
 		c.Description = in.Description
 	}
+	if in.DeadLetterConfig != nil {
+		if err := checkDeadLetter(in.DeadLetterConfig); err != nil {
+			return nil, err
+		}
+		c.DeadLetterConfig = in.DeadLetterConfig
+		if in.DeadLetterConfig.TargetArn == "" {
+			c.DeadLetterConfig = nil
+		}
+	}
 	if in.Environment != nil {
 		c.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
 	}
