@@ -87,7 +87,7 @@ Usage:
   barge doctor                                                   what this host offers for isolation
   barge invoke     [--qualifier q] [--event] [--logs] <function> [payload]
 
-  barge submit     [--queue default] [--definition name] [--name n] [--vcpus 1] [--memory 512] [-- command…]
+  barge submit     [--queue default] [--definition name | --image ref] [--name n] [--vcpus 1] [--memory 512] [-- command…]
   barge jobs       [--queue default] [--status RUNNING|…|all]
   barge jobs watch <jobId>                                       follow a job; an array as a progress bar
   barge describe   <jobId>…

@@ -114,29 +114,34 @@ func cmdSubmit(ctx context.Context, args []string, out io.Writer) error {
 	memory := fs.String("memory", "", "MEMORY requirement override (MiB)")
 	attempts := fs.Int("attempts", 0, "retry attempts (1-10)")
 	timeout := fs.Int("timeout", 0, "attempt timeout in seconds")
+	img := fs.String("image", "", "run in this OCI image (an ad-hoc definition per image; the command, if any, replaces its CMD)")
 	var env stringList
 	fs.Var(&env, "env", "KEY=VALUE environment override (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	command := fs.Args()
-	if *def == "" && len(command) == 0 {
-		return usageError{"give a command after --, or --definition"}
+	switch {
+	case *def != "" && *img != "":
+		return usageError{"--image and --definition exclude each other (a job definition names its image)"}
+	case *def == "" && *img == "" && len(command) == 0:
+		return usageError{"give a command after --, --image or --definition"}
 	}
 	cl, err := c.clients()
 	if err != nil {
 		return err
 	}
 	if *def == "" {
-		if err := ensureAdhocDefinition(ctx, cl); err != nil {
+		if *def, err = ensureAdhocDefinition(ctx, cl, *img); err != nil {
 			return err
 		}
-		*def = adhocDefinition
 	}
 	if *name == "" {
 		*name = "job"
 		if len(command) > 0 {
 			*name = sanitizeName(command[0])
+		} else if *img != "" {
+			*name = sanitizeName(strings.Split(strings.Split(*img, "@")[0], ":")[0])
 		}
 	}
 	in := &batch.SubmitJobInput{JobName: name, JobQueue: queue, JobDefinition: def, ContainerOverrides: &types.ContainerOverrides{}}
@@ -188,27 +193,34 @@ func isAlnumRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
 
-// ensureAdhocDefinition registers the ad-hoc job definition the first time it is needed.
-func ensureAdhocDefinition(ctx context.Context, cl *clients) error {
-	res, err := cl.batch.DescribeJobDefinitions(ctx, &batch.DescribeJobDefinitionsInput{JobDefinitionName: aws.String(adhocDefinition), Status: aws.String("ACTIVE")})
+// ensureAdhocDefinition registers the ad-hoc job definition (one per image) the first time it
+// is needed, and returns its name.
+func ensureAdhocDefinition(ctx context.Context, cl *clients, image string) (string, error) {
+	name := adhocDefinition
+	if image != "" {
+		sum := sha256.Sum256([]byte(image))
+		name += "-image-" + hex.EncodeToString(sum[:6])
+	}
+	res, err := cl.batch.DescribeJobDefinitions(ctx, &batch.DescribeJobDefinitionsInput{JobDefinitionName: aws.String(name), Status: aws.String("ACTIVE")})
 	if err != nil {
-		return apiError(err)
+		return "", apiError(err)
 	}
 	if len(res.JobDefinitions) > 0 {
-		return nil
+		return name, nil
+	}
+	cp := &types.ContainerProperties{
+		Command: []string{"true"},
+		ResourceRequirements: []types.ResourceRequirement{
+			{Type: types.ResourceTypeVcpu, Value: aws.String("1")},
+			{Type: types.ResourceTypeMemory, Value: aws.String("512")},
+		},
+	}
+	if image != "" {
+		cp.Image, cp.Command = aws.String(image), nil
 	}
 	_, err = cl.batch.RegisterJobDefinition(ctx, &batch.RegisterJobDefinitionInput{
-		JobDefinitionName: aws.String(adhocDefinition),
-		Type:              types.JobDefinitionTypeContainer,
-		ContainerProperties: &types.ContainerProperties{
-			Command: []string{"true"},
-			ResourceRequirements: []types.ResourceRequirement{
-				{Type: types.ResourceTypeVcpu, Value: aws.String("1")},
-				{Type: types.ResourceTypeMemory, Value: aws.String("512")},
-			},
-		},
-	})
-	return apiError(err)
+		JobDefinitionName: aws.String(name), Type: types.JobDefinitionTypeContainer, ContainerProperties: cp})
+	return name, apiError(err)
 }
 
 func cmdJobs(ctx context.Context, args []string, out io.Writer) error {

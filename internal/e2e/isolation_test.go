@@ -83,6 +83,20 @@ func TestIsolation(t *testing.T) {
 			t.Fatalf("%s: %q", j.Status, out)
 		}
 	})
+	t.Run("barge submit --image", func(t *testing.T) {
+		cli := bargeCLI{t, ctx, bargetest.Binary(t), b.Env()}
+		for _, args := range [][]string{{"--image", ref}, {"--image", ref, "--", "echo", "from", "the", "CLI"}} {
+			id := cli.submit(args...)
+			j := bargetest.WaitJob(t, c, id, jobWait, terminal)
+			want := "hello from the image"
+			if len(args) > 2 {
+				want = "from the CLI"
+			}
+			if j.Status != types.JobStatusSucceeded || !strings.Contains(output(t, j), want) {
+				t.Fatalf("barge submit %v: %s %q", args, j.Status, output(t, j))
+			}
+		}
+	})
 	t.Run("unpullable image", func(t *testing.T) {
 		j := run(t, "nopull", &types.ContainerProperties{Image: aws.String(reg + "/e2e/missing:v1"), Command: []string{"true"}})
 		if j.Status != types.JobStatusFailed || !strings.HasPrefix(aws.ToString(j.Container.Reason), "CannotPullContainerError: ") ||
