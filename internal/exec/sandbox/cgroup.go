@@ -182,7 +182,12 @@ func (g *v1Group) peakMemory() int64 {
 // one cgroup.procs and an rmdir per hierarchy is enough.
 func (g *v1Group) destroy() {
 	g.peak.close()
-	procs := filepath.Join(g.dirs[len(g.dirs)-1], "cgroup.procs") // pids: every process of the group
+	removeGroup(filepath.Join(g.dirs[len(g.dirs)-1], "cgroup.procs"), g.dirs) // pids: every process of the group
+}
+
+// removeGroup kills what procs still lists and removes the group's directories once the kernel
+// lets it (processes take a moment to leave after SIGKILL).
+func removeGroup(procs string, dirs []string) {
 	delay := time.Millisecond
 	for range 20 {
 		pids := readPids(procs)
@@ -195,13 +200,13 @@ func (g *v1Group) destroy() {
 		time.Sleep(delay)
 		delay = min(2*delay, 50*time.Millisecond)
 	}
-	for _, d := range g.dirs {
-		for i := 0; i < 20; i++ {
+	for _, d := range dirs {
+		for range 20 {
 			err := syscall.Rmdir(d)
-			if err == nil || err == syscall.ENOENT || err != syscall.EBUSY {
+			if err == nil || err != syscall.EBUSY {
 				break
 			}
-			time.Sleep(5 * time.Millisecond) // the last processes are still leaving
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }
@@ -246,7 +251,10 @@ func (d *v2Driver) describe() string {
 }
 
 func (d *v2Driver) create(name string, l limits) (cgroupHandle, error) {
-	res := &cgroup2.Resources{Pids: &cgroup2.Pids{Max: l.Pids}}
+	res := &cgroup2.Resources{}
+	if l.Pids > 0 {
+		res.Pids = &cgroup2.Pids{Max: l.Pids}
+	}
 	if l.MemoryMiB > 0 {
 		b := l.MemoryMiB << 20
 		zero := int64(0)
@@ -278,8 +286,7 @@ func (d *v2Driver) sweep() {
 		if err != nil {
 			continue
 		}
-		m.Kill()
-		m.Delete()
+		(&v2Group{m: m, path: filepath.Join(d.mount, d.parent, e.Name())}).destroy()
 	}
 }
 
@@ -301,8 +308,8 @@ func (g *v2Group) peakMemory() int64 {
 
 func (g *v2Group) destroy() {
 	g.peak.close()
-	g.m.Kill()
-	g.m.Delete()
+	g.m.Kill() // cgroup.kill where the kernel has it, else SIGKILL to each process
+	removeGroup(filepath.Join(g.path, "cgroup.procs"), []string{g.path})
 }
 
 // removeEmptySiblings rmdirs the groups beside dir; the kernel refuses those that still have
