@@ -41,6 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"terminate": cmdTerminate,
 		"bench":     cmdBench,
 		"doctor":    cmdDoctor,
+		"deploy":    cmdDeploy,
 		"invoke":    cmdInvoke,
 
 		"bench-lambda": cmdBenchLambda,
@@ -85,6 +86,7 @@ Usage:
   barge env        [--addr …] [--data-dir …]                     print AWS_* exports for clients
   barge account add <12-digit id> [--data-dir …]                 add an account and print its key
   barge doctor                                                   what this host offers for isolation
+  barge deploy     [--runtime r] [--handler h] [--env K=V] <function> <zip | dir | executable>   create or update a function
   barge invoke     [--qualifier q] [--event] [--logs] <function> [payload]
 
   barge submit     [--queue default] [--definition name | --image ref] [--name n] [--vcpus 1] [--memory 512] [-- command…]

@@ -319,6 +319,46 @@ func TestCLILambda(t *testing.T) {
 	if res := runCmd(t, ctx, b.Env(), bargetest.Binary(t), "invoke", "cli-echo", `{"fail":true}`); res.code != 1 || !strings.Contains(res.stderr, "function error (Unhandled)") {
 		t.Fatalf("barge invoke of a failing call:\n%s", res)
 	}
+
+	// barge deploy: a function from a local zip, and from a directory, created then updated.
+	deployZip := filepath.Join(t.TempDir(), "fn.zip")
+	if err := os.WriteFile(deployZip, echoFunction(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	barge := func(args ...string) cmdResult {
+		t.Helper()
+		res := runCmd(t, ctx, b.Env(), bargetest.Binary(t), args...)
+		if res.code != 0 {
+			t.Fatalf("barge %v:\n%s", args, res)
+		}
+		return res
+	}
+	if res := barge("deploy", "--env", "GREETING=deployed", "deployed-echo", deployZip); !strings.HasPrefix(res.stdout, "created ") {
+		t.Fatalf("barge deploy of a zip:\n%s", res)
+	}
+	if res := barge("invoke", "deployed-echo", `{}`); !strings.Contains(res.stdout, `"GREETING":"deployed"`) {
+		t.Fatalf("invoking the deployed zip:\n%s", res)
+	}
+	if _, err := exec.LookPath("python3"); err == nil {
+		dir := t.TempDir()
+		write := func(version string) {
+			os.WriteFile(filepath.Join(dir, "app.py"), []byte("def handler(event, context):\n    return {'version': "+version+"}\n"), 0o644)
+		}
+		write("1")
+		if res := barge("deploy", "--runtime", "python3.12", "--handler", "app.handler", "py-dir", dir); !strings.HasPrefix(res.stdout, "created ") {
+			t.Fatalf("barge deploy of a directory:\n%s", res)
+		}
+		if res := barge("invoke", "py-dir"); !strings.Contains(res.stdout, `"version": 1`) {
+			t.Fatalf("invoking the deployed directory:\n%s", res)
+		}
+		write("2")
+		if res := barge("deploy", "--runtime", "python3.12", "--handler", "app.handler", "py-dir", dir); !strings.HasPrefix(res.stdout, "updated ") {
+			t.Fatalf("barge deploy again:\n%s", res)
+		}
+		if res := barge("invoke", "py-dir"); !strings.Contains(res.stdout, `"version": 2`) {
+			t.Fatalf("invoking the redeployed directory:\n%s", res)
+		}
+	}
 }
 
 // startLines counts the invocations a function's log group records (one START line each).
