@@ -97,7 +97,35 @@ func New(opts Options) (*Sandbox, error) {
 	for _, c := range defaultCaps {
 		s.keep |= 1 << uint(c)
 	}
+	if err := s.selfTest(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("a test sandbox failed, so this host cannot isolate jobs: %w", err)
+	}
 	return s, nil
+}
+
+// selfTest runs `true` in a sandbox, so that a kernel or container that lacks what the plan
+// needs (mount_setattr, open_tree, pidfds, overlay, the right to mount) is found at start, where
+// barge can fall back and say why, not in every job's failure.
+func (s *Sandbox) selfTest() error {
+	dir, err := os.MkdirTemp("", "barge-selftest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	p, err := s.Start(Config{ID: "selftest", Argv: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir, MemoryMiB: 64, MilliVCPU: 1000}, null, null)
+	if err != nil {
+		return err
+	}
+	if st, _ := p.Wait(); st.ExitStatus() != 0 || st.Signaled() {
+		return fmt.Errorf("true in a sandbox ended with %v", st)
+	}
+	return nil
 }
 
 // defaultCaps is Docker's default capability set: what a root process in a sandbox keeps.
@@ -525,15 +553,21 @@ var rlimits = map[string]int{
 // ValidUlimit reports whether name is a ulimit barge knows.
 func ValidUlimit(name string) bool { _, ok := rlimits[name]; return ok }
 
-// Report says what a sandbox on this host would enforce, or why there would be none, without
-// touching any cgroup (for `barge doctor`).
+// Report says what a sandbox on this host enforces, or why there can be none, after starting a
+// test sandbox (for `barge doctor`; it touches only a throwaway cgroup of its own).
 func Report() (string, error) {
 	if err := Probe(); err != nil {
 		return "", err
 	}
-	cg, err := newCgroupDriver("barge")
+	dir, err := os.MkdirTemp("", "barge-doctor-")
 	if err != nil {
 		return "", err
 	}
-	return (&Sandbox{cgroups: cg, opts: Options{PidsLimit: 1024}}).Describe(), nil
+	defer os.RemoveAll(dir)
+	s, err := New(Options{DataDir: dir})
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	return s.Describe() + " (a test sandbox ran)", nil
 }
