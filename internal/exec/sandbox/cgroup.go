@@ -32,9 +32,9 @@ const cpuPeriod = 100_000 // µs, the kernel's default CFS period
 // cgroupDriver creates one cgroup per sandbox under barge's own parent group.
 type cgroupDriver interface {
 	create(name string, l limits) (cgroupHandle, error)
-	// sweep kills whatever a previous barge left running (after kill -9) and removes its groups,
-	// and removes the empty parent groups other barges left (an empty group still costs kernel
-	// memory; a live barge recreates its parent when it needs it).
+	// sweep kills whatever a previous barge on the same data directory left running (after
+	// kill -9) and removes its groups. Other barges' groups are never touched: removing even an
+	// empty parent could race a live barge creating its next group there.
 	sweep()
 	// close removes this barge's parent group once its sandboxes are gone.
 	close()
@@ -140,9 +140,6 @@ func (d *v1Driver) close() {
 }
 
 func (d *v1Driver) sweep() {
-	for _, n := range v1Needed {
-		removeEmptySiblings(filepath.Join(v1Root, string(n), d.parent))
-	}
 	dir := filepath.Join("/sys/fs/cgroup/memory", d.parent)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -276,7 +273,6 @@ func (d *v2Driver) create(name string, l limits) (cgroupHandle, error) {
 func (d *v2Driver) close() { syscall.Rmdir(filepath.Join(d.mount, d.parent)) }
 
 func (d *v2Driver) sweep() {
-	removeEmptySiblings(filepath.Join(d.mount, d.parent))
 	entries, _ := os.ReadDir(filepath.Join(d.mount, d.parent))
 	for _, e := range entries {
 		if !e.IsDir() {
@@ -310,18 +306,6 @@ func (g *v2Group) destroy() {
 	g.peak.close()
 	g.m.Kill() // cgroup.kill where the kernel has it, else SIGKILL to each process
 	removeGroup(filepath.Join(g.path, "cgroup.procs"), []string{g.path})
-}
-
-// removeEmptySiblings rmdirs the groups beside dir; the kernel refuses those that still have
-// groups or processes in them.
-func removeEmptySiblings(dir string) {
-	parent := filepath.Dir(dir)
-	entries, _ := os.ReadDir(parent)
-	for _, e := range entries {
-		if p := filepath.Join(parent, e.Name()); e.IsDir() && p != dir {
-			syscall.Rmdir(p)
-		}
-	}
 }
 
 // eventCount reads "key N" from a flat-keyed cgroup file; 0 when absent.
