@@ -218,3 +218,35 @@ func TestLambdaImageFunction(t *testing.T) {
 		apiErr(t, err, "InvalidParameterValueException", 400, bad.want)
 	}
 }
+
+// TestIsolationPrivileged: with --allow-privileged, a privileged job definition is accepted and its
+// sandbox keeps every capability and the host's devices.
+func TestIsolationPrivileged(t *testing.T) {
+	if err := sandbox.Probe(); err != nil {
+		t.Skipf("no sandbox on this host: %v", err)
+	}
+	t.Parallel()
+	b := bargetest.Start(t, bargetest.WithArgs("--allow-privileged"))
+	c, logs := b.Batch(), b.Logs()
+	register(t, c, "priv", &types.ContainerProperties{Privileged: aws.Bool(true),
+		Command: []string{"sh", "-c", "grep CapBnd /proc/self/status; test -e /dev/" + hostDevice(t) + " && echo host-devices"}})
+	j := bargetest.WaitJob(t, c, submit(t, c, &batch.SubmitJobInput{JobName: aws.String("priv"), JobDefinition: aws.String("priv")}), jobWait, terminal)
+	if j.Status != types.JobStatusSucceeded {
+		t.Fatalf("privileged job: %s %q %q", j.Status, aws.ToString(j.StatusReason), aws.ToString(j.Container.Reason))
+	}
+	out := strings.Join(logLines(t, logs, aws.ToString(j.Container.LogStreamName)), "\n")
+	if j.Status != types.JobStatusSucceeded || strings.Contains(out, "a80425fb") || !strings.Contains(out, "host-devices") {
+		t.Fatalf("privileged job: %s %q", j.Status, out)
+	}
+}
+
+// hostDevice names a device node of the host that a sandbox's own /dev does not have.
+func hostDevice(t *testing.T) string {
+	for _, d := range []string{"kmsg", "mem", "vda", "sda", "loop0"} {
+		if _, err := os.Stat("/dev/" + d); err == nil {
+			return d
+		}
+	}
+	t.Skip("no host device node to look for")
+	return ""
+}

@@ -65,7 +65,7 @@ func absent(t *testing.T, ops []string, prefix string) {
 }
 
 func testSandbox(data string) *Sandbox {
-	s := &Sandbox{opts: Options{DataDir: data, PidsLimit: 10}, lastCap: 40}
+	s := &Sandbox{opts: Options{DataDir: data, PidsLimit: 10}, lastCap: 40, have: 1<<41 - 1}
 	for _, c := range defaultCaps {
 		s.keep |= 1 << uint(c)
 	}

@@ -40,7 +40,8 @@ type Options struct {
 type Sandbox struct {
 	opts    Options
 	cgroups cgroupDriver
-	keep    uint64
+	keep    uint64 // capabilities a sandbox keeps: Docker's defaults that barge holds
+	have    uint64 // barge's own permitted capabilities: what a privileged sandbox keeps
 	lastCap int
 	seq     atomic.Uint64
 	zygote  zygote
@@ -93,10 +94,12 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capabilities: %w", err)
 	}
-	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last)}
+	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last), have: ownCapabilities()}
 	for _, c := range defaultCaps {
 		s.keep |= 1 << uint(c)
 	}
+	// A sandbox can only keep what barge itself holds (a container host may have dropped some).
+	s.keep &= s.have
 	if err := s.selfTest(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("a test sandbox failed, so this host cannot isolate jobs: %w", err)
@@ -126,6 +129,21 @@ func (s *Sandbox) selfTest() error {
 		return fmt.Errorf("true in a sandbox ended with %v", st)
 	}
 	return nil
+}
+
+// ownCapabilities is this process's permitted capability set (CapPrm in /proc/self/status).
+func ownCapabilities() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapPrm:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // defaultCaps is Docker's default capability set: what a root process in a sandbox keeps.
@@ -397,7 +415,7 @@ func (s *Sandbox) buildPlan(cfg Config) (*plan, error) {
 	}
 	keep := s.keep
 	if cfg.Privileged {
-		keep = 1<<(s.lastCap+1) - 1
+		keep = s.have
 	}
 	p.caps(keep, s.lastCap)
 	if cfg.User != "" {
