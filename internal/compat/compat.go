@@ -110,7 +110,7 @@ var Notes = map[string]map[string]Note{
 			"without `maxResults` a page holds at most 100 jobs (AWS: up to 1000); `nextToken` pages on as usual",
 		}, Extension: "`maxResults` may be up to 1000 also with `filters` (AWS caps filtered pages at 100)"},
 		"ListTagsForResource": {Level: Tested, Tests: lifecycle},
-		"RegisterJobDefinition": {Level: Tested, Tests: append([]string{"TestIsolation"}, lifecycle...), Ignored: []string{
+		"RegisterJobDefinition": {Level: Tested, Tests: append([]string{"TestIsolation", "TestIsolationPrivileged"}, lifecycle...), Ignored: []string{
 			"`type` multinode, `nodeProperties`, `eksProperties` and `ecsProperties` are refused (not supported by barge)",
 			"`containerProperties.privileged` is refused unless the operator starts barge with `--allow-privileged`",
 			"`image` is pulled and run in a sandbox (docs/isolation.md); barge also accepts no `image` or `host`: the job runs on the host's filesystem, read-only, inside the sandbox",
