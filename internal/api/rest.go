@@ -15,18 +15,48 @@ import (
 // 404 page. Model paths carry literal query parts and greedy labels ({Key+}), which the mux
 // pattern drops or spells its own way; operations that then collide keep the first registration.
 func (s *Server) routeModel(service string, bodyLimit int64, ops []awstypes.Operation, impl map[string]http.HandlerFunc, notImplemented func(op string) *awserr.Error) {
-	seen := map[string]bool{}
+	// Some operations share a method and path and differ by a query literal in the model
+	// ("…/provisioned-concurrency?List=ALL"): each path gets one handler that picks by it.
+	type route struct {
+		key, value string // the query literal; "" for the operation without one
+		h          http.HandlerFunc
+	}
+	routes := map[string][]route{}
+	var order []string
 	for _, op := range ops {
-		path, _, _ := strings.Cut(op.RequestURI, "?")
+		path, query, _ := strings.Cut(op.RequestURI, "?")
 		pattern := op.Method + " " + strings.ReplaceAll(path, "+}", "...}")
-		if seen[pattern] {
-			continue
-		}
-		seen[pattern] = true
 		h, ok := impl[op.Name]
 		if !ok {
 			e := notImplemented(op.Name)
 			h = func(w http.ResponseWriter, r *http.Request) { writeError(w, e) }
+		}
+		key, value, _ := strings.Cut(query, "=")
+		if _, seen := routes[pattern]; !seen {
+			order = append(order, pattern)
+		}
+		routes[pattern] = append(routes[pattern], route{key, value, h})
+	}
+	for _, pattern := range order {
+		rs := routes[pattern]
+		h := rs[0].h
+		if len(rs) > 1 {
+			h = func(w http.ResponseWriter, r *http.Request) {
+				var fallback http.HandlerFunc
+				for _, rt := range rs {
+					switch {
+					case rt.key == "" && fallback == nil:
+						fallback = rt.h
+					case rt.key != "" && r.URL.Query().Get(rt.key) == rt.value:
+						rt.h(w, r)
+						return
+					}
+				}
+				if fallback == nil {
+					fallback = rs[0].h
+				}
+				fallback(w, r)
+			}
 		}
 		s.mux.HandleFunc(pattern, s.authedLimit(service, bodyLimit, h))
 	}

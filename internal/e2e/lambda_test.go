@@ -870,3 +870,72 @@ func TestLambdaDeadLetter(t *testing.T) {
 		t.Fatalf("removing the dead-letter queue: %v %+v", err, up.DeadLetterConfig)
 	}
 }
+
+// TestLambdaProvisionedConcurrency: a provisioned alias has warm instances before any invoke
+// (its first invocation has no Init Duration), after a restart too.
+func TestLambdaProvisionedConcurrency(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	fn := aws.String("warm")
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: fn, Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: fn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{FunctionName: fn, Qualifier: aws.String("$LATEST"), ProvisionedConcurrentExecutions: aws.Int32(1)})
+	apiErr(t, err, "InvalidParameterValueException", 400, "unpublished")
+	put, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{FunctionName: fn, Qualifier: aws.String("live"), ProvisionedConcurrentExecutions: aws.Int32(2)})
+	if err != nil || aws.ToInt32(put.RequestedProvisionedConcurrentExecutions) != 2 {
+		t.Fatalf("put: %v %+v", err, put)
+	}
+	waitReady := func() {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, err := c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: fn, Qualifier: aws.String("live")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status == ltypes.ProvisionedConcurrencyStatusEnumReady && aws.ToInt32(got.AvailableProvisionedConcurrentExecutions) == 2 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never READY: %+v", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	noInit := func() {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: fn, Qualifier: aws.String("live"), LogType: ltypes.LogTypeTail, Payload: []byte(`{}`)})
+		if err != nil || out.FunctionError != nil {
+			t.Fatalf("invoke: %v", err)
+		}
+		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+		if !strings.Contains(string(tail), "REPORT RequestId") || strings.Contains(string(tail), "Init Duration") {
+			t.Fatalf("the first invoke of a provisioned alias was a cold start:\n%s", tail)
+		}
+	}
+	waitReady()
+	noInit()
+	list, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: fn})
+	if err != nil || len(list.ProvisionedConcurrencyConfigs) != 1 || !strings.HasSuffix(aws.ToString(list.ProvisionedConcurrencyConfigs[0].FunctionArn), ":warm:live") {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	b.Stop()
+	b.Restart()
+	c = lambda.NewFromConfig(b.Config())
+	waitReady()
+	noInit()
+	if _, err := c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{FunctionName: fn, Qualifier: aws.String("live")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: fn, Qualifier: aws.String("live")})
+	apiErr(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404, "No Provisioned Concurrency Config")
+}

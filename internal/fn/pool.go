@@ -171,6 +171,9 @@ func keyOf(fn *FunctionSpec) instanceKey {
 type versionState struct {
 	idle  []*instance // most recently used last
 	count int         // instances alive or starting, idle or busy
+	// provisioned is how many instances are kept warm whatever the idle time (provisioned
+	// concurrency); the pool starts them ahead of any invocation.
+	provisioned int
 }
 
 // instance is one running bootstrap process.
@@ -373,6 +376,71 @@ func (p *Pool) release(fn *FunctionSpec, key instanceKey, inst *instance, health
 	p.mu.Unlock()
 }
 
+// Provision keeps n instances of fn's version warm (provisioned concurrency): it starts the
+// missing ones in the background, and idle ones are not stopped while there are no more than n.
+// n = 0 ends it. Provisioned instances still serve one invocation at a time and count against
+// the concurrency limits only while they are busy.
+func (p *Pool) Provision(fn FunctionSpec, n int) {
+	key := keyOf(&fn)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	vs := p.versions[key]
+	if vs == nil {
+		vs = &versionState{}
+		p.versions[key] = vs
+	}
+	vs.provisioned = n
+	missing := n - vs.count
+	vs.count += max(missing, 0) // the slots the new instances take
+	p.mu.Unlock()
+	for range missing {
+		go p.provisionOne(fn, key)
+	}
+}
+
+// provisionOne starts one provisioned instance (its slot already counted) and leaves it idle.
+func (p *Pool) provisionOne(fn FunctionSpec, key instanceKey) {
+	res := Result{RequestID: uuid.NewString(), ExecutedVersion: fn.Version, ColdStart: true}
+	inst, _, err := p.start(context.Background(), &fn, key, &res)
+	if inst == nil || err != nil {
+		if inst == nil {
+			p.mu.Lock()
+			p.dropSlot(key)
+			p.mu.Unlock()
+		}
+		return
+	}
+	p.mu.Lock()
+	if inst.dead || p.closed || inst.hasExited() {
+		p.mu.Unlock()
+		p.discard(inst)
+		return
+	}
+	vs := p.versions[key]
+	vs.idle = append(vs.idle, inst)
+	inst.idle = true
+	gen := inst.idleGen
+	inst.timer = time.AfterFunc(p.cfg.IdleTimeout, func() { p.reap(inst, gen) })
+	p.mu.Unlock()
+}
+
+// Ready reports how many of fn's version's instances have started and are alive (idle or busy).
+func (p *Pool) Ready(fn FunctionSpec) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	key := keyOf(&fn)
+	for inst := range p.all {
+		if inst.key == key && !inst.dead && inst.proc != nil && !inst.hasExited() && inst.ready() {
+			n++
+		}
+	}
+	return n
+}
+
 // dropSlot forgets one instance of key. p.mu must be held.
 func (p *Pool) dropSlot(key instanceKey) {
 	vs := p.versions[key]
@@ -380,7 +448,7 @@ func (p *Pool) dropSlot(key instanceKey) {
 		return
 	}
 	vs.count--
-	if vs.count <= 0 && len(vs.idle) == 0 {
+	if vs.count <= 0 && len(vs.idle) == 0 && vs.provisioned == 0 {
 		delete(p.versions, key)
 	}
 }
@@ -389,6 +457,11 @@ func (p *Pool) dropSlot(key instanceKey) {
 func (p *Pool) reap(inst *instance, gen uint64) {
 	p.mu.Lock()
 	ok := inst.idle && inst.idleGen == gen && !inst.dead
+	if vs := p.versions[inst.key]; ok && vs != nil && vs.count <= vs.provisioned {
+		// Provisioned: stays warm; look again after another idle period.
+		ok = false
+		inst.timer = time.AfterFunc(p.cfg.IdleTimeout, func() { p.reap(inst, gen) })
+	}
 	p.mu.Unlock()
 	if ok {
 		p.discard(inst)
@@ -734,6 +807,16 @@ func (inst *instance) stop() {
 		inst.out.Close()
 		inst.errw.Close()
 	})
+}
+
+// ready reports whether the instance's runtime has finished its init (asked for work).
+func (inst *instance) ready() bool {
+	select {
+	case <-inst.api.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 func (inst *instance) hasExited() bool {

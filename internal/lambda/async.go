@@ -56,6 +56,7 @@ func (s *Service) Start() {
 	s.async = &asyncQueue{wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		inFlight: map[string]bool{}, slots: make(chan struct{}, asyncWorkers)}
 	go s.asyncLoop()
+	go s.restoreProvisioned()
 }
 
 // Stop ends the worker and waits for invocations it started.
