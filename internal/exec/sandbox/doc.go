@@ -4,12 +4,14 @@
 // per-attempt overlay layer or the host's filesystem read-only with barge's data hidden, host
 // volumes, ulimits, a user, and Docker's default capability set.
 //
-// How: barge starts its own executable (/proc/self/exe) in new namespaces; a C constructor
-// (nsinit.c) runs before the Go runtime, reads a plan of mount, credential and exec operations
-// that this package computed (plan.go), applies it and execs the command. All policy is Go; the C
-// side is a small interpreter, so a sandbox costs one extra exec, not a Go program's start. Cgroups
-// are managed with containerd/cgroups. See docs/isolation.md.
+// How: all policy is Go — Start computes a plan of mount, cgroup, credential and exec operations
+// (plan.go) and creates the cgroup with containerd/cgroups (cgroup.go). A zygote does the cloning
+// (zygote.go): barge's own executable started once with _BARGE_NSINIT=zygote, where a C
+// constructor (nsinit.c) takes over before the Go runtime starts and never returns to Go, so the
+// process stays small and cheap to clone. For each sandbox it clones a child into new namespaces;
+// the child interprets the plan and execs the command, and the zygote relays its exit. See
+// docs/isolation.md.
 //
-// Needs Linux, root and cgo; Probe says what the host offers, and callers fall back to plain
-// processes (saying so) when it is not enough.
+// Needs Linux, root and cgo; Probe says what the host offers and New runs a test sandbox, so
+// callers can fall back to plain processes (saying so) when it is not enough.
 package sandbox
