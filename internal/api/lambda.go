@@ -44,6 +44,11 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"GetProvisionedConcurrencyConfig":    lambdaJSON(l.GetProvisionedConcurrencyConfig, http.StatusOK),
 		"DeleteProvisionedConcurrencyConfig": lambdaJSON(l.DeleteProvisionedConcurrencyConfig, http.StatusNoContent),
 		"ListProvisionedConcurrencyConfigs":  lambdaJSON(l.ListProvisionedConcurrencyConfigs, http.StatusOK),
+		"CreateFunctionUrlConfig":            lambdaJSON(l.CreateFunctionUrlConfig, http.StatusCreated),
+		"GetFunctionUrlConfig":               lambdaJSON(l.GetFunctionUrlConfig, http.StatusOK),
+		"UpdateFunctionUrlConfig":            lambdaJSON(l.UpdateFunctionUrlConfig, http.StatusOK),
+		"DeleteFunctionUrlConfig":            lambdaJSON(l.DeleteFunctionUrlConfig, http.StatusNoContent),
+		"ListFunctionUrlConfigs":             lambdaJSON(l.ListFunctionUrlConfigs, http.StatusOK),
 	}
 }
 

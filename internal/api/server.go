@@ -49,6 +49,9 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, verifier: &sigv4.Verifier{Lookup: cfg.Lookup}, mux: http.NewServeMux(), log: cfg.Logger}
 	s.routeBatch()
 	s.routeLambda()
+	if cfg.Lambda != nil {
+		s.mux.HandleFunc(lambda.URLPrefix+"{id}/{path...}", s.lambdaURL)
+	}
 	s.mux.HandleFunc("POST /{$}", s.authed("logs", s.serveLogs))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -4,10 +4,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -938,4 +943,81 @@ func TestLambdaProvisionedConcurrency(t *testing.T) {
 	}
 	_, err = c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: fn, Qualifier: aws.String("live")})
 	apiErr(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404, "No Provisioned Concurrency Config")
+}
+
+// TestLambdaFunctionURL: a function URL turns plain HTTP requests into invocations (payload format
+// 2.0) and the function's answer into the response; AWS_IAM URLs want a signature of the account.
+func TestLambdaFunctionURL(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on this host")
+	}
+	t.Parallel()
+	pkg := pythonPackage(t, "web.py", `import json
+def handler(event, context):
+    if event["rawPath"] == "/plain":
+        return {"path": event["rawPath"]}
+    return {"statusCode": 201, "headers": {"x-from": "barge"}, "cookies": ["a=1"],
+            "body": json.dumps({"method": event["requestContext"]["http"]["method"], "path": event["rawPath"],
+                                "query": event.get("queryStringParameters"), "body": event.get("body"),
+                                "account": event["requestContext"]["accountId"]})}
+`)
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("web"), Runtime: ltypes.RuntimePython312,
+		Handler: aws.String("web.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := c.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("web"), AuthType: ltypes.FunctionUrlAuthTypeNone})
+	if err != nil || !strings.HasPrefix(aws.ToString(created.FunctionUrl), "http://") {
+		t.Fatalf("create: %v %+v", err, created)
+	}
+	url := aws.ToString(created.FunctionUrl)
+	resp, err := http.Post(url+"orders/7?x=1", "text/plain", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got map[string]any
+	json.Unmarshal(body, &got)
+	if resp.StatusCode != 201 || resp.Header.Get("X-From") != "barge" || !strings.Contains(resp.Header.Get("Set-Cookie"), "a=1") ||
+		got["method"] != "POST" || got["path"] != "/orders/7" || got["body"] != "hello" || got["account"] != "anonymous" {
+		t.Fatalf("function URL answered %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if resp, err := http.Get(url + "plain"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a plain answer: %v %v", err, resp)
+	}
+	// AWS_IAM: unsigned is refused; a signed request of the account is served.
+	if _, err := c.UpdateFunctionUrlConfig(ctx, &lambda.UpdateFunctionUrlConfigInput{FunctionName: aws.String("web"), AuthType: ltypes.FunctionUrlAuthTypeAwsIam}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(url + "x"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned request to an AWS_IAM URL: %v %v", err, resp)
+	}
+	req, _ := http.NewRequest("GET", url+"x", nil)
+	cfg := b.Config()
+	creds, _ := cfg.Credentials.Retrieve(ctx)
+	sum := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "lambda", cfg.Region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || !strings.Contains(string(body), `"account": "000000000000"`) {
+		t.Fatalf("signed request: %d %s", resp.StatusCode, body)
+	}
+	list, err := c.ListFunctionUrlConfigs(ctx, &lambda.ListFunctionUrlConfigsInput{FunctionName: aws.String("web")})
+	if err != nil || len(list.FunctionUrlConfigs) != 1 || list.FunctionUrlConfigs[0].AuthType != ltypes.FunctionUrlAuthTypeAwsIam {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	if _, err := c.DeleteFunctionUrlConfig(ctx, &lambda.DeleteFunctionUrlConfigInput{FunctionName: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(url); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a deleted URL: %v %v", err, resp)
+	}
 }

@@ -49,6 +49,8 @@ type Config struct {
 	CodeDir string // unpacked deployment packages live below it
 	// Images resolves (and pulls) the images of PackageType Image functions; nil refuses them.
 	Images Images
+	// URLBase is the scheme and address function URLs are served at, e.g. http://127.0.0.1:7700.
+	URLBase func() string
 }
 
 // Images pulls an image and says which manifest digest a reference resolved to.

@@ -138,7 +138,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
-	lcfg := lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions")}
+	lcfg := lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions"),
+		URLBase: func() string { return s.Endpoint() }}
 	if images := executor.Images(); images != nil && executor.Sandboxed() {
 		lcfg.Images = images
 	}
