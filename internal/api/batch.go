@@ -18,6 +18,7 @@ func (s *Server) batchHandlers() map[string]http.HandlerFunc {
 		"DeleteComputeEnvironment":    restJSON(b.DeleteComputeEnvironment),
 		"CreateJobQueue":              restJSON(b.CreateJobQueue),
 		"DescribeJobQueues":           restJSON(b.DescribeJobQueues),
+		"GetJobQueueSnapshot":         restJSON(b.GetJobQueueSnapshot),
 		"UpdateJobQueue":              restJSON(b.UpdateJobQueue),
 		"DeleteJobQueue":              restJSON(b.DeleteJobQueue),
 		"RegisterJobDefinition":       restJSON(b.RegisterJobDefinition),

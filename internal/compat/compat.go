@@ -105,6 +105,7 @@ var Notes = map[string]map[string]Note{
 		"DescribeJobDefinitions":      {Level: Tested, Tests: lifecycle},
 		"DescribeJobQueues":           {Level: Tested, Tests: lifecycle},
 		"DescribeJobs":                {Level: Tested, Tests: lifecycle},
+		"GetJobQueueSnapshot":         {Level: Tested, Tests: []string{"TestJobQueueSnapshot"}, Ignored: []string{"`frontOfQueue` only (the first 100 RUNNABLE jobs in the order the scheduler considers them; an array's waiting children one by one); `frontOfQuotaShares` and `queueUtilization` are not returned"}},
 		"ListJobs": {Level: Tested, Tests: lifecycle, Ignored: []string{
 			"`multiNodeJobId` is refused (multinode parallel jobs are not supported by barge)",
 			"without `maxResults` a page holds at most 100 jobs (AWS: up to 1000); `nextToken` pages on as usual",

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
@@ -149,4 +150,43 @@ func TestQueuePriorityAndTimeLimits(t *testing.T) {
 			t.Fatalf("the low-priority queue's job started first")
 		}
 	})
+}
+
+// TestJobQueueSnapshot: GetJobQueueSnapshot lists a parked queue's RUNNABLE jobs in the order
+// they will run, an array's waiting children one by one.
+func TestJobQueueSnapshot(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := b.Batch(), context.Background()
+	parkedQueue(t, c, "snap")
+	register(t, c, "snapdef", &types.ContainerProperties{Command: []string{"true"}})
+	first := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("first"), JobQueue: aws.String("snap"), JobDefinition: aws.String("snapdef")})
+	arr := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("arr"), JobQueue: aws.String("snap"), JobDefinition: aws.String("snapdef"),
+		ArrayProperties: &types.ArrayProperties{Size: aws.Int32(3)}})
+	last := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("last"), JobQueue: aws.String("snap"), JobDefinition: aws.String("snapdef")})
+	for _, id := range []string{first, last} {
+		bargetest.WaitJob(t, c, id, jobWait, func(s string) bool { return s == "RUNNABLE" })
+	}
+	want := []string{first, arr + ":0", arr + ":1", arr + ":2", last}
+	deadline := time.Now().Add(jobWait)
+	for {
+		snap, err := c.GetJobQueueSnapshot(ctx, &batch.GetJobQueueSnapshotInput{JobQueue: aws.String("snap")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, j := range snap.FrontOfQueue.Jobs {
+			arn := aws.ToString(j.JobArn)
+			got = append(got, arn[strings.LastIndexByte(arn, '/')+1:])
+		}
+		if strings.Join(got, " ") == strings.Join(want, " ") && aws.ToInt64(snap.FrontOfQueue.LastUpdatedAt) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("front of queue %v, want %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err := c.GetJobQueueSnapshot(ctx, &batch.GetJobQueueSnapshotInput{JobQueue: aws.String("nope")})
+	apiErr(t, err, "ClientException", 400, "nope")
 }
