@@ -496,10 +496,16 @@ func TestCLIAWS(t *testing.T) {
 		bad := awsCLI{t, ctx, append(b.Env(), "AWS_SECRET_ACCESS_KEY=not-"+b.Cred.SecretAccessKey)}
 		bad.fails("InvalidSignatureException", "batch", "list-jobs", "--job-queue", "default")
 
-		res = a.fails("ClientException", "batch", "get-job-queue-snapshot", "--job-queue", "default")
-		if !strings.Contains(res.stderr, "does not implement") || !strings.Contains(res.stderr, "GetJobQueueSnapshot") {
-			t.Errorf("unimplemented operation: stderr does not say barge does not implement GetJobQueueSnapshot:\n%s", res)
+		res = a.fails("ClientException", "batch", "list-service-jobs")
+		if !strings.Contains(res.stderr, "does not implement") || !strings.Contains(res.stderr, "ListServiceJobs") {
+			t.Errorf("unimplemented operation: stderr does not say barge does not implement ListServiceJobs:\n%s", res)
 		}
+		var snap struct {
+			FrontOfQueue struct {
+				Jobs []any `json:"jobs"`
+			} `json:"frontOfQueue"`
+		}
+		a.ok(&snap, "batch", "get-job-queue-snapshot", "--job-queue", "default")
 	})
 
 	t.Run("TerminateRunningJob", func(t *testing.T) {
