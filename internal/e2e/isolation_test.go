@@ -1,9 +1,12 @@
 package e2e_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -249,4 +252,36 @@ func hostDevice(t *testing.T) string {
 	}
 	t.Skip("no host device node to look for")
 	return ""
+}
+
+// TestLambdaMemoryLimit: a function instance is held to its MemorySize; exceeding it kills the
+// instance (Runtime.ExitError, as in Lambda) and the next invoke cold-starts cleanly.
+func TestLambdaMemoryLimit(t *testing.T) {
+	if err := sandbox.Probe(); err != nil {
+		t.Skipf("no sandbox on this host: %v", err)
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on this host")
+	}
+	t.Parallel()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("hog.py")
+	w.Write([]byte("def handler(event, context):\n    if event.get('hog'):\n        b = bytearray(400 * 1024 * 1024)\n        return len(b)\n    return 'ok'\n"))
+	zw.Close()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hog"), Runtime: ltypes.RuntimePython312,
+		Handler: aws.String("hog.handler"), Role: aws.String("arn:aws:iam::000000000000:role/x"), MemorySize: aws.Int32(128),
+		Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("hog"), Payload: []byte(`{"hog":true}`)})
+	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.ExitError") {
+		t.Fatalf("a function over its memory: %v %s", err, out.Payload)
+	}
+	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("hog"), Payload: []byte(`{}`)})
+	if err != nil || out.FunctionError != nil || string(out.Payload) != `"ok"` {
+		t.Fatalf("the next invoke: %v %s", err, out.Payload)
+	}
 }
