@@ -1021,3 +1021,35 @@ def handler(event, context):
 		t.Fatalf("a deleted URL: %v %v", err, resp)
 	}
 }
+
+func TestLambdaAccountSettingsAndEventConfigs(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("acct"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("acct"), ReservedConcurrentExecutions: aws.Int32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.AccountUsage.FunctionCount != 1 || s.AccountUsage.TotalCodeSize != int64(len(echoFunction(t))) ||
+		s.AccountLimit.ConcurrentExecutions != 1000 || aws.ToInt32(s.AccountLimit.UnreservedConcurrentExecutions) != 995 {
+		t.Fatalf("account settings: %v %+v %+v", err, s.AccountLimit, s.AccountUsage)
+	}
+	if _, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("acct"), MaximumRetryAttempts: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String("acct"), MaximumEventAgeInSeconds: aws.Int32(120)})
+	if err != nil || aws.ToInt32(up.MaximumRetryAttempts) != 1 || aws.ToInt32(up.MaximumEventAgeInSeconds) != 120 {
+		t.Fatalf("update keeps what it does not set: %v %+v", err, up)
+	}
+	list, err := c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("acct")})
+	if err != nil || len(list.FunctionEventInvokeConfigs) != 1 {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+}

@@ -233,6 +233,9 @@ func New(cfg Config) (*Pool, error) {
 	}, nil
 }
 
+// AccountConcurrency is the account-wide limit of concurrent invocations.
+func (p *Pool) AccountConcurrency() int { return p.cfg.AccountConcurrency }
+
 // Instances reports how many instances of fn's version (with fn's configuration) are running
 // or starting, idle or busy.
 func (p *Pool) Instances(fn FunctionSpec) int {

@@ -50,6 +50,43 @@ func (s *Service) PutFunctionEventInvokeConfig(ctx context.Context, account stri
 	return &cfg, nil
 }
 
+// UpdateFunctionEventInvokeConfig implements the Lambda operation: Put, but the members not given
+// keep their values.
+func (s *Service) UpdateFunctionEventInvokeConfig(ctx context.Context, account string, in *lw.UpdateFunctionEventInvokeConfigRequest) (*lw.FunctionEventInvokeConfig, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	put := &lw.PutFunctionEventInvokeConfigRequest{FunctionName: in.FunctionName, Qualifier: in.Qualifier,
+		MaximumRetryAttempts: in.MaximumRetryAttempts, MaximumEventAgeInSeconds: in.MaximumEventAgeInSeconds, DestinationConfig: in.DestinationConfig}
+	if old := s.eventConfig(ctx, account, rec.Config.FunctionName); old != nil {
+		if put.MaximumRetryAttempts == nil {
+			put.MaximumRetryAttempts = old.MaximumRetryAttempts
+		}
+		if put.MaximumEventAgeInSeconds == nil {
+			put.MaximumEventAgeInSeconds = old.MaximumEventAgeInSeconds
+		}
+		if put.DestinationConfig == nil {
+			put.DestinationConfig = old.DestinationConfig
+		}
+	}
+	return s.PutFunctionEventInvokeConfig(ctx, account, put)
+}
+
+// ListFunctionEventInvokeConfigs implements the Lambda operation: barge keeps one configuration
+// per function (its unqualified one).
+func (s *Service) ListFunctionEventInvokeConfigs(ctx context.Context, account string, in *lw.ListFunctionEventInvokeConfigsRequest) (*lw.ListFunctionEventInvokeConfigsResponse, error) {
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	out := &lw.ListFunctionEventInvokeConfigsResponse{FunctionEventInvokeConfigs: []lw.FunctionEventInvokeConfig{}}
+	if cfg := s.eventConfig(ctx, account, rec.Config.FunctionName); cfg != nil {
+		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, *cfg)
+	}
+	return out, nil
+}
+
 // GetFunctionEventInvokeConfig implements the Lambda operation.
 func (s *Service) GetFunctionEventInvokeConfig(ctx context.Context, account string, in *lw.GetFunctionEventInvokeConfigRequest) (*lw.FunctionEventInvokeConfig, error) {
 	rec, err := s.latest(ctx, account, in.FunctionName)
