@@ -1053,3 +1053,24 @@ func TestLambdaAccountSettingsAndEventConfigs(t *testing.T) {
 		t.Fatalf("list: %v %+v", err, list)
 	}
 }
+
+// TestLambdaPublishOnWrite: Publish on CreateFunction and UpdateFunctionCode publishes a version
+// and answers with it, as in AWS.
+func TestLambdaPublishOnWrite(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("pub"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)}, Publish: true})
+	if err != nil || aws.ToString(created.Version) != "1" {
+		t.Fatalf("create with Publish: %v %+v", err, created)
+	}
+	updated, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("pub"), ZipFile: withExtraFile(t, echoFunction(t)), Publish: true})
+	if err != nil || aws.ToString(updated.Version) != "2" {
+		t.Fatalf("update with Publish: %v %+v", err, updated)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("pub:2"), Payload: []byte(`{}`)})
+	if err != nil || out.FunctionError != nil || aws.ToString(out.ExecutedVersion) != "2" {
+		t.Fatalf("invoke version 2: %v %+v", err, out)
+	}
+}

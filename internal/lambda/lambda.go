@@ -247,6 +247,9 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if err != nil {
 		return nil, serviceErr("storing the function failed")
 	}
+	if deref(in.Publish, false) {
+		return s.PublishVersion(ctx, account, &lw.PublishVersionRequest{FunctionName: name})
+	}
 	return &cfg, nil
 }
 

@@ -128,6 +128,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 		// (the pool keys instances by code directory). Published versions keep theirs.
 		os.RemoveAll(old)
 	}
+	if deref(in.Publish, false) {
+		return s.PublishVersion(ctx, account, &lw.PublishVersionRequest{FunctionName: rec.Config.FunctionName})
+	}
 	return &rec.Config, nil
 }
 
@@ -146,6 +149,9 @@ func (s *Service) updateImage(ctx context.Context, account string, rec *record, 
 	touch(&rec.Config)
 	if err := s.put(ctx, account, rec); err != nil {
 		return nil, err
+	}
+	if deref(in.Publish, false) {
+		return s.PublishVersion(ctx, account, &lw.PublishVersionRequest{FunctionName: rec.Config.FunctionName})
 	}
 	return &rec.Config, nil
 }
