@@ -136,6 +136,10 @@ func TestSandboxIsolation(t *testing.T) {
 			Mounts: []bexec.Mount{{Target: target}}}, wantOut: "s"},
 		{name: "kill -9 -1 hurts only the sandbox", spec: bexec.Spec{Command: sh(`sleep 30 & kill -9 -1; wait; echo survived`)}, wantOut: "survived"},
 		{name: "exit code", spec: bexec.Spec{Command: sh(`exit 7`)}, wantCode: 7},
+		{name: "no remounting the root read-write", spec: bexec.Spec{Command: sh(`mount -o remount,rw / 2>/dev/null && echo remounted || echo refused; touch /etc/barge-escape 2>/dev/null && echo wrote || echo still-read-only`)},
+			wantOut: "refused\nstill-read-only"},
+		{name: "no new mounts", spec: bexec.Spec{Command: sh(`mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo refused`)}, wantOut: "refused"},
+		{name: "no raw host devices", spec: bexec.Spec{Command: sh(`ls /dev | grep -c -E '^(sd|vd|nvme|mem|kmsg)' || true`)}, wantOut: "0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
