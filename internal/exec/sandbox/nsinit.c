@@ -2,9 +2,10 @@
 // _BARGE_NSINIT=zygote; this constructor runs before the Go runtime would start and never returns
 // to Go: the process stays small (no Go heap, no threads), so cloning it is cheap. For each request
 // on its socket (descriptor 3) it clones a child into fresh PID, mount, UTS and IPC namespaces; the
-// child applies the plan barge computed (plan.go: mounts, cgroup, credentials, ...) and spawns the
-// command, staying as PID 1 to forward signals and reap orphans. All policy is Go; this file only
-// interprets the plan's operations and relays process lifecycles.
+// child applies the plan barge computed (plan.go: cgroup, mounts, credentials, ...) and execs the
+// command as PID 1 — or, with initProcessEnabled, spawns it and stays PID 1 to forward signals and
+// reap orphans. All policy is Go; this file only interprets the plan's operations and relays
+// process lifecycles.
 //
 // Protocol (SOCK_SEQPACKET, one message each): barge -> zygote: u64 request id, then the plan,
 // with three descriptors attached (stdout, stderr, error pipe). zygote -> barge: 'S' replies
