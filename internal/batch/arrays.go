@@ -321,9 +321,10 @@ func (e *engine) recoverArrays(ctx context.Context) error {
 	return nil
 }
 
-// stopVirtualChild cancels one child of a plain array before it got a row: the child is
-// recorded FAILED at once and the array skips it. SEQUENTIAL and N_TO_N children get their rows
-// when they become runnable, so until then there is nothing to cancel but the whole array.
+// stopVirtualChild cancels one child of a plain or N_TO_N array before it got a row: the child is
+// recorded FAILED at once (its own dependents fail in turn) and the array skips it. A SEQUENTIAL
+// array's waiting children can only be cancelled with the array (cancelling one would have to
+// fail every later one while the earlier ones still run).
 func (e *engine) stopVirtualChild(account, id, reason string, terminate bool) bool {
 	parentID, idx, ok := splitChildID(id)
 	if !ok {
@@ -334,7 +335,7 @@ func (e *engine) stopVirtualChild(account, id, reason string, terminate bool) bo
 		return false
 	}
 	a := par.rec.Run.Array
-	if idx >= a.Size || e.isMaterialized(par, idx) || a.VirtualStatus == statusFailed || !a.inOrder() || a.Sequential {
+	if idx >= a.Size || e.isMaterialized(par, idx) || a.VirtualStatus == statusFailed || a.Sequential {
 		return false
 	}
 	child := e.materialize(par, idx, statusFailed, reason)

@@ -124,7 +124,7 @@ var Notes = map[string]map[string]Note{
 		}, Extension: shortTimeout},
 		"SubmitJob": {Level: Tested, Tests: allClient, Ignored: []string{
 			"`nodeOverrides`, `eksPropertiesOverride` and `ecsPropertiesOverride` are refused (not supported by barge)",
-			"a SEQUENTIAL or N_TO_N array child that is not yet runnable cannot be cancelled on its own (cancel the array); plain arrays' waiting children can",
+			"a SEQUENTIAL array's child that is not yet runnable cannot be cancelled on its own (cancel the array); plain and N_TO_N arrays' waiting children can (TestCancelNToNChild)",
 			"`containerOverrides.instanceType` is recorded and ignored",
 			"`consumableResourcePropertiesOverride` is ignored",
 		}, Extension: shortTimeout + "; `arrayProperties.size` up to 1,000,000 (AWS: 10,000), children created lazily; up to 100,000 `dependsOn` entries (AWS: 20); TestArrayJobs and TestDependencies cover arrays, N_TO_N, SEQUENTIAL, per-child dependencies and the failure cascade"},

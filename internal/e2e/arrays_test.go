@@ -276,3 +276,47 @@ func TestDependencies(t *testing.T) {
 		apiErr(t, err, "ClientException", 400, "no array child 7")
 	})
 }
+
+// TestCancelNToNChild: a waiting child of an N_TO_N array can be cancelled on its own; the child
+// of the next array that waits on it fails at once, the rest wait on.
+func TestCancelNToNChild(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := b.Batch(), context.Background()
+	parkedQueue(t, c, "held")
+	register(t, c, "n2n", &types.ContainerProperties{Command: []string{"true"}})
+	arr := func(name string, dep string) string {
+		in := &batch.SubmitJobInput{JobName: aws.String(name), JobQueue: aws.String("held"), JobDefinition: aws.String("n2n"),
+			ArrayProperties: &types.ArrayProperties{Size: aws.Int32(3)}}
+		if dep != "" {
+			in.DependsOn = []types.JobDependency{{JobId: aws.String(dep), Type: types.ArrayJobDependencyNToN}}
+		}
+		return submit(t, c, in)
+	}
+	a := arr("a", "")
+	bb := arr("b", a)
+	cc := arr("c", bb)
+	if _, err := c.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(bb + ":1"), Reason: aws.String("skip this one")}); err != nil {
+		t.Fatal(err)
+	}
+	k := describe(t, c, bb+":1")
+	if len(k) != 1 || k[0].Status != types.JobStatusFailed || !aws.ToBool(k[0].IsCancelled) || aws.ToString(k[0].StatusReason) != "skip this one" {
+		t.Fatalf("cancelled child: %+v", k)
+	}
+	dep := bargetest.WaitJob(t, c, cc+":1", jobWait, terminal)
+	if dep.Status != types.JobStatusFailed {
+		t.Fatalf("the child waiting on the cancelled one: %s", dep.Status)
+	}
+	if k := describe(t, c, cc+":0"); len(k) != 1 || k[0].Status != types.JobStatusPending {
+		t.Fatalf("an unrelated child: %+v", k)
+	}
+	// Cancelling the first array fails everything that waits on it.
+	if _, err := c.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(a), Reason: aws.String("stop")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{a, bb, cc} {
+		if j := bargetest.WaitJob(t, c, id, jobWait, terminal); j.Status != types.JobStatusFailed {
+			t.Fatalf("%s: %s", id, j.Status)
+		}
+	}
+}
