@@ -196,7 +196,7 @@ func (e *Executor) startPlain(spec bexec.Spec) (bexec.Process, error) {
 	cmd.Args[0] = spec.Command[0]
 	cmd.Env = env
 	cmd.Dir = spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = plainAttr()
 	return startCmd(cmd, spec)
 }
 

@@ -1,0 +1,41 @@
+//go:build !linux
+
+package sandbox
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// errNotLinux is why there are no sandboxes here: namespaces and cgroups are Linux's.
+var errNotLinux = errors.New("sandboxes need Linux (namespaces and cgroups)")
+
+// Sandbox is unavailable off Linux; New says so.
+type Sandbox struct{}
+
+// Proc is unavailable off Linux.
+type Proc struct{}
+
+// Probe reports why this host cannot run sandboxes.
+func Probe() error { return errNotLinux }
+
+// New fails off Linux.
+func New(Options) (*Sandbox, error) { return nil, errNotLinux }
+
+// Report fails off Linux.
+func Report() (string, error) { return "", errNotLinux }
+
+// ValidUlimit reports whether name is a ulimit barge knows.
+func ValidUlimit(string) bool { return false }
+
+func (*Sandbox) Close()           {}
+func (*Sandbox) Describe() string { return "" }
+
+// Start fails off Linux.
+func (*Sandbox) Start(Config, *os.File, *os.File) (*Proc, error) { return nil, errNotLinux }
+
+func (*Proc) Pid() int                         { return 0 }
+func (*Proc) Wait() (syscall.WaitStatus, bool) { return 0, false }
+func (*Proc) Signal(syscall.Signal) error      { return errNotLinux }
+func (*Proc) PeakMemory() int64                { return 0 }

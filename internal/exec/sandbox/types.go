@@ -1,0 +1,46 @@
+package sandbox
+
+import bexec "github.com/barge-run/barge/internal/exec"
+
+// Options configures a Sandbox.
+type Options struct {
+	// DataDir is barge's data directory: hidden from host-filesystem sandboxes (other jobs'
+	// files, the database, credentials), and never allowed as a volume source.
+	DataDir string
+	// CgroupParent names the group sandboxes are created under; default "barge/<hash of
+	// DataDir>", so that barges with different data directories never sweep each other's.
+	CgroupParent string
+	// PidsLimit caps the processes of one sandbox; default 1024.
+	PidsLimit int64
+}
+
+// Config is one sandbox.
+type Config struct {
+	ID   string
+	Argv []string // Argv[0] is looked up in the sandbox's PATH (from Env)
+	Env  []string
+	// RootFS is an unpacked image's root filesystem (shared, read-only); "" runs on the host's
+	// filesystem, read-only, in Dir.
+	RootFS string
+	// Cwd is the working directory inside an image sandbox; "" means "/".
+	Cwd string
+	// Dir is the attempt's directory on the host: the working directory of a host sandbox, or
+	// where an image sandbox keeps its writable layer.
+	Dir         string
+	DirReadOnly bool
+	Mounts      []bexec.Mount
+	// ReadonlyRootFS makes an image's root read-only too.
+	ReadonlyRootFS bool
+	User           string // see exec.Spec.User
+	Ulimits        []bexec.Ulimit
+	// InitProcess keeps barge's init as PID 1 (linuxParameters.initProcessEnabled): it forwards
+	// signals and reaps orphans. Without it the command is PID 1, as in Docker.
+	InitProcess bool
+	// Privileged keeps every capability and the host's /dev.
+	Privileged bool
+	// ShmMiB sizes /dev/shm; 0 is 64 MiB.
+	ShmMiB    int64
+	Hostname  string
+	MilliVCPU int64
+	MemoryMiB int64
+}
