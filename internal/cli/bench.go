@@ -179,5 +179,9 @@ func benchTarget(ctx context.Context, o *bench.Options, dataDir, isolation strin
 		return "", nil, err
 	}
 	o.Endpoint, o.AccessKey, o.Secret = s.Endpoint(), creds.First().AccessKeyID, creds.First().SecretAccessKey
-	return "in-process barge on " + s.Endpoint() + ", temporary data directory", stop, nil
+	mode := "jobs sandboxed"
+	if !s.Isolated() {
+		mode = "jobs NOT isolated (plain processes)"
+	}
+	return "in-process barge on " + s.Endpoint() + ", temporary data directory, " + mode, stop, nil
 }

@@ -172,6 +172,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// Isolated reports whether jobs and functions run in sandboxes.
+func (s *Server) Isolated() bool { return s.exec.Sandboxed() }
+
 // Endpoint is the URL clients set as their endpoint.
 func (s *Server) Endpoint() string { return "http://" + s.Addr() }
 
