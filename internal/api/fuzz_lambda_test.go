@@ -3,10 +3,7 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,28 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/exec/local"
 	"github.com/barge-run/barge/internal/fn"
 	"github.com/barge-run/barge/internal/lambda"
-	"github.com/barge-run/barge/internal/logs"
-	"github.com/barge-run/barge/internal/sigv4"
-	"github.com/barge-run/barge/internal/store/sqlite"
 )
 
 func newLambdaServer(t testing.TB) http.Handler {
 	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "barge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := logs.Open(filepath.Join(dir, "logs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ls := openStores(t, dir)
 	pool, err := fn.New(fn.Config{Executor: local.New(), Logs: ls})
 	if err != nil {
 		t.Fatal(err)
@@ -46,9 +30,7 @@ func newLambdaServer(t testing.TB) http.Handler {
 	svc := lambda.New(lambda.Config{Region: "us-east-1", Store: db, Pool: pool, CodeDir: filepath.Join(dir, "functions")})
 	svc.Start()
 	t.Cleanup(func() { svc.Stop(); pool.Close(); db.Close(); ls.Close() })
-	return api.New(api.Config{Lambda: svc, Logs: ls, Region: "us-east-1", Lookup: func(k string) (sigv4.Credential, bool) {
-		return cred, k == cred.AccessKeyID
-	}})
+	return api.New(api.Config{Lambda: svc, Logs: ls, Region: "us-east-1", Lookup: lookup})
 }
 
 // FuzzLambdaRequests sends arbitrary bodies (and query strings) to the Lambda operations: every
@@ -93,12 +75,7 @@ func FuzzLambdaRequests(f *testing.F) {
 		default:
 			return
 		}
-		r := httptest.NewRequest(method, "http://barge.test"+path, bytes.NewReader(body))
-		sum := sha256.Sum256(body)
-		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: cred.AccessKeyID, SecretAccessKey: cred.SecretAccessKey},
-			r, hex.EncodeToString(sum[:]), "lambda", "us-east-1", time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		r := signedAs(t, "lambda", method, path, body, nil)
 		w := httptest.NewRecorder()
 		watchdog := time.AfterFunc(10*time.Second, func() {
 			buf := make([]byte, 1<<20)

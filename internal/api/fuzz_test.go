@@ -26,8 +26,11 @@ import (
 
 var cred = sigv4.Credential{AccessKeyID: "AKIAFUZZ", SecretAccessKey: "fuzzsecret", AccountID: "000000000000"}
 
-func newServer(t testing.TB) http.Handler {
-	dir := t.TempDir()
+// lookup knows the one fuzzing credential.
+func lookup(k string) (sigv4.Credential, bool) { return cred, k == cred.AccessKeyID }
+
+// openStores opens a fresh store and log store in dir.
+func openStores(t testing.TB, dir string) (*sqlite.Store, *logs.Store) {
 	db, err := sqlite.Open(filepath.Join(dir, "barge.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +39,12 @@ func newServer(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, ls
+}
+
+func newServer(t testing.TB) http.Handler {
+	dir := t.TempDir()
+	db, ls := openStores(t, dir)
 	svc, err := batch.New(batch.Config{Store: db, Executor: local.New(), Logs: ls, WorkDir: filepath.Join(dir, "work")})
 	if err != nil {
 		t.Fatal(err)
@@ -47,17 +56,22 @@ func newServer(t testing.TB) http.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Stop(); db.Close(); ls.Close() })
-	return api.New(api.Config{Batch: svc, Logs: ls, Region: "us-east-1", Lookup: func(k string) (sigv4.Credential, bool) {
-		return cred, k == cred.AccessKeyID
-	}})
+	return api.New(api.Config{Batch: svc, Logs: ls, Region: "us-east-1", Lookup: lookup})
 }
 
+// signed is a Batch request, or a Logs one when target is set.
 func signed(t testing.TB, method, path, target string, body []byte) *http.Request {
-	r := httptest.NewRequest(method, "http://barge.test"+path, bytes.NewReader(body))
-	service := "batch"
 	if target != "" {
-		service = "logs"
-		r.Header.Set("X-Amz-Target", target)
+		return signedAs(t, "logs", method, path, body, map[string]string{"X-Amz-Target": target})
+	}
+	return signedAs(t, "batch", method, path, body, nil)
+}
+
+// signedAs is a request SigV4-signed for service with the fuzzing credential.
+func signedAs(t testing.TB, service, method, path string, body []byte, header map[string]string) *http.Request {
+	r := httptest.NewRequest(method, "http://barge.test"+path, bytes.NewReader(body))
+	for k, v := range header {
+		r.Header.Set(k, v)
 	}
 	sum := sha256.Sum256(body)
 	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: cred.AccessKeyID, SecretAccessKey: cred.SecretAccessKey},

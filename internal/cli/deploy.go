@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -31,7 +30,7 @@ func cmdDeploy(ctx context.Context, args []string, out io.Writer) error {
 	memory := fset.Int("memory", 128, "MemorySize in MB")
 	timeout := fset.Int("timeout", 3, "Timeout in seconds")
 	role := fset.String("role", "arn:aws:iam::000000000000:role/barge", "execution role ARN (recorded)")
-	var env stringList
+	var env envList
 	fset.Var(&env, "env", "KEY=VALUE environment variable (repeatable)")
 	if err := parse(fset, args); err != nil {
 		return err
@@ -46,11 +45,7 @@ func cmdDeploy(ctx context.Context, args []string, out io.Writer) error {
 	}
 	vars := map[string]string{}
 	for _, kv := range env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usageError{fmt.Sprintf("--env %q: want KEY=VALUE", kv)}
-		}
-		vars[k] = v
+		vars[kv[0]] = kv[1]
 	}
 	cl, err := c.clients()
 	if err != nil {

@@ -101,6 +101,26 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// envList collects repeatable --env KEY=VALUE flags, refusing anything else as they are parsed.
+type envList [][2]string
+
+func (e *envList) String() string {
+	var kvs []string
+	for _, kv := range *e {
+		kvs = append(kvs, kv[0]+"="+kv[1])
+	}
+	return strings.Join(kvs, ",")
+}
+
+func (e *envList) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("%q: want KEY=VALUE", v)
+	}
+	*e = append(*e, [2]string{k, val})
+	return nil
+}
+
 const adhocDefinition = "barge-adhoc"
 
 func cmdSubmit(ctx context.Context, args []string, out io.Writer) error {
@@ -115,7 +135,7 @@ func cmdSubmit(ctx context.Context, args []string, out io.Writer) error {
 	attempts := fs.Int("attempts", 0, "retry attempts (1-10)")
 	timeout := fs.Int("timeout", 0, "attempt timeout in seconds")
 	img := fs.String("image", "", "run in this OCI image (an ad-hoc definition per image; the command, if any, replaces its CMD)")
-	var env stringList
+	var env envList
 	fs.Var(&env, "env", "KEY=VALUE environment override (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -155,11 +175,7 @@ func cmdSubmit(ctx context.Context, args []string, out io.Writer) error {
 		in.ContainerOverrides.ResourceRequirements = append(in.ContainerOverrides.ResourceRequirements, types.ResourceRequirement{Type: types.ResourceTypeMemory, Value: memory})
 	}
 	for _, kv := range env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usageError{fmt.Sprintf("--env %q: want KEY=VALUE", kv)}
-		}
-		in.ContainerOverrides.Environment = append(in.ContainerOverrides.Environment, types.KeyValuePair{Name: aws.String(k), Value: aws.String(v)})
+		in.ContainerOverrides.Environment = append(in.ContainerOverrides.Environment, types.KeyValuePair{Name: aws.String(kv[0]), Value: aws.String(kv[1])})
 	}
 	if *attempts > 0 {
 		in.RetryStrategy = &types.RetryStrategy{Attempts: aws.Int32(int32(*attempts))}

@@ -366,6 +366,12 @@ func (p *Pool) release(fn *FunctionSpec, key instanceKey, inst *instance, health
 		p.mu.Unlock()
 		return
 	}
+	p.park(key, inst, healthy)
+}
+
+// park puts a healthy instance among key's idle ones and arms its reaping; an unhealthy, dead or
+// late one (the pool closed) is discarded. p.mu must be held; park releases it.
+func (p *Pool) park(key instanceKey, inst *instance, healthy bool) {
 	if !healthy || inst.dead || p.closed || inst.hasExited() {
 		p.mu.Unlock()
 		p.discard(inst)
@@ -408,26 +414,15 @@ func (p *Pool) Provision(fn FunctionSpec, n int) {
 func (p *Pool) provisionOne(fn FunctionSpec, key instanceKey) {
 	res := Result{RequestID: uuid.NewString(), ExecutedVersion: fn.Version, ColdStart: true}
 	inst, _, err := p.start(context.Background(), &fn, key, &res)
-	if inst == nil || err != nil {
-		if inst == nil {
-			p.mu.Lock()
-			p.dropSlot(key)
-			p.mu.Unlock()
-		}
-		return
-	}
-	p.mu.Lock()
-	if inst.dead || p.closed || inst.hasExited() {
+	switch {
+	case inst == nil:
+		p.mu.Lock()
+		p.dropSlot(key)
 		p.mu.Unlock()
-		p.discard(inst)
-		return
+	case err == nil:
+		p.mu.Lock()
+		p.park(key, inst, true)
 	}
-	vs := p.versions[key]
-	vs.idle = append(vs.idle, inst)
-	inst.idle = true
-	gen := inst.idleGen
-	inst.timer = time.AfterFunc(p.cfg.IdleTimeout, func() { p.reap(inst, gen) })
-	p.mu.Unlock()
 }
 
 // Ready reports how many of fn's version's instances have started and are alive (idle or busy).

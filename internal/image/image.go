@@ -578,15 +578,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeSynced(f, data); err != nil {
 		return err
 	}
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
@@ -603,6 +595,11 @@ func writeFileSync(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	return writeSynced(f, data)
+}
+
+// writeSynced writes data to f, flushes it to disk and closes f.
+func writeSynced(f *os.File, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err

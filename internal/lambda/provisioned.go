@@ -23,11 +23,7 @@ type provisioned struct {
 
 // provisionTarget resolves the version a provisioned concurrency config keeps warm: a published
 // version, or the one an alias points to (its primary version), as in AWS; never $LATEST.
-func (s *Service) provisionTarget(ctx context.Context, account, function, qualifier string) (*record, error) {
-	rec, err := s.latest(ctx, account, function)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) provisionTarget(ctx context.Context, account string, rec *record, qualifier string) (*record, error) {
 	switch {
 	case qualifier == "":
 		return nil, invalid("Qualifier is required: a version number or an alias")
@@ -56,7 +52,11 @@ func (s *Service) PutProvisionedConcurrencyConfig(ctx context.Context, account s
 	if n > 1000 {
 		return nil, invalid("ProvisionedConcurrentExecutions must be at most 1000, got %d", n)
 	}
-	rec, err := s.provisionTarget(ctx, account, in.FunctionName, in.Qualifier)
+	latest, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.provisionTarget(ctx, account, latest, in.Qualifier)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,11 @@ func (s *Service) PutProvisionedConcurrencyConfig(ctx context.Context, account s
 // GetProvisionedConcurrencyConfig implements the Lambda operation: READY once every requested
 // instance has initialised.
 func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, account string, in *lw.GetProvisionedConcurrencyConfigRequest) (*lw.GetProvisionedConcurrencyConfigResponse, error) {
-	item, err := s.provisionedItem(ctx, account, in.FunctionName, in.Qualifier)
+	rec, err := s.latest(ctx, account, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	item, err := s.provisionedItem(ctx, account, rec, in.Qualifier)
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +100,9 @@ func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, account s
 		Status: item.Status, LastModified: item.LastModified}, nil
 }
 
-func (s *Service) provisionedItem(ctx context.Context, account, function, qualifier string) (*lw.ProvisionedConcurrencyConfigListItem, error) {
-	rec, err := s.latest(ctx, account, function)
-	if err != nil {
-		return nil, err
-	}
+// provisionedItem describes the provisioned concurrency config of $LATEST rec's function and a
+// qualifier, with how many of its instances are ready now.
+func (s *Service) provisionedItem(ctx context.Context, account string, rec *record, qualifier string) (*lw.ProvisionedConcurrencyConfigListItem, error) {
 	name := rec.Config.FunctionName
 	r, err := s.cfg.Store.ResourceGet(ctx, account, KindProvisioned, name+":"+qualifier, 0)
 	if err != nil {
@@ -111,7 +113,7 @@ func (s *Service) provisionedItem(ctx context.Context, account, function, qualif
 	item := &lw.ProvisionedConcurrencyConfigListItem{FunctionArn: s.arn(account, name) + ":" + qualifier,
 		RequestedProvisionedConcurrentExecutions: &p.Requested, LastModified: p.LastModified, Status: lw.ProvisionedConcurrencyStatusEnumInProgress}
 	allocated := int32(0)
-	if target, err := s.provisionTarget(ctx, account, function, qualifier); err == nil {
+	if target, err := s.provisionTarget(ctx, account, rec, qualifier); err == nil {
 		spec, _ := s.spec(account, target)
 		allocated = int32(min(s.cfg.Pool.Ready(spec), int(p.Requested)))
 	}
@@ -132,7 +134,7 @@ func (s *Service) DeleteProvisionedConcurrencyConfig(ctx context.Context, accoun
 	if err := s.cfg.Store.ResourceDelete(ctx, account, KindProvisioned, rec.Config.FunctionName+":"+in.Qualifier, 0); err != nil {
 		return nil, userErr(http.StatusNotFound, "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
 	}
-	if target, err := s.provisionTarget(ctx, account, in.FunctionName, in.Qualifier); err == nil {
+	if target, err := s.provisionTarget(ctx, account, rec, in.Qualifier); err == nil {
 		spec, _ := s.spec(account, target)
 		s.cfg.Pool.Provision(spec, 0)
 	}
@@ -156,7 +158,7 @@ func (s *Service) ListProvisionedConcurrencyConfigs(ctx context.Context, account
 		if !ok {
 			continue
 		}
-		if item, err := s.provisionedItem(ctx, account, in.FunctionName, q); err == nil {
+		if item, err := s.provisionedItem(ctx, account, rec, q); err == nil {
 			out.ProvisionedConcurrencyConfigs = append(out.ProvisionedConcurrencyConfigs, *item)
 		}
 	}
@@ -180,7 +182,11 @@ func (s *Service) restoreProvisioned() {
 		if json.Unmarshal(r.Body, &p) != nil {
 			continue
 		}
-		if target, err := s.provisionTarget(ctx, r.Account, r.Name[:i], r.Name[i+1:]); err == nil {
+		latest, err := s.latest(ctx, r.Account, r.Name[:i])
+		if err != nil {
+			continue
+		}
+		if target, err := s.provisionTarget(ctx, r.Account, latest, r.Name[i+1:]); err == nil {
 			spec, _ := s.spec(r.Account, target)
 			s.cfg.Pool.Provision(spec, int(p.Requested))
 		}

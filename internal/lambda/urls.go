@@ -87,7 +87,12 @@ func checkURLConfig(auth lw.FunctionUrlAuthType, mode lw.InvokeMode) error {
 	return nil
 }
 
-func (s *Service) getURL(ctx context.Context, account, name, qualifier string) (*urlConfig, error) {
+// getURL reads the URL config of a function (and qualifier).
+func (s *Service) getURL(ctx context.Context, account, function, qualifier string) (*urlConfig, error) {
+	name, err := s.urlTarget(ctx, account, function, qualifier)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.cfg.Store.ResourceGet(ctx, account, KindFunctionURL, name+":"+qualifier, 0)
 	if err != nil {
 		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "The resource you requested does not exist.")
@@ -97,6 +102,12 @@ func (s *Service) getURL(ctx context.Context, account, name, qualifier string) (
 		return nil, serviceErr("reading the function URL failed")
 	}
 	return &c, nil
+}
+
+// urlResponse is how Get and Update describe a URL config.
+func (s *Service) urlResponse(c *urlConfig) *lw.GetFunctionUrlConfigResponse {
+	return &lw.GetFunctionUrlConfigResponse{FunctionUrl: s.urlOf(c), FunctionArn: s.urlArn(c), AuthType: c.AuthType, Cors: c.Cors,
+		CreationTime: c.CreationTime, LastModifiedTime: c.LastModified, InvokeMode: c.InvokeMode}
 }
 
 // CreateFunctionUrlConfig implements the Lambda operation.
@@ -128,25 +139,16 @@ func (s *Service) CreateFunctionUrlConfig(ctx context.Context, account string, i
 
 // GetFunctionUrlConfig implements the Lambda operation.
 func (s *Service) GetFunctionUrlConfig(ctx context.Context, account string, in *lw.GetFunctionUrlConfigRequest) (*lw.GetFunctionUrlConfigResponse, error) {
-	name, err := s.urlTarget(ctx, account, in.FunctionName, in.Qualifier)
+	c, err := s.getURL(ctx, account, in.FunctionName, in.Qualifier)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.getURL(ctx, account, name, in.Qualifier)
-	if err != nil {
-		return nil, err
-	}
-	return &lw.GetFunctionUrlConfigResponse{FunctionUrl: s.urlOf(c), FunctionArn: s.urlArn(c), AuthType: c.AuthType, Cors: c.Cors,
-		CreationTime: c.CreationTime, LastModifiedTime: c.LastModified, InvokeMode: c.InvokeMode}, nil
+	return s.urlResponse(c), nil
 }
 
 // UpdateFunctionUrlConfig implements the Lambda operation (AuthType, Cors).
 func (s *Service) UpdateFunctionUrlConfig(ctx context.Context, account string, in *lw.UpdateFunctionUrlConfigRequest) (*lw.UpdateFunctionUrlConfigResponse, error) {
-	name, err := s.urlTarget(ctx, account, in.FunctionName, in.Qualifier)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.getURL(ctx, account, name, in.Qualifier)
+	c, err := s.getURL(ctx, account, in.FunctionName, in.Qualifier)
 	if err != nil {
 		return nil, err
 	}
@@ -161,28 +163,24 @@ func (s *Service) UpdateFunctionUrlConfig(ctx context.Context, account string, i
 	}
 	c.LastModified = time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
 	body, _ := json.Marshal(c)
-	for _, r := range []*store.Resource{{Account: account, Kind: KindFunctionURL, Name: name + ":" + in.Qualifier, Status: "Active", Body: body},
+	for _, r := range []*store.Resource{{Account: account, Kind: KindFunctionURL, Name: c.Function + ":" + in.Qualifier, Status: "Active", Body: body},
 		{Account: account, Kind: KindFunctionURLID, Name: c.ID, Status: "Active", Body: body}} {
 		if err := s.cfg.Store.ResourceUpdate(ctx, r); err != nil {
 			return nil, serviceErr("storing the function URL failed")
 		}
 	}
-	return &lw.UpdateFunctionUrlConfigResponse{FunctionUrl: s.urlOf(c), FunctionArn: s.urlArn(c), AuthType: c.AuthType, Cors: c.Cors,
-		CreationTime: c.CreationTime, LastModifiedTime: c.LastModified, InvokeMode: c.InvokeMode}, nil
+	out := lw.UpdateFunctionUrlConfigResponse(*s.urlResponse(c))
+	return &out, nil
 }
 
 // DeleteFunctionUrlConfig implements the Lambda operation.
 func (s *Service) DeleteFunctionUrlConfig(ctx context.Context, account string, in *lw.DeleteFunctionUrlConfigRequest) (*Empty, error) {
-	name, err := s.urlTarget(ctx, account, in.FunctionName, in.Qualifier)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.getURL(ctx, account, name, in.Qualifier)
+	c, err := s.getURL(ctx, account, in.FunctionName, in.Qualifier)
 	if err != nil {
 		return nil, err
 	}
 	s.cfg.Store.ResourceDelete(ctx, account, KindFunctionURLID, c.ID, 0)
-	if err := s.cfg.Store.ResourceDelete(ctx, account, KindFunctionURL, name+":"+in.Qualifier, 0); err != nil {
+	if err := s.cfg.Store.ResourceDelete(ctx, account, KindFunctionURL, c.Function+":"+in.Qualifier, 0); err != nil {
 		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "The resource you requested does not exist.")
 	}
 	return &Empty{}, nil
