@@ -2,18 +2,12 @@ package batch
 
 import (
 	"path/filepath"
+	"slices"
 
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 	bexec "github.com/barge-run/barge/internal/exec"
 )
-
-// ulimitNames are the ulimits AWS Batch (and Docker) accept.
-var ulimitNames = map[string]bool{
-	"core": true, "cpu": true, "data": true, "fsize": true, "locks": true, "memlock": true,
-	"msgqueue": true, "nice": true, "nofile": true, "nproc": true, "rss": true, "rtprio": true,
-	"rttime": true, "sigpending": true, "stack": true,
-}
 
 // checkIsolation validates the parts of containerProperties the sandbox enforces: volumes,
 // mountPoints, ulimits and linuxParameters.
@@ -46,7 +40,7 @@ func (s *Service) checkIsolation(cp *wire.ContainerProperties) error {
 	}
 	for i, u := range cp.Ulimits {
 		switch {
-		case !ulimitNames[u.Name]:
+		case !slices.Contains(bexec.UlimitNames, u.Name):
 			return awserr.Client("%s.ulimits[%d].name: unknown ulimit %q", f, i, u.Name)
 		case u.SoftLimit == nil || u.HardLimit == nil:
 			return awserr.Client("%s.ulimits[%d]: softLimit and hardLimit are required", f, i)

@@ -58,6 +58,10 @@ type Ulimit struct {
 	Soft, Hard int64
 }
 
+// UlimitNames are the ulimit names AWS Batch (and Docker) accept.
+var UlimitNames = []string{"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+	"nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}
+
 // Exit is how an attempt ended.
 type Exit struct {
 	// Code is the exit code; -1 when killed by a signal.

@@ -199,3 +199,12 @@ func TestCgroupName(t *testing.T) {
 		t.Errorf("cgroupName is %d bytes", len(got))
 	}
 }
+
+// TestEveryUlimitHasAResource: each name the API accepts can be set.
+func TestEveryUlimitHasAResource(t *testing.T) {
+	for _, n := range bexec.UlimitNames {
+		if _, ok := rlimits[n]; !ok {
+			t.Errorf("ulimit %q has no rlimit", n)
+		}
+	}
+}

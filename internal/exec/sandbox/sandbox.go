@@ -516,7 +516,7 @@ func cgroupName(id string, seq uint64) string {
 	return n + "-" + strconv.FormatUint(seq, 36)
 }
 
-// rlimits maps Docker's and AWS Batch's ulimit names to resources.
+// rlimits maps Docker's and AWS Batch's ulimit names (exec.UlimitNames) to resources.
 var rlimits = map[string]int{
 	"core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU, "data": unix.RLIMIT_DATA,
 	"fsize": unix.RLIMIT_FSIZE, "locks": unix.RLIMIT_LOCKS, "memlock": unix.RLIMIT_MEMLOCK,
@@ -524,9 +524,6 @@ var rlimits = map[string]int{
 	"nproc": unix.RLIMIT_NPROC, "rss": unix.RLIMIT_RSS, "rtprio": unix.RLIMIT_RTPRIO,
 	"rttime": unix.RLIMIT_RTTIME, "sigpending": unix.RLIMIT_SIGPENDING, "stack": unix.RLIMIT_STACK,
 }
-
-// ValidUlimit reports whether name is a ulimit barge knows.
-func ValidUlimit(name string) bool { _, ok := rlimits[name]; return ok }
 
 // Report says what a sandbox on this host enforces, or why there can be none, after starting a
 // test sandbox (for `barge doctor`; it touches only a throwaway cgroup of its own).

@@ -26,9 +26,6 @@ func New(Options) (*Sandbox, error) { return nil, errNotLinux }
 // Report fails off Linux.
 func Report() (string, error) { return "", errNotLinux }
 
-// ValidUlimit reports whether name is a ulimit barge knows.
-func ValidUlimit(string) bool { return false }
-
 func (*Sandbox) Close()           {}
 func (*Sandbox) Describe() string { return "" }
 
