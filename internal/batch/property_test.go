@@ -190,6 +190,13 @@ func depEntities(j *pjob, idx int) []string {
 			out = append(out, d.job.id)
 		}
 	}
+	return append(out, arrayNodes(j, idx)...)
+}
+
+// arrayNodes are what child idx of array j waits on besides j's own dependencies: the child
+// before it (SEQUENTIAL) and its N_TO_N counterparts.
+func arrayNodes(j *pjob, idx int) []string {
+	var out []string
 	if idx >= 0 {
 		if j.seq && idx > 0 {
 			out = append(out, childID(j.id, idx-1))
@@ -217,15 +224,7 @@ func successNodes(j *pjob, idx int) []string {
 			out = append(out, d.job.id)
 		}
 	}
-	if idx >= 0 {
-		if j.seq && idx > 0 {
-			out = append(out, childID(j.id, idx-1))
-		}
-		for _, q := range j.nton {
-			out = append(out, childID(q.id, idx))
-		}
-	}
-	return out
+	return append(out, arrayNodes(j, idx)...)
 }
 
 // syncBuffer collects the service's warnings and errors.
