@@ -97,7 +97,7 @@ func (d *v1Driver) describe() string {
 
 const v1Root = "/sys/fs/cgroup"
 
-// dirs are the group's directories in each hierarchy, pids last.
+// dirs are the group's directories in each hierarchy, in v1Needed's order: memory first, pids last.
 func (d *v1Driver) dirs(name string) []string {
 	var out []string
 	for _, n := range v1Needed {
@@ -126,11 +126,11 @@ func (d *v1Driver) create(name string, l limits) (cgroupHandle, error) {
 		p := uint64(cpuPeriod)
 		res.CPU = &specs.LinuxCPU{Quota: &q, Period: &p}
 	}
-	cg, err := cgroup1.New(d.path(name), res, cgroup1.WithHierarchy(d.subs))
+	_, err := cgroup1.New(d.path(name), res, cgroup1.WithHierarchy(d.subs))
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", name, err)
 	}
-	return &v1Group{cg: cg, mem: filepath.Join(v1Root, "memory", d.parent, name), dirs: d.dirs(name)}, nil
+	return &v1Group{dirs: d.dirs(name)}, nil
 }
 
 func (d *v1Driver) close() {
@@ -151,9 +151,7 @@ func (d *v1Driver) sweep() {
 }
 
 type v1Group struct {
-	cg   cgroup1.Cgroup
-	mem  string
-	dirs []string // memory, cpu, pids: pids last
+	dirs []string // memory, cpu, pids (v1Needed's order)
 	peak peakFile
 }
 
@@ -166,11 +164,11 @@ func (g *v1Group) procsFiles() []string {
 }
 
 func (g *v1Group) oomKilled() bool {
-	return eventCount(filepath.Join(g.mem, "memory.oom_control"), "oom_kill") > 0
+	return eventCount(filepath.Join(g.dirs[0], "memory.oom_control"), "oom_kill") > 0
 }
 
 func (g *v1Group) peakMemory() int64 {
-	return g.peak.read(filepath.Join(g.mem, "memory.max_usage_in_bytes"))
+	return g.peak.read(filepath.Join(g.dirs[0], "memory.max_usage_in_bytes"))
 }
 
 // destroy kills what is left and removes the group's directories. By hand rather than with
