@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
@@ -283,5 +284,61 @@ func TestLambdaMemoryLimit(t *testing.T) {
 	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("hog"), Payload: []byte(`{}`)})
 	if err != nil || out.FunctionError != nil || string(out.Payload) != `"ok"` {
 		t.Fatalf("the next invoke: %v %s", err, out.Payload)
+	}
+}
+
+// TestIsolationContainment runs the escape and exhaustion attempts as jobs submitted through the
+// AWS Batch API, beside an innocent job: each fails safely while the innocent job and barge carry
+// on.
+func TestIsolationContainment(t *testing.T) {
+	if err := sandbox.Probe(); err != nil {
+		t.Skipf("no sandbox on this host: %v", err)
+	}
+	t.Parallel()
+	b := bargetest.Start(t, bargetest.WithArgs("--pids-limit", "64"))
+	c, logs, ctx := b.Batch(), b.Logs(), context.Background()
+	run := func(name, script string, mem string) types.JobDetail {
+		t.Helper()
+		register(t, c, name, &types.ContainerProperties{Command: []string{"sh", "-c", script}, ResourceRequirements: reqs("1", mem)})
+		return bargetest.WaitJob(t, c, submit(t, c, &batch.SubmitJobInput{JobName: aws.String(name), JobDefinition: aws.String(name)}), jobWait, terminal)
+	}
+	out := func(j types.JobDetail) string {
+		return strings.Join(logLines(t, logs, aws.ToString(j.Container.LogStreamName)), "\n")
+	}
+
+	register(t, c, "innocent", &types.ContainerProperties{Command: []string{"sh", "-c", "echo secret > mine; pwd; sleep 60"}, ResourceRequirements: reqs("1", "64")})
+	innocent := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("innocent"), JobDefinition: aws.String("innocent")})
+	ij := bargetest.WaitJob(t, c, innocent, jobWait, func(s string) bool { return s == "RUNNING" })
+	var dir string
+	for deadline := time.Now().Add(jobWait); dir == ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the innocent job never printed its directory")
+		}
+		if ls := logLines(t, logs, aws.ToString(ij.Container.LogStreamName)); len(ls) > 0 {
+			dir = ls[0]
+		}
+	}
+
+	if j := run("hog", "head -c 400m /dev/zero | tail -c 300m > /dev/null", "32"); j.Status != types.JobStatusFailed ||
+		aws.ToString(j.Container.Reason) != "OutOfMemoryError: Container killed due to memory usage" {
+		t.Errorf("memory hog: %s %q", j.Status, aws.ToString(j.Container.Reason))
+	}
+	if j := run("bomb", "b() { b | b & }; b; sleep 2; echo survived-bomb", "64"); !strings.Contains(out(j), "survived-bomb") {
+		t.Errorf("fork bomb: %s %q", j.Status, out(j))
+	}
+	if j := run("killall", "kill -9 -1; echo after-kill", "64"); j.Status != types.JobStatusSucceeded || !strings.Contains(out(j), "after-kill") {
+		t.Errorf("kill -9 -1: %s %q", j.Status, out(j))
+	}
+	if j := run("snoop", "cat "+dir+"/mine 2>/dev/null && echo read-it || echo unreadable", "64"); !strings.Contains(out(j), "unreadable") {
+		t.Errorf("reading another job's file: %q", out(j))
+	}
+	if j := run("scribble", "for p in /etc/x /usr/x /root/x; do touch $p 2>/dev/null && echo wrote $p; done; echo checked", "64"); strings.Contains(out(j), "wrote") {
+		t.Errorf("writing outside mounts: %q", out(j))
+	}
+	if d := describe(t, c, innocent); len(d) != 1 || d[0].Status != types.JobStatusRunning {
+		t.Fatalf("the innocent job: %+v", d)
+	}
+	if _, err := c.TerminateJob(ctx, &batch.TerminateJobInput{JobId: aws.String(innocent), Reason: aws.String("done")}); err != nil {
+		t.Fatal(err)
 	}
 }
