@@ -67,6 +67,7 @@ type Barge struct {
 	Cred     sigv4.Credential // the default account's credential
 	Region   string
 	args     []string
+	workDir  string // when set, the server runs here with the default, relative, data directory
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	logs     *syncBuffer
@@ -80,6 +81,12 @@ func WithArgs(args ...string) Option { return func(b *Barge) { b.args = append(b
 
 // WithDataDir uses an existing data directory (for example one prepared with extra accounts).
 func WithDataDir(dir string) Option { return func(b *Barge) { b.DataDir = dir } }
+
+// InWorkDir runs the server with dir as its working directory and no --data-dir, so that it uses
+// the default relative data directory (dir/.barge), as `barge server` typed in a shell does.
+func InWorkDir(dir string) Option {
+	return func(b *Barge) { b.workDir = dir; b.DataDir = filepath.Join(dir, ".barge") }
+}
 
 // Start runs a barge server for the test and stops it (SIGTERM) at cleanup.
 func Start(t testing.TB, opts ...Option) *Barge {
@@ -108,8 +115,12 @@ func (b *Barge) start() {
 	if b.Addr != "" {
 		addr = b.Addr // a restart keeps its port so clients keep working
 	}
-	args := append([]string{"server", "--addr", addr, "--data-dir", b.DataDir}, b.args...)
-	cmd := exec.Command(Binary(t), args...)
+	args := []string{"server", "--addr", addr, "--data-dir", b.DataDir}
+	if b.workDir != "" {
+		args = args[:3]
+	}
+	cmd := exec.Command(Binary(t), append(args, b.args...)...)
+	cmd.Dir = b.workDir
 	cmd.Env = append(os.Environ(), "BARGE_ADDR=", "BARGE_DATA_DIR=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

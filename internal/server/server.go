@@ -78,6 +78,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		opts.DataDir = ".barge"
 	}
+	// Absolute, because instances and job attempts run with their own working directory (and
+	// in a sandbox, their own root) and are handed paths under it.
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	opts.DataDir = dataDir
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
