@@ -19,7 +19,7 @@ func TestBargeLambdaSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bootstrap, err := EchoBootstrap(ctx, root, t.TempDir())
+	bootstrap, err := EchoBootstrap(ctx, root, t.TempDir(), EchoBuildFlags...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +47,20 @@ func TestBargeLambdaSmoke(t *testing.T) {
 			t.Fatalf("throughput c=%d: %+v", tp.Concurrency, tp)
 		}
 	}
-	var buf bytes.Buffer
-	if err := WriteLambdaTable(&buf, []LambdaResult{r}); err != nil {
+	floor, err := RuntimeFloor(ctx, bootstrap, lo)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"barge", "warm p50 ms", "cold start median ms", "throughput c=1 invokes/s", "throughput c=2 invokes/s"} {
+	for _, tp := range floor.Throughput {
+		if tp.OK == 0 || tp.FunctionCPU <= 0 {
+			t.Fatalf("floor c=%d: %+v", tp.Concurrency, tp)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteLambdaTable(&buf, []LambdaResult{r, floor}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"barge", "warm p50 ms", "cold start median ms", "throughput c=1 invokes/s", "throughput c=2 invokes/s", "floor (function alone)"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Fatalf("table lacks %q:\n%s", want, buf.String())
 		}

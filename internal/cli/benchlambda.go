@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/barge-run/barge/internal/bench"
@@ -26,6 +28,8 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	warmup := fs.Int("warmup", bench.DefaultLambdaWarmup, "invokes before measuring warm latency")
 	cold := fs.Int("cold", bench.DefaultLambdaColdStarts, "cold starts measured (median reported)")
 	duration := fs.Duration("duration", bench.DefaultLambdaDuration, "length of each throughput run")
+	plainBuild := fs.Bool("plain-build", false, "build the echo function with a bare `go build` (6.4 MB package) instead of AWS's documented -tags lambda.norpc, stripped (2.6 MB)")
+	floor := fs.Bool("floor", true, "also measure the function alone against a minimal in-process Runtime API (the machine's ceiling for invoke throughput)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +58,11 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bootstrap, err := bench.EchoBootstrap(ctx, root, tmp)
+	flags := bench.EchoBuildFlags
+	if *plainBuild {
+		flags = nil
+	}
+	bootstrap, err := bench.EchoBootstrap(ctx, root, tmp, flags...)
 	if err != nil {
 		return err
 	}
@@ -83,6 +91,13 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 		}
 		results = append(results, p)
 	}
+	if *floor {
+		f, err := bench.RuntimeFloor(ctx, bootstrap, lo)
+		if err != nil {
+			return err
+		}
+		results = append(results, f)
+	}
 	if err := bench.WriteLambdaTable(out, results); err != nil {
 		return err
 	}
@@ -94,12 +109,16 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 				float64(r.ColdMedian())/1e6, float64(r.ColdCreate[len(r.ColdCreate)/2])/1e6, len(code))
 		}
 		for _, t := range r.Throughput {
+			if t.FunctionCPU > 0 {
+				fmt.Fprintf(out, "  c=%d: the function's own CPU %.0f µs per invocation, so at most %.0f invokes/s on %d CPUs even if serving them cost nothing\n",
+					t.Concurrency, float64(t.FunctionCPU)/1e3, float64(runtime.NumCPU())*1e9/float64(t.FunctionCPU), runtime.NumCPU())
+			}
 			if t.Errors > 0 {
 				fmt.Fprintf(out, "  c=%d: %d ok, %d errors in %s; first: %s\n", t.Concurrency, t.OK, t.Errors, t.Elapsed.Round(time.Millisecond), t.FirstError)
 			}
 		}
 	}
-	fmt.Fprintf(out, "warm: %d sequential invokes after %d warm-up; throughput: %s per run; function: internal/fn/testdata/echofn, payload {}\n", *n, max(*warmup, 0), *duration)
+	fmt.Fprintf(out, "warm: %d sequential invokes after %d warm-up; throughput: %s per run; function: internal/fn/testdata/echofn (go build %s), payload {}\n", *n, max(*warmup, 0), *duration, strings.Join(flags, " "))
 	fmt.Fprintf(out, "server:  %s\n", where)
 	if *peer != "" {
 		fmt.Fprintf(out, "peer:    %s\n", *peer)

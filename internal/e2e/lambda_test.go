@@ -53,7 +53,7 @@ func echoFunction(t *testing.T) []byte {
 			return
 		}
 		defer os.RemoveAll(dir)
-		bootstrap, err := bench.EchoBootstrap(context.Background(), root, dir)
+		bootstrap, err := bench.EchoBootstrap(context.Background(), root, dir, bench.EchoBuildFlags...)
 		if err != nil {
 			echoZipErr = err
 			return
