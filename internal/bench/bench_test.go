@@ -163,3 +163,28 @@ func TestArrayEfficiencySmoke(t *testing.T) {
 		t.Fatalf("efficiency result: %+v", r)
 	}
 }
+
+// TestProcessFloor runs `barge bench --only floor` small: both workloads on the plain executor
+// and, where the host has one, in the sandbox.
+func TestProcessFloor(t *testing.T) {
+	runs, err := ProcessFloor(context.Background(), 20, 2, 8, 4, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 && len(runs) != 4 {
+		t.Fatalf("runs: %+v", runs)
+	}
+	for _, r := range runs {
+		if r.Elapsed <= 0 || r.PerSecond() <= 0 || (r.Executor != "plain" && r.Executor != "sandbox") {
+			t.Fatalf("run %+v", r)
+		}
+		if r.Command[0] == "sleep" {
+			// 8 sleeps of 10 ms on 4 slots cannot finish in under 20 ms.
+			if e := r.Efficiency(10 * time.Millisecond); e <= 0 || e > 1 || r.N != 8 || r.Concurrency != 4 {
+				t.Fatalf("sleep run %+v: efficiency %v", r, e)
+			}
+		} else if r.N != 20 || r.Concurrency != 2 {
+			t.Fatalf("true run %+v", r)
+		}
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/barge-run/barge/internal/account"
@@ -27,7 +29,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	jobs := fs.Int("jobs", 0, fmt.Sprintf("jobs per benchmark (default %d for submit, %d for e2e)", bench.DefaultSubmitJobs, bench.DefaultE2EJobs))
 	concurrency := fs.Int("concurrency", bench.DefaultConcurrency, "goroutines calling SubmitJob")
 	slots := fs.Int("slots", 0, "e2e: run on job queue "+bench.SlotsQueue+" with this many vCPU slots (default 0: the default queue, whose slots are the server host's cores)")
-	only := fs.String("only", "", "run one benchmark: submit, e2e, efficiency (an array of short sleeps) or sandbox (start overhead of isolation and image pulls, in this process); the last two are not in the default run")
+	only := fs.String("only", "", "run one benchmark: submit, e2e, efficiency (an array of short sleeps) sandbox (start overhead of isolation and image pulls, in this process) or floor (the e2e and efficiency workloads on barge's executor alone: what the machine allows); the last three are not in the default run")
 	isolation := fs.String("isolation", "auto", "without --endpoint: the in-process server's --isolation (auto, sandbox or none)")
 	sandboxRuns := fs.Int("sandbox-runs", 200, "sandbox: starts of each kind")
 	imageMiB := fs.Int("image-mib", 50, "sandbox: size of the image pulled")
@@ -41,8 +43,8 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	switch {
 	case fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	case *only != "" && *only != "submit" && *only != "e2e" && *only != "efficiency" && *only != "sandbox":
-		return usageError{fmt.Sprintf("--only %q: want submit, e2e, efficiency or sandbox", *only)}
+	case *only != "" && *only != "submit" && *only != "e2e" && *only != "efficiency" && *only != "sandbox" && *only != "floor":
+		return usageError{fmt.Sprintf("--only %q: want submit, e2e, efficiency, sandbox or floor", *only)}
 	case *jobs < 0:
 		return usageError{"--jobs must not be negative"}
 	case *concurrency < 1:
@@ -61,6 +63,27 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "  sandbox, host filesystem  %6.2f ms  (%.1f× bare)\n", ms(r.Host), float64(r.Host)/float64(r.Bare))
 		fmt.Fprintf(out, "  sandbox, cached image     %6.2f ms  (%.1f× bare)\n", ms(r.Image), float64(r.Image)/float64(r.Bare))
 		fmt.Fprintf(out, "first pull of a %.1f MB image from a loopback registry (median of 3): %.0f ms\n", float64(r.ImageBytes)/1e6, ms(r.ImageFirstPull))
+		fmt.Fprintf(out, "machine: %s\n", bench.Machine())
+		return nil
+	}
+	if *only == "floor" {
+		n := *jobs
+		if n == 0 {
+			n = bench.DefaultE2EJobs
+		}
+		runs, err := bench.ProcessFloor(ctx, n, max(*slots, runtime.NumCPU()), *arraySize, *arraySlots, *arraySleep)
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		fmt.Fprintln(out, "the e2e and efficiency workloads on barge's executor alone (no server, store or scheduler):")
+		for _, r := range runs {
+			fmt.Fprintf(out, "  %-8s %-12s %5d processes, %2d at a time: %7.0f ms, %4.0f/s",
+				r.Executor, strings.Join(r.Command, " "), r.N, r.Concurrency, float64(r.Elapsed.Microseconds())/1000, r.PerSecond())
+			if r.Command[0] == "sleep" {
+				fmt.Fprintf(out, ", efficiency %.1f %%", 100*r.Efficiency(*arraySleep))
+			}
+			fmt.Fprintln(out)
+		}
 		fmt.Fprintf(out, "machine: %s\n", bench.Machine())
 		return nil
 	}
