@@ -186,7 +186,10 @@ func SubmitThroughput(ctx context.Context, o Options) (Result, error) {
 // o.Concurrency goroutines to o.Queue (default: the default queue, whose compute environment has
 // as many vCPUs as the server's host has cores) and waits until every one is SUCCEEDED. The
 // throughput is the jobs over the time from the first submit to the moment all are seen
-// SUCCEEDED; a FAILED job ends the benchmark with an error.
+// SUCCEEDED; a FAILED job ends the benchmark with an error. The end is the latest stoppedAt of
+// the jobs (the server's clock: the moment the last one finished, not when polling noticed it),
+// unless that lies outside the run as this client saw it (a remote server with another clock),
+// when it is the moment the last one was seen finished.
 //
 // Waiting must not load the server it measures, so it polls every 50 ms with DescribeJobs of one
 // job, the newest unfinished one: jobs start in submission order, so it is about the last to
@@ -207,6 +210,7 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 	}
 	pending := ids
 	succeeded := 0
+	var lastStop int64 // latest stoppedAt seen, ms since the epoch
 	lastSweep, lastProgress := time.Now(), time.Now()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -217,7 +221,7 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 		case <-tick.C:
 		}
 		newest := pending[len(pending)-1]
-		done, err := describe(ctx, c, []string{newest})
+		done, _, err := describe(ctx, c, []string{newest})
 		if err != nil {
 			return Result{}, err
 		}
@@ -225,9 +229,11 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 			continue
 		}
 		before := len(pending)
-		if pending, err = sweep(ctx, c, pending); err != nil {
+		var stop int64
+		if pending, stop, err = sweep(ctx, c, pending); err != nil {
 			return Result{}, err
 		}
+		lastStop = max(lastStop, stop)
 		lastSweep = time.Now()
 		if n := before - len(pending); n > 0 {
 			succeeded += n
@@ -237,46 +243,55 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	elapsed := time.Since(start)
+	if end := time.UnixMilli(lastStop); end.After(start) && end.Before(start.Add(elapsed)) {
+		elapsed = end.Sub(start)
+	}
 	if succeeded != len(ids) {
 		return Result{}, fmt.Errorf("e2e: counted %d SUCCEEDED jobs of %d", succeeded, len(ids))
 	}
 	return Result{Name: "end-to-end `true`", Queue: o.Queue, Jobs: succeeded, Elapsed: elapsed, SubmitElapsed: submitElapsed}, nil
 }
 
-// sweep describes the pending jobs, 100 per call, and returns those not finished yet.
-func sweep(ctx context.Context, c *batch.Client, pending []string) ([]string, error) {
+// sweep describes the pending jobs, 100 per call, and returns those not finished yet and the
+// latest stoppedAt of those that are.
+func sweep(ctx context.Context, c *batch.Client, pending []string) ([]string, int64, error) {
 	var left []string
+	var lastStop int64
 	for i := 0; i < len(pending); i += 100 {
 		chunk := pending[i:min(i+100, len(pending))]
-		done, err := describe(ctx, c, chunk)
+		done, stop, err := describe(ctx, c, chunk)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		lastStop = max(lastStop, stop)
 		for _, id := range chunk {
 			if !done[id] {
 				left = append(left, id)
 			}
 		}
 	}
-	return left, nil
+	return left, lastStop, nil
 }
 
-// describe reports which of ids (up to 100) are SUCCEEDED; a FAILED one is an error.
-func describe(ctx context.Context, c *batch.Client, ids []string) (map[string]bool, error) {
+// describe reports which of ids (up to 100) are SUCCEEDED, and the latest stoppedAt among them;
+// a FAILED one is an error.
+func describe(ctx context.Context, c *batch.Client, ids []string) (map[string]bool, int64, error) {
 	out, err := c.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: ids})
 	if err != nil {
-		return nil, fmt.Errorf("e2e: DescribeJobs: %w", err)
+		return nil, 0, fmt.Errorf("e2e: DescribeJobs: %w", err)
 	}
 	done := make(map[string]bool, len(out.Jobs))
+	var lastStop int64
 	for _, j := range out.Jobs {
 		switch j.Status {
 		case types.JobStatusSucceeded:
 			done[aws.ToString(j.JobId)] = true
+			lastStop = max(lastStop, aws.ToInt64(j.StoppedAt))
 		case types.JobStatusFailed:
-			return nil, fmt.Errorf("e2e: job %s FAILED: %s", aws.ToString(j.JobId), aws.ToString(j.StatusReason))
+			return nil, 0, fmt.Errorf("e2e: job %s FAILED: %s", aws.ToString(j.JobId), aws.ToString(j.StatusReason))
 		}
 	}
-	return done, nil
+	return done, lastStop, nil
 }
 
 // submitAll makes o.Jobs SubmitJob calls from o.Concurrency goroutines. It returns the job ids in
