@@ -38,8 +38,44 @@ func (a *arrayRun) summary() map[string]int32 {
 	for _, st := range wire.JobStatus("").Values() {
 		out[string(st)] = int32(a.Counts[st])
 	}
-	out[string(a.VirtualStatus)] += int32(a.Size - a.materialized())
+	waiting, failed := a.virtualCounts()
+	out[string(a.VirtualStatus)] += int32(waiting)
+	out[string(statusFailed)] += int32(failed)
 	return out
+}
+
+// cut is the index of a SEQUENTIAL array's child cancelled before its turn (see CutAt), or Size.
+func (a *arrayRun) cut() int {
+	if a.CutAt > 0 {
+		return a.CutAt - 1
+	}
+	return a.Size
+}
+
+// virtualStatus is the status and reason of child idx while it has no row.
+func (a *arrayRun) virtualStatus(idx int) (wire.JobStatus, string) {
+	if idx > a.cut() && a.VirtualStatus != statusFailed {
+		return statusFailed, reasonDependencyFailed
+	}
+	return a.VirtualStatus, a.VirtualReason
+}
+
+// virtualCounts splits the children without rows into those in VirtualStatus and those failed
+// after a SEQUENTIAL array's cancelled child.
+func (a *arrayRun) virtualCounts() (waiting, failed int) {
+	virtual := a.Size - a.materialized()
+	cut := a.cut()
+	if cut >= a.Size || a.VirtualStatus == statusFailed {
+		return virtual, 0
+	}
+	// Rows after the cut: children [Next, …) have none but the skipped ones.
+	failed = a.Size - max(cut+1, a.Next)
+	for idx := range a.Skip {
+		if idx > cut && idx >= a.Next {
+			failed--
+		}
+	}
+	return virtual - failed, failed
 }
 
 // materialized is how many children have rows.
@@ -225,6 +261,7 @@ func (e *engine) failVirtual(par *activeJob, reason string) {
 	}
 	a.VirtualStatus = statusFailed
 	a.VirtualReason = reason
+	a.CutAt = 0
 	e.sched.Dequeue(par.store.ID)
 	e.markDirty(par)
 	if a.materialized() == a.Size {
@@ -255,7 +292,7 @@ func (e *engine) checkArrayDone(par *activeJob) {
 	}
 	unfinished := a.materialized() - a.Counts[statusSucceeded] - a.Counts[statusFailed]
 	virtual := a.Size - a.materialized()
-	if unfinished > 0 || (virtual > 0 && a.VirtualStatus != statusFailed) {
+	if waiting, _ := a.virtualCounts(); unfinished > 0 || (waiting > 0 && a.VirtualStatus != statusFailed) {
 		return
 	}
 	now := e.s.nowMillis()
@@ -296,12 +333,18 @@ func (e *engine) stopArray(par *activeJob, reason string, terminate bool) {
 	e.checkArrayDone(par)
 }
 
-// recoverArrays rebuilds the in-memory extras of unfinished N_TO_N arrays after a restart.
+// recoverArrays rebuilds the in-memory extras of unfinished N_TO_N arrays after a restart. Every
+// one is linked to the arrays it follows before any job is recovered: recovering a job can fail
+// one of those (a lost attempt, a failed dependency), and the N_TO_N arrays must hear of it
+// whatever their place in the recovery order.
 func (e *engine) recoverArrays(ctx context.Context) error {
 	for id, par := range e.arrays {
 		a := par.rec.Run.Array
 		if a.Counts == nil {
 			a.Counts = map[wire.JobStatus]int{}
+		}
+		if len(a.NToN) > 0 {
+			e.linkNToN(par)
 		}
 		if a.inOrder() {
 			continue
@@ -321,10 +364,10 @@ func (e *engine) recoverArrays(ctx context.Context) error {
 	return nil
 }
 
-// stopVirtualChild cancels one child of a plain or N_TO_N array before it got a row: the child is
-// recorded FAILED at once (its own dependents fail in turn) and the array skips it. A SEQUENTIAL
-// array's waiting children can only be cancelled with the array (cancelling one would have to
-// fail every later one while the earlier ones still run).
+// stopVirtualChild cancels one child of an array before it got a row: the child is recorded
+// FAILED at once (its own dependents fail in turn) and the array skips it. In a SEQUENTIAL array
+// every later child fails too (each waits for the one before), at once, while the earlier ones
+// still run in order. A child without a row that has failed already is left as it is.
 func (e *engine) stopVirtualChild(account, id, reason string, terminate bool) bool {
 	parentID, idx, ok := splitChildID(id)
 	if !ok {
@@ -335,8 +378,15 @@ func (e *engine) stopVirtualChild(account, id, reason string, terminate bool) bo
 		return false
 	}
 	a := par.rec.Run.Array
-	if idx >= a.Size || e.isMaterialized(par, idx) || a.VirtualStatus == statusFailed || a.Sequential {
+	if idx >= a.Size || e.isMaterialized(par, idx) {
 		return false
+	}
+	if st, _ := a.virtualStatus(idx); st == statusFailed {
+		return true // as AWS: cancelling a finished job does nothing
+	}
+	if a.Sequential {
+		a.CutAt = idx + 1
+		e.failAfterCut(par)
 	}
 	child := e.materialize(par, idx, statusFailed, reason)
 	if terminate {
@@ -346,4 +396,23 @@ func (e *engine) stopVirtualChild(account, id, reason string, terminate bool) bo
 	}
 	e.checkArrayDone(par)
 	return true
+}
+
+// failAfterCut tells whoever waits on a child after a SEQUENTIAL array's cut (a job depending on
+// the child, or an N_TO_N counterpart) that it failed.
+func (e *engine) failAfterCut(par *activeJob) {
+	a := par.rec.Run.Array
+	cut := a.cut()
+	for key := range e.deps {
+		if pid, idx, ok := splitChildID(key); ok && pid == par.store.ID && idx > cut && idx < a.Size && !e.isMaterialized(par, idx) {
+			e.notify(key, statusFailed)
+		}
+	}
+	for _, dep := range e.nton[par.store.ID] {
+		for i := cut + 1; i < a.Size; i++ {
+			if !e.isMaterialized(par, i) {
+				e.ntonEvent(dep, i, statusFailed)
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,10 +53,12 @@ func (e *engine) admit(aj *activeJob) {
 	}
 }
 
-// linkNToN registers an N_TO_N array with the arrays it follows child by child.
+// linkNToN registers an N_TO_N array with the arrays it follows child by child (once).
 func (e *engine) linkNToN(aj *activeJob) {
 	for _, dep := range aj.rec.Run.Array.NToN {
-		e.nton[dep] = append(e.nton[dep], aj.store.ID)
+		if !slices.Contains(e.nton[dep], aj.store.ID) {
+			e.nton[dep] = append(e.nton[dep], aj.store.ID)
+		}
 	}
 }
 
@@ -100,11 +103,17 @@ func (e *engine) onTerminal(aj *activeJob) {
 		if par := e.arrays[parentID]; par != nil {
 			idx := childIndex(id)
 			a := par.rec.Run.Array
-			if a.Sequential && idx+1 < a.Size && a.VirtualStatus != statusFailed {
-				if st == statusSucceeded {
-					e.materialize(par, idx+1, statusRunnable, "")
-				} else {
+			if a.Sequential && a.VirtualStatus != statusFailed {
+				switch cut := a.cut(); {
+				case a.CutAt > 0 && idx == cut:
+					// The cancelled child: the children before it run on, unless there are none.
+					if idx == 0 {
+						e.failVirtual(par, reasonDependencyFailed)
+					}
+				case a.CutAt > 0 && idx+1 == cut, st != statusSucceeded:
 					e.failVirtual(par, reasonDependencyFailed)
+				case idx+1 < a.Size:
+					e.materialize(par, idx+1, statusRunnable, "")
 				}
 			}
 			for _, dep := range e.nton[parentID] {
@@ -147,7 +156,8 @@ func (e *engine) statusOf(account, id string) wire.JobStatus {
 	parentID, idx, isChild := splitChildID(id)
 	if isChild {
 		if par, ok := e.arrays[parentID]; ok && par.store.Account == account && !e.isMaterialized(par, idx) {
-			return par.rec.Run.Array.VirtualStatus
+			st, _ := par.rec.Run.Array.virtualStatus(idx)
+			return st
 		}
 	}
 	ctx := context.Background()
@@ -167,7 +177,8 @@ func (e *engine) statusOf(account, id string) wire.JobStatus {
 		if idx >= par.rec.Run.Array.Size {
 			return ""
 		}
-		return par.rec.Run.Array.VirtualStatus
+		st, _ := par.rec.Run.Array.virtualStatus(idx)
+		return st
 	}
 	parents, err := e.s.store.JobGetMany(ctx, account, []string{parentID})
 	if err != nil || len(parents) == 0 {
@@ -177,7 +188,8 @@ func (e *engine) statusOf(account, id string) wire.JobStatus {
 	if err != nil || rec.Run.Array == nil || idx >= rec.Run.Array.Size {
 		return ""
 	}
-	return rec.Run.Array.VirtualStatus
+	st, _ := rec.Run.Array.virtualStatus(idx)
+	return st
 }
 
 // splitChildID splits "parent:index".
@@ -255,11 +267,18 @@ func (e *engine) childStatuses(account, id string) (succeeded, failed map[int]bo
 			}
 		}
 	}
-	if a.VirtualStatus == statusFailed {
-		for i := 0; i < a.Size; i++ {
-			if !have[i] && (mat == nil || !mat(i)) {
-				failed[i] = true
-			}
+	// Children without rows have failed when the array's have, or when they come after a
+	// SEQUENTIAL array's cancelled child.
+	from := a.Size
+	switch {
+	case a.VirtualStatus == statusFailed:
+		from = 0
+	case a.CutAt > 0:
+		from = a.cut() + 1
+	}
+	for i := from; i < a.Size; i++ {
+		if !have[i] && (mat == nil || !mat(i)) {
+			failed[i] = true
 		}
 	}
 	return succeeded, failed, a.Size

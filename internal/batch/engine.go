@@ -246,10 +246,8 @@ func (e *engine) recoverJob(aj *activeJob) {
 		// PENDING on dependencies: look at them again.
 		e.admit(aj)
 	case run.Array != nil:
-		if len(run.Array.NToN) > 0 {
-			e.linkNToN(aj)
-		}
-		e.resumeArray(aj)
+		e.resumeArray(aj) // linked to its N_TO_N counterparts by recoverArrays
+
 	default:
 		e.makeRunnable(aj)
 	}

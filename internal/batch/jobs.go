@@ -53,6 +53,11 @@ type arrayRun struct {
 	Next       int          `json:"next"`
 	Skip       map[int]bool `json:"skip,omitempty"`
 	Sequential bool         `json:"sequential,omitempty"`
+	// CutAt is, for a SEQUENTIAL array one of whose children was cancelled before its turn, 1 +
+	// that child's index (0: none). The children after it have failed, their dependency did;
+	// the ones before it still run in order. Once the child before it finishes the rest fail
+	// for good (VirtualStatus FAILED) and the cut is cleared.
+	CutAt int `json:"cutAt,omitempty"`
 	// NToN lists the arrays whose child i each child i waits for (N_TO_N dependencies).
 	NToN []string `json:"nToN,omitempty"`
 	// Counts are the children with rows, by status; their sum is how many have rows.
@@ -352,13 +357,14 @@ func (s *Service) DescribeJobs(ctx context.Context, account string, in *wire.Des
 // virtualChild describes an array child that has no row: the parent's template in the status
 // all such children share.
 func virtualChild(p *wire.JobDetail, a *arrayRun, idx int) wire.JobDetail {
+	st, reason := a.virtualStatus(idx)
 	d := wire.JobDetail{
 		JobArn:               p.JobArn + ":" + strconv.Itoa(idx),
 		JobName:              p.JobName,
 		JobId:                childID(p.JobId, idx),
 		JobQueue:             p.JobQueue,
-		Status:               a.VirtualStatus,
-		StatusReason:         a.VirtualReason,
+		Status:               st,
+		StatusReason:         reason,
 		ShareIdentifier:      p.ShareIdentifier,
 		SchedulingPriority:   p.SchedulingPriority,
 		CreatedAt:            p.CreatedAt,
@@ -372,7 +378,7 @@ func virtualChild(p *wire.JobDetail, a *arrayRun, idx int) wire.JobDetail {
 		PropagateTags:        p.PropagateTags,
 		PlatformCapabilities: p.PlatformCapabilities,
 	}
-	if a.VirtualStatus == statusFailed {
+	if st == statusFailed {
 		d.StoppedAt = p.StoppedAt
 	}
 	if a.Sequential && idx > 0 {
@@ -536,7 +542,22 @@ func (s *Service) ListJobs(ctx context.Context, account string, in *wire.ListJob
 // index from, when their shared status is one the listing asks for.
 func (s *Service) listVirtualChildren(ctx context.Context, account string, parent *jobRecord, p *store.JobListParams, from, limit int, jobDefFilter string, out *wire.ListJobsResponse) (*wire.ListJobsResponse, error) {
 	a := parent.Run.Array
-	if len(p.Statuses) > 0 && !slices.Contains(p.Statuses, string(a.VirtualStatus)) {
+	// Children without rows share VirtualStatus up to a SEQUENTIAL array's cancelled child and
+	// are FAILED after it: list only the ranges whose status is asked for.
+	wanted := func(st wire.JobStatus) bool { return len(p.Statuses) == 0 || slices.Contains(p.Statuses, string(st)) }
+	lo, hi := 0, a.Size
+	if cut := a.cut(); cut < a.Size {
+		before, _ := a.virtualStatus(cut)
+		after, _ := a.virtualStatus(cut + 1)
+		switch {
+		case !wanted(before) && !wanted(after):
+			return out, nil
+		case !wanted(before):
+			lo = cut + 1
+		case !wanted(after):
+			hi = cut
+		}
+	} else if !wanted(a.VirtualStatus) {
 		return out, nil
 	}
 	if jobDefFilter != "" && !s.jobDefMatches(account, jobDefFilter, parent.Detail.JobDefinition) {
@@ -546,12 +567,13 @@ func (s *Service) listVirtualChildren(ctx context.Context, account string, paren
 		(p.CreatedAfter != 0 && deref(parent.Detail.CreatedAt) <= p.CreatedAfter) {
 		return out, nil
 	}
+	from = max(from, lo)
 	if a.inOrder() {
 		from = max(from, a.Next)
 	}
-	for idx := from; idx < a.Size; {
+	for idx := from; idx < hi; {
 		// Candidates in chunks; arrays that create children out of order need a row check.
-		end := min(a.Size, idx+limit+1)
+		end := min(hi, idx+limit+1)
 		have := map[string]bool{}
 		if !a.inOrder() {
 			ids := make([]string, 0, end-idx)
@@ -661,13 +683,24 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 	if found {
 		return nil
 	}
-	// Not active: either finished (nothing to do, as AWS) or unknown.
-	jobs, err := s.store.JobGetMany(ctx, account, []string{id})
+	// Not active: either finished (nothing to do, as AWS) or unknown. A finished array's
+	// children that never ran have no rows; they exist as its indices.
+	lookup := []string{id}
+	parentID, idx, isChild := splitChildID(id)
+	if isChild {
+		lookup = append(lookup, parentID)
+	}
+	jobs, err := s.store.JobGetMany(ctx, account, lookup)
 	if err != nil {
 		return s.storeErr(err, "")
 	}
-	if len(jobs) == 0 {
-		return awserr.Client("jobId: job %s does not exist", ref)
+	for _, j := range jobs {
+		if j.ID == id {
+			return nil
+		}
+		if rec, err := decodeJob(j); err == nil && rec.Run.Array != nil && idx < rec.Run.Array.Size {
+			return nil
+		}
 	}
-	return nil
+	return awserr.Client("jobId: job %s does not exist", ref)
 }

@@ -124,10 +124,9 @@ var Notes = map[string]map[string]Note{
 		}, Extension: shortTimeout},
 		"SubmitJob": {Level: Tested, Tests: allClient, Ignored: []string{
 			"`nodeOverrides`, `eksPropertiesOverride` and `ecsPropertiesOverride` are refused (not supported by barge)",
-			"a SEQUENTIAL array's child that is not yet runnable cannot be cancelled on its own (cancel the array); plain and N_TO_N arrays' waiting children can (TestCancelNToNChild)",
 			"`containerOverrides.instanceType` is recorded and ignored",
 			"`consumableResourcePropertiesOverride` is ignored",
-		}, Extension: shortTimeout + "; `arrayProperties.size` up to 1,000,000 (AWS: 10,000), children created lazily; up to 100,000 `dependsOn` entries (AWS: 20); TestArrayJobs and TestDependencies cover arrays, N_TO_N, SEQUENTIAL, per-child dependencies and the failure cascade"},
+		}, Extension: shortTimeout + "; `arrayProperties.size` up to 1,000,000 (AWS: 10,000), children created lazily; up to 100,000 `dependsOn` entries (AWS: 20); TestArrayJobs and TestDependencies cover arrays, N_TO_N, SEQUENTIAL, per-child dependencies and the failure cascade; TestCancelNToNChild and TestCancelSequentialChild cancel waiting children one by one"},
 		"TagResource":   {Level: Tested, Tests: lifecycle},
 		"TerminateJob":  {Level: Tested, Tests: lifecycle},
 		"UntagResource": {Level: Tested, Tests: lifecycle},

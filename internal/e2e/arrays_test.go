@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -318,5 +319,80 @@ func TestCancelNToNChild(t *testing.T) {
 		if j := bargetest.WaitJob(t, c, id, jobWait, terminal); j.Status != types.JobStatusFailed {
 			t.Fatalf("%s: %s", id, j.Status)
 		}
+	}
+}
+
+// TestCancelSequentialChild cancels a waiting child of a SEQUENTIAL array: it fails at once, and
+// so does every later child (each waits for the one before), while the earlier ones still run in
+// order once there is room; the array then fails.
+func TestCancelSequentialChild(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := b.Batch(), context.Background()
+	parkedQueue(t, c, "held")
+	register(t, c, "step", &types.ContainerProperties{Command: []string{"true"}})
+	id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("chain"), JobQueue: aws.String("held"), JobDefinition: aws.String("step"),
+		ArrayProperties: &types.ArrayProperties{Size: aws.Int32(6)}, DependsOn: []types.JobDependency{{Type: types.ArrayJobDependencySequential}}})
+	// A job waiting on a child after the cancelled one fails as soon as it is cancelled.
+	after := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("after"), JobQueue: aws.String("held"), JobDefinition: aws.String("step"),
+		DependsOn: []types.JobDependency{{JobId: aws.String(id + ":5")}}})
+	if _, err := c.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(id + ":3"), Reason: aws.String("not this one")}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]struct {
+		status types.JobStatus
+		reason string
+	}{
+		0: {types.JobStatusRunnable, ""}, 1: {types.JobStatusPending, ""}, 2: {types.JobStatusPending, ""},
+		3: {types.JobStatusFailed, "not this one"}, 4: {types.JobStatusFailed, "Dependent Job failed"}, 5: {types.JobStatusFailed, "Dependent Job failed"},
+	}
+	for idx, w := range want {
+		d := describe(t, c, fmt.Sprintf("%s:%d", id, idx))
+		if len(d) != 1 || d[0].Status != w.status || aws.ToString(d[0].StatusReason) != w.reason {
+			t.Fatalf("child %d: %+v, want %s %q", idx, d, w.status, w.reason)
+		}
+		if idx == 3 && !aws.ToBool(d[0].IsCancelled) {
+			t.Fatalf("child 3 not marked cancelled: %+v", d[0])
+		}
+	}
+	if p := describe(t, c, id)[0]; p.Status != types.JobStatusPending || p.ArrayProperties.StatusSummary["FAILED"] != 3 ||
+		p.ArrayProperties.StatusSummary["PENDING"] != 2 || p.ArrayProperties.StatusSummary["RUNNABLE"] != 1 {
+		t.Fatalf("parent while held: %s %v", p.Status, p.ArrayProperties.StatusSummary)
+	}
+	failed := listAll(t, c, &batch.ListJobsInput{ArrayJobId: aws.String(id), JobStatus: types.JobStatusFailed})
+	pending := listAll(t, c, &batch.ListJobsInput{ArrayJobId: aws.String(id), JobStatus: types.JobStatusPending})
+	if len(failed) != 3 || aws.ToString(failed[0].JobId) != id+":3" || len(pending) != 2 || aws.ToString(pending[0].JobId) != id+":1" {
+		t.Fatalf("listed FAILED %d, PENDING %d", len(failed), len(pending))
+	}
+	if j := bargetest.WaitJob(t, c, after, jobWait, terminal); j.Status != types.JobStatusFailed {
+		t.Fatalf("job waiting on child 5: %s", j.Status)
+	}
+	// Cancelling a child that has failed already is accepted and changes nothing.
+	if _, err := c.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(id + ":4"), Reason: aws.String("again")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Room to run: children 0, 1 and 2 run in order and succeed; the array fails.
+	if _, err := c.UpdateComputeEnvironment(ctx, &batch.UpdateComputeEnvironmentInput{ComputeEnvironment: aws.String("held"), State: types.CEStateEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	p := bargetest.WaitJob(t, c, id, jobWait, terminal)
+	if p.Status != types.JobStatusFailed || p.ArrayProperties.StatusSummary["SUCCEEDED"] != 3 || p.ArrayProperties.StatusSummary["FAILED"] != 3 {
+		t.Fatalf("parent: %s %v", p.Status, p.ArrayProperties.StatusSummary)
+	}
+	kids := map[string]types.JobDetail{}
+	for _, k := range describe(t, c, id+":0", id+":1", id+":2", id+":4") {
+		kids[strings.TrimPrefix(aws.ToString(k.JobId), id)] = k
+	}
+	for _, k := range []string{":0", ":1", ":2"} {
+		if kids[k].Status != types.JobStatusSucceeded {
+			t.Fatalf("child %s: %s", k, kids[k].Status)
+		}
+	}
+	if aws.ToInt64(kids[":0"].StoppedAt) > aws.ToInt64(kids[":1"].StartedAt) || aws.ToInt64(kids[":1"].StoppedAt) > aws.ToInt64(kids[":2"].StartedAt) {
+		t.Fatalf("children did not run in order: %+v", kids)
+	}
+	if k := kids[":4"]; k.Status != types.JobStatusFailed || aws.ToString(k.StatusReason) != "Dependent Job failed" {
+		t.Fatalf("child 4 after the run: %s %q", k.Status, aws.ToString(k.StatusReason))
 	}
 }
