@@ -63,6 +63,7 @@ type Images interface {
 type Service struct {
 	cfg   Config
 	async *asyncQueue
+	fns   fnCache
 }
 
 // New makes the service.
@@ -242,6 +243,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	body, _ := json.Marshal(rec)
 	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: name,
 		ARN: cfg.FunctionArn, Status: "Active", Body: body, CreatedAt: time.Now()})
+	s.fns.drop(account, name)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
 	}
@@ -321,7 +323,7 @@ func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*rec
 	case q != "":
 		qualifier = q
 	}
-	r, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0)
+	body, err := s.fns.get(ctx, s.cfg.Store, account, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(account, s.cfg.Region, name)
 	}
@@ -329,7 +331,7 @@ func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*rec
 		return nil, serviceErr("reading the function failed")
 	}
 	var rec record
-	if err := json.Unmarshal(r.Body, &rec); err != nil {
+	if err := json.Unmarshal(body, &rec); err != nil {
 		return nil, serviceErr("reading the function failed")
 	}
 	if qualifier == "" || qualifier == "$LATEST" {
@@ -427,7 +429,9 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 		}
 		return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
 	}
-	if err := s.cfg.Store.ResourceDelete(ctx, account, KindFunction, name, 0); err != nil {
+	err = s.cfg.Store.ResourceDelete(ctx, account, KindFunction, name, 0)
+	s.fns.drop(account, name)
+	if err != nil {
 		return nil, notFound(account, s.cfg.Region, name)
 	}
 	s.cfg.Store.ResourceDelete(ctx, account, KindVersion, name, 0)

@@ -25,6 +25,7 @@ func (s *Service) put(ctx context.Context, account string, rec *record) error {
 	body, _ := json.Marshal(rec)
 	err := s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: rec.Config.FunctionName,
 		Status: "Active", Body: body})
+	s.fns.drop(account, rec.Config.FunctionName)
 	if err != nil {
 		return notFound(account, s.cfg.Region, rec.Config.FunctionName)
 	}
