@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -64,16 +65,30 @@ func terminal(s string) bool { return bargetest.Terminal(s) }
 
 func logLines(t *testing.T, c *cloudwatchlogs.Client, stream string) []string {
 	t.Helper()
-	out, err := c.GetLogEvents(context.Background(), &cloudwatchlogs.GetLogEventsInput{
-		LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)})
+	lines, err := logLinesSoFar(c, stream)
 	if err != nil {
 		t.Fatalf("get log events %s: %v", stream, err)
+	}
+	return lines
+}
+
+// logLinesSoFar is logLines for a job that may not have written anything yet: as in CloudWatch,
+// its stream exists only from its first output, so a missing stream is no lines (not an error).
+func logLinesSoFar(c *cloudwatchlogs.Client, stream string) ([]string, error) {
+	out, err := c.GetLogEvents(context.Background(), &cloudwatchlogs.GetLogEventsInput{
+		LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)})
+	var missing *cwltypes.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	var lines []string
 	for _, e := range out.Events {
 		lines = append(lines, aws.ToString(e.Message))
 	}
-	return lines
+	return lines, nil
 }
 
 // apiErr asserts err is an AWS API error with this code, HTTP status and a message containing want.

@@ -314,7 +314,11 @@ func TestIsolationContainment(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the innocent job never printed its directory")
 		}
-		if ls := logLines(t, logs, aws.ToString(ij.Container.LogStreamName)); len(ls) > 0 {
+		ls, err := logLinesSoFar(logs, aws.ToString(ij.Container.LogStreamName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ls) > 0 {
 			dir = ls[0]
 		}
 	}
