@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -29,32 +30,46 @@ type fnKey struct{ account, name string }
 
 type fnEntry struct {
 	body []byte
-	at   time.Time
+	// rec is body decoded, shared by every reader that only reads it (Invoke); nil when body
+	// does not decode (such readers then decode body themselves and fail as they would).
+	rec *record
+	at  time.Time
 }
 
-// get returns the function's stored record, from the cache when it is fresh.
-func (c *fnCache) get(ctx context.Context, st store.Store, account, name string) ([]byte, error) {
+// shared returns the function's stored record, from the cache when it is fresh: its bytes, and
+// decoded, shared with other readers, so it must not be changed (nil when the bytes do not
+// decode).
+func (c *fnCache) shared(ctx context.Context, st store.Store, account, name string) (rec *record, body []byte, err error) {
+	e, err := c.entry(ctx, st, account, name)
+	return e.rec, e.body, err
+}
+
+func (c *fnCache) entry(ctx context.Context, st store.Store, account, name string) (fnEntry, error) {
 	k := fnKey{account, name}
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	gen := c.gen
 	c.mu.Unlock()
 	if ok && time.Since(e.at) < fnCacheTTL {
-		return e.body, nil
+		return e, nil
 	}
 	r, err := st.ResourceGet(ctx, account, KindFunction, name, 0)
 	if err != nil {
-		return nil, err
+		return fnEntry{}, err
+	}
+	e = fnEntry{body: r.Body, at: time.Now()}
+	if rec := new(record); json.Unmarshal(r.Body, rec) == nil {
+		e.rec = rec
 	}
 	c.mu.Lock()
 	if c.gen == gen {
 		if c.entries == nil {
 			c.entries = map[fnKey]fnEntry{}
 		}
-		c.entries[k] = fnEntry{body: r.Body, at: time.Now()}
+		c.entries[k] = e
 	}
 	c.mu.Unlock()
-	return r.Body, nil
+	return e, nil
 }
 
 // drop forgets a function this server is writing or deleting; call it after the write.

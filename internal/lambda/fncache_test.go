@@ -45,38 +45,45 @@ func TestFnCache(t *testing.T) {
 	var c fnCache
 	read := func(st store.Store) string {
 		t.Helper()
-		b, err := c.get(ctx, st, "a", "f")
+		rec, b, err := c.shared(ctx, st, "a", "f")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if rec == nil || rec.Config.FunctionName != "f" {
+			t.Fatalf("decoded record %+v of %s", rec, b)
 		}
 		return string(b)
 	}
 
-	if _, err := c.get(ctx, db, "a", "f"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := c.shared(ctx, db, "a", "f"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a missing function: %v", err)
 	}
-	put(`{"v":1}`)
-	if got := read(db); got != `{"v":1}` {
+	put(`{"config":{"FunctionName":"f","Description":"v1"}}`)
+	if got := read(db); got != `{"config":{"FunctionName":"f","Description":"v1"}}` {
 		t.Fatalf("first read: %s", got)
 	}
 	// Written behind the cache's back (another server on the same store): the cached record
 	// serves until the TTL; written by this server (drop after the write): read at once.
-	put(`{"v":2}`)
-	if got := read(db); got != `{"v":1}` {
+	put(`{"config":{"FunctionName":"f","Description":"v2"}}`)
+	if got := read(db); got != `{"config":{"FunctionName":"f","Description":"v1"}}` {
 		t.Fatalf("within the TTL: %s", got)
 	}
 	c.drop("a", "f")
-	if got := read(db); got != `{"v":2}` {
+	if got := read(db); got != `{"config":{"FunctionName":"f","Description":"v2"}}` {
 		t.Fatalf("after drop: %s", got)
 	}
 	// A read that began before a write must not cache what it read.
 	racing := &dropDuringRead{Store: db}
 	c.drop("a", "f")
-	racing.during = func() { put(`{"v":3}`); c.drop("a", "f"); racing.during = nil }
-	if got := read(racing); got != `{"v":2}` {
+	racing.during = func() {
+		put(`{"config":{"FunctionName":"f","Description":"v3"}}`)
+		c.drop("a", "f")
+		racing.during = nil
+	}
+	if got := read(racing); got != `{"config":{"FunctionName":"f","Description":"v2"}}` {
 		t.Fatalf("the racing read itself: %s", got)
 	}
-	if got := read(db); got != `{"v":3}` {
+	if got := read(db); got != `{"config":{"FunctionName":"f","Description":"v3"}}` {
 		t.Fatalf("after a write during a read, the cache kept the older record: %s", got)
 	}
 	// Deleted by this server: gone at once.
@@ -84,7 +91,7 @@ func TestFnCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.drop("a", "f")
-	if _, err := c.get(ctx, db, "a", "f"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := c.shared(ctx, db, "a", "f"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
 }

@@ -313,6 +313,16 @@ func unzip(data []byte, dir string) error {
 }
 
 func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*record, error) {
+	return s.getRecord(ctx, account, ref, qualifier, false)
+}
+
+// getShared is get for callers that only read the record (Invoke): $LATEST comes decoded from
+// the cache, shared, and must not be changed.
+func (s *Service) getShared(ctx context.Context, account, ref, qualifier string) (*record, error) {
+	return s.getRecord(ctx, account, ref, qualifier, true)
+}
+
+func (s *Service) getRecord(ctx context.Context, account, ref, qualifier string, readOnly bool) (*record, error) {
 	name, q, err := s.functionName(account, ref)
 	if err != nil {
 		return nil, err
@@ -323,18 +333,22 @@ func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*rec
 	case q != "":
 		qualifier = q
 	}
-	body, err := s.fns.get(ctx, s.cfg.Store, account, name)
+	shared, body, err := s.fns.shared(ctx, s.cfg.Store, account, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(account, s.cfg.Region, name)
 	}
 	if err != nil {
 		return nil, serviceErr("reading the function failed")
 	}
+	latest := qualifier == "" || qualifier == "$LATEST"
+	if readOnly && latest && shared != nil {
+		return shared, nil
+	}
 	var rec record
 	if err := json.Unmarshal(body, &rec); err != nil {
 		return nil, serviceErr("reading the function failed")
 	}
-	if qualifier == "" || qualifier == "$LATEST" {
+	if latest {
 		return &rec, nil
 	}
 	return s.resolveQualifier(ctx, account, &rec, qualifier)
@@ -445,7 +459,7 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 
 // Invoke implements the Lambda operation for RequestResponse and DryRun invocations.
 func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationRequest) (*lw.InvocationResponse, error) {
-	rec, err := s.get(ctx, account, in.FunctionName, in.Qualifier)
+	rec, err := s.getShared(ctx, account, in.FunctionName, in.Qualifier) // read only below
 	if err != nil {
 		return nil, err
 	}
