@@ -119,7 +119,7 @@ var Notes = map[string]map[string]Note{
 			"`linuxParameters.initProcessEnabled` and `sharedMemorySize` are honoured; `devices` and `tmpfs` are refused; `maxSwap` and `swappiness` are ignored (swap is off: the memory limit covers it)",
 			"`jobRoleArn`, `executionRoleArn`, `secrets`, `logConfiguration`, `networkConfiguration`, `fargatePlatformConfiguration`, `ephemeralStorage`, `runtimePlatform`, `repositoryCredentials`, `enableExecuteCommand` and `instanceType` are recorded and ignored; output always goes to the log group `/aws/batch/job`",
 			"`GPU` resource requirements are recorded, but compute environments have no GPUs yet, so such jobs cannot be placed",
-			"`schedulingPriority` is recorded but not used for scheduling yet; `propagateTags` and `platformCapabilities` are recorded",
+			"`propagateTags` and `platformCapabilities` are recorded",
 			"`consumableResourceProperties` is ignored",
 		}, Extension: shortTimeout},
 		"SubmitJob": {Level: Tested, Tests: allClient, Ignored: []string{

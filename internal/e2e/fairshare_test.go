@@ -190,3 +190,64 @@ func TestJobQueueSnapshot(t *testing.T) {
 	_, err := c.GetJobQueueSnapshot(ctx, &batch.GetJobQueueSnapshotInput{JobQueue: aws.String("nope")})
 	apiErr(t, err, "ClientException", 400, "nope")
 }
+
+// TestSchedulingPriority: within a share of a fair-share queue, jobs start in order of
+// schedulingPriority — the job definition's, unless SubmitJob's schedulingPriorityOverride
+// replaces it — and in submission order among equals.
+func TestSchedulingPriority(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := b.Batch(), context.Background()
+	pol, err := c.CreateSchedulingPolicy(ctx, &batch.CreateSchedulingPolicyInput{Name: aws.String("prio"),
+		FairsharePolicy: &types.FairsharePolicy{ShareDistribution: []types.ShareAttributes{{ShareIdentifier: aws.String("s")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One vCPU, disabled until everything is queued: then the jobs run one at a time.
+	ce, err := c.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{ComputeEnvironmentName: aws.String("one"), Type: types.CETypeManaged,
+		State: types.CEStateDisabled, ComputeResources: &types.ComputeResource{Type: types.CRTypeEc2, MaxvCpus: aws.Int32(1),
+			Subnets: []string{"s"}, SecurityGroupIds: []string{"g"}, InstanceRole: aws.String("r")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateJobQueue(ctx, &batch.CreateJobQueueInput{JobQueueName: aws.String("prio"), Priority: aws.Int32(1), SchedulingPolicyArn: pol.Arn,
+		ComputeEnvironmentOrder: []types.ComputeEnvironmentOrder{{Order: aws.Int32(1), ComputeEnvironment: ce.ComputeEnvironmentArn}}}); err != nil {
+		t.Fatal(err)
+	}
+	withPriority := func(p int32) func(*batch.RegisterJobDefinitionInput) {
+		return func(in *batch.RegisterJobDefinitionInput) { in.SchedulingPriority = aws.Int32(p) }
+	}
+	register(t, c, "low", &types.ContainerProperties{Command: []string{"true"}}, withPriority(1))
+	register(t, c, "mid", &types.ContainerProperties{Command: []string{"true"}}, withPriority(5))
+	sub := func(name, def string, override *int32) string {
+		return submit(t, c, &batch.SubmitJobInput{JobName: aws.String(name), JobQueue: aws.String("prio"), JobDefinition: aws.String(def),
+			ShareIdentifier: aws.String("s"), SchedulingPriorityOverride: override})
+	}
+	ids := []string{ // in the order they must start
+		sub("high", "low", aws.Int32(9)), // the override beats the definition's 1
+		sub("mid1", "mid", nil),
+		sub("mid2", "mid", nil),
+		sub("low1", "low", nil),
+	}
+	// Submitted last, yet ahead of the jobs of priority 1 and 5.
+	ids = append(ids[:1], append([]string{sub("mid-override", "low", aws.Int32(7))}, ids[1:]...)...)
+	wantPrio := []int32{9, 7, 5, 5, 1}
+	if _, err := c.UpdateComputeEnvironment(ctx, &batch.UpdateComputeEnvironmentInput{ComputeEnvironment: aws.String("one"), State: types.CEStateEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	var prev int64
+	for i, id := range ids {
+		j := bargetest.WaitJob(t, c, id, jobWait, terminal)
+		if j.Status != types.JobStatusSucceeded {
+			t.Fatalf("%s: %s", aws.ToString(j.JobName), j.Status)
+		}
+		if got := aws.ToInt32(j.SchedulingPriority); got != wantPrio[i] {
+			t.Errorf("%s: schedulingPriority %d, want %d", aws.ToString(j.JobName), got, wantPrio[i])
+		}
+		if started := aws.ToInt64(j.StartedAt); started < prev {
+			t.Errorf("%s started at %d, before the job ahead of it (%d)", aws.ToString(j.JobName), started, prev)
+		} else {
+			prev = aws.ToInt64(j.StoppedAt)
+		}
+	}
+}
