@@ -17,7 +17,7 @@ import (
 
 // CreateComputeEnvironment implements the AWS Batch operation. In barge a compute environment is
 // capacity on this host: maxvCpus (MANAGED) or unmanagedvCpus (UNMANAGED) vCPUs, defaulting to
-// the host's cores, and the host's memory.
+// the host's cores, and the host's memory and GPUs.
 func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, in *wire.CreateComputeEnvironmentRequest) (*wire.CreateComputeEnvironmentResponse, error) {
 	if err := checkName("computeEnvironmentName", in.ComputeEnvironmentName); err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (s *Service) schedComputeEnv(d *wire.ComputeEnvironmentDetail) sched.Comput
 	}
 	return sched.ComputeEnv{
 		Key:      d.ComputeEnvironmentArn,
-		Capacity: sched.Resources{MilliVCPU: int64(vcpus) * 1000, MemoryMiB: s.cfg.Host.MemoryMiB},
+		Capacity: sched.Resources{MilliVCPU: int64(vcpus) * 1000, MemoryMiB: s.cfg.Host.MemoryMiB, GPU: int64(s.cfg.Host.GPUs)},
 		Enabled:  d.State == wire.CEStateEnabled,
 	}
 }

@@ -52,6 +52,7 @@ type engine struct {
 	deps     map[string][]string                       // dependency (job id or "parent:index") → ids of jobs waiting on it
 	nton     map[string][]string                       // array id → arrays whose child i waits for its child i
 	limits   map[string][]wire.JobStateTimeLimitAction // queue ARN → its time-limit actions
+	gpus     gpuSlots                                  // which GPUs running attempts hold
 
 	nextLimitCheck time.Time
 	usage          usageSaver
@@ -80,6 +81,7 @@ type attemptRun struct {
 	timedOut   bool
 	startedAt  int64
 	killSignal bool
+	gpus       []int // device indices held on the job's compute environment
 }
 
 func newEngine(s *Service) *engine {
@@ -98,6 +100,7 @@ func newEngine(s *Service) *engine {
 		deps:      map[string][]string{},
 		nton:      map[string][]string{},
 		limits:    map[string][]wire.JobStateTimeLimitAction{},
+		gpus:      gpuSlots{total: s.cfg.Host.GPUs},
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -503,7 +506,7 @@ func (e *engine) schedule() {
 		c.LogStreamName = run.JobDefName + "/default/" + run.TaskID
 		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.s.region, aj.store.Account, ceName(p.ComputeEnv), run.TaskID)
 		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", e.s.region, aj.store.Account, ceName(p.ComputeEnv))
-		aj.attempt = &attemptRun{}
+		aj.attempt = &attemptRun{gpus: e.gpus.take(p.ComputeEnv, int(p.Need.GPU))}
 		e.starts = append(e.starts, aj)
 	}
 }
@@ -536,6 +539,9 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 	)
 	if d.ArrayProperties != nil && d.ArrayProperties.Index != nil {
 		env = append(env, "AWS_BATCH_JOB_ARRAY_INDEX="+strconv.Itoa(int(*d.ArrayProperties.Index)))
+	}
+	if a := aj.attempt; a != nil && len(a.gpus) > 0 {
+		env = append(env, "NVIDIA_VISIBLE_DEVICES="+visibleDevices(a.gpus))
 	}
 	sp := attemptSpec{
 		exec: bexec.Spec{
@@ -681,6 +687,7 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 		e.sched.Release(aj.runKey)
 		aj.runKey = ""
 	}
+	e.gpus.give(aj.rec.Run.ComputeEnv, a.gpus)
 	d := &aj.rec.Detail
 	c := d.Container
 	now := e.s.nowMillis()

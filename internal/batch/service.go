@@ -37,6 +37,10 @@ func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterF
 type HostCapacity struct {
 	VCPUs     int32
 	MemoryMiB int64
+	// GPUs is how many GPUs every compute environment offers (as it offers all of the host's
+	// memory); jobs asking for GPUs get device indices in NVIDIA_VISIBLE_DEVICES. 0: none, jobs
+	// asking for GPUs cannot be placed.
+	GPUs int
 }
 
 // Config wires the service to its collaborators.

@@ -150,6 +150,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&insecure, "insecure-registry", "registry host:port to pull images from over plain HTTP (repeatable; loopback registries always are)")
 	allowPrivileged := fs.Bool("allow-privileged", false, "let job definitions ask for privileged containers (all capabilities, the host's devices)")
 	pidsLimit := fs.Int64("pids-limit", 1024, "most processes one job or function instance may have")
+	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -173,7 +174,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
-		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit})
+		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus})
 	if err != nil {
 		return err
 	}

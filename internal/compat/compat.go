@@ -118,7 +118,7 @@ var Notes = map[string]map[string]Note{
 			"`volumes` with `host.sourcePath` (or none: scratch space), `mountPoints`, `ulimits`, `user` and `readonlyRootFilesystem` are enforced; EFS and S3 Files volumes are refused; barge's data directory cannot be a volume",
 			"`linuxParameters.initProcessEnabled` and `sharedMemorySize` are honoured; `devices` and `tmpfs` are refused; `maxSwap` and `swappiness` are ignored (swap is off: the memory limit covers it)",
 			"`jobRoleArn`, `executionRoleArn`, `secrets`, `logConfiguration`, `networkConfiguration`, `fargatePlatformConfiguration`, `ephemeralStorage`, `runtimePlatform`, `repositoryCredentials`, `enableExecuteCommand` and `instanceType` are recorded and ignored; output always goes to the log group `/aws/batch/job`",
-			"`GPU` resource requirements are recorded, but compute environments have no GPUs yet, so such jobs cannot be placed",
+			"`GPU` resource requirements are reserved from the host's GPUs (`barge server --gpus N`, by default the `/dev/nvidiaN` devices) and the job gets the devices' indices in `NVIDIA_VISIBLE_DEVICES`, as on AWS; the device nodes are not yet passed into the sandbox (TestGPUs)",
 			"`propagateTags` and `platformCapabilities` are recorded",
 			"`consumableResourceProperties` is ignored",
 		}, Extension: shortTimeout},

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/barge-run/barge/internal/account"
@@ -53,6 +55,9 @@ type Options struct {
 	AllowPrivileged bool
 	// PidsLimit caps the processes of one sandbox (0: 1024).
 	PidsLimit int64
+	// GPUs is how many GPUs compute environments offer; negative: the host's NVIDIA devices
+	// (/dev/nvidia0, /dev/nvidia1, …).
+	GPUs int
 }
 
 // Server is a running barge.
@@ -121,7 +126,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s.batch, err = batch.New(batch.Config{
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
-		AllowPrivileged: opts.AllowPrivileged,
+		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
 	})
 	if err != nil {
 		s.closeStores()
@@ -241,4 +246,19 @@ func newExecutor(opts Options, log *slog.Logger) (*local.Executor, error) {
 		return nil, fmt.Errorf("isolation: %q is not one of auto, sandbox, none", opts.Isolation)
 	}
 	return local.New(local.Options{Images: images, Unsandboxed: why}), nil
+}
+
+// gpuCount is n, or the host's NVIDIA GPUs when n is negative: the /dev/nvidia<N> device nodes.
+func gpuCount(n int) int {
+	if n >= 0 {
+		return n
+	}
+	devices, _ := filepath.Glob("/dev/nvidia[0-9]*")
+	count := 0
+	for _, d := range devices {
+		if _, err := strconv.Atoi(strings.TrimPrefix(d, "/dev/nvidia")); err == nil {
+			count++
+		}
+	}
+	return count
 }
