@@ -115,9 +115,9 @@ func (b *Barge) start() {
 	if b.Addr != "" {
 		addr = b.Addr // a restart keeps its port so clients keep working
 	}
-	args := []string{"server", "--addr", addr, "--data-dir", b.DataDir}
-	if b.workDir != "" {
-		args = args[:3]
+	args := []string{"server", "--addr", addr}
+	if b.workDir == "" {
+		args = append(args, "--data-dir", b.DataDir)
 	}
 	cmd := exec.Command(Binary(t), append(args, b.args...)...)
 	cmd.Dir = b.workDir

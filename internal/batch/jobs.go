@@ -547,14 +547,12 @@ func (s *Service) listVirtualChildren(ctx context.Context, account string, paren
 	wanted := func(st wire.JobStatus) bool { return len(p.Statuses) == 0 || slices.Contains(p.Statuses, string(st)) }
 	lo, hi := 0, a.Size
 	if cut := a.cut(); cut < a.Size {
-		before, _ := a.virtualStatus(cut)
-		after, _ := a.virtualStatus(cut + 1)
 		switch {
-		case !wanted(before) && !wanted(after):
+		case !wanted(a.VirtualStatus) && !wanted(statusFailed):
 			return out, nil
-		case !wanted(before):
+		case !wanted(a.VirtualStatus):
 			lo = cut + 1
-		case !wanted(after):
+		case !wanted(statusFailed):
 			hi = cut
 		}
 	} else if !wanted(a.VirtualStatus) {

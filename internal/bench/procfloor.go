@@ -47,20 +47,18 @@ func ProcessFloor(ctx context.Context, n, trueConc, arrayN, slots int, sleep tim
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	executors := []struct {
+	type executor struct {
 		name string
 		e    *local.Executor
-	}{{"plain", local.New()}}
+	}
+	executors := []executor{{"plain", local.New()}}
 	if sandbox.Probe() == nil {
 		sb, err := sandbox.New(sandbox.Options{DataDir: dir})
 		if err != nil {
 			return nil, err
 		}
 		defer sb.Close()
-		executors = append(executors, struct {
-			name string
-			e    *local.Executor
-		}{"sandbox", local.New(local.Options{Sandbox: sb})})
+		executors = append(executors, executor{"sandbox", local.New(local.Options{Sandbox: sb})})
 	}
 	var runs []FloorRun
 	for _, ex := range executors {

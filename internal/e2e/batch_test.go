@@ -72,6 +72,23 @@ func logLines(t *testing.T, c *cloudwatchlogs.Client, stream string) []string {
 	return lines
 }
 
+// firstLogLine waits for a running job's first line of output (at most jobWait).
+func firstLogLine(t *testing.T, c *cloudwatchlogs.Client, stream string) string {
+	t.Helper()
+	for deadline := time.Now().Add(jobWait); ; time.Sleep(20 * time.Millisecond) {
+		ls, err := logLinesSoFar(c, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ls) > 0 {
+			return ls[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log stream %s: no output within %v", stream, jobWait)
+		}
+	}
+}
+
 // logLinesSoFar is logLines for a job that may not have written anything yet: as in CloudWatch,
 // its stream exists only from its first output, so a missing stream is no lines (not an error).
 func logLinesSoFar(c *cloudwatchlogs.Client, stream string) ([]string, error) {

@@ -204,16 +204,14 @@ func TestSchedulingPriority(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One vCPU, disabled until everything is queued: then the jobs run one at a time.
-	ce, err := c.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{ComputeEnvironmentName: aws.String("one"), Type: types.CETypeManaged,
-		State: types.CEStateDisabled, ComputeResources: &types.ComputeResource{Type: types.CRTypeEc2, MaxvCpus: aws.Int32(1),
-			Subnets: []string{"s"}, SecurityGroupIds: []string{"g"}, InstanceRole: aws.String("r")}})
-	if err != nil {
-		t.Fatal(err)
+	queueOn(t, c, "prio", 1, func(in *batch.CreateJobQueueInput) { in.SchedulingPolicyArn = pol.Arn })
+	setState := func(st types.CEState) {
+		t.Helper()
+		if _, err := c.UpdateComputeEnvironment(ctx, &batch.UpdateComputeEnvironmentInput{ComputeEnvironment: aws.String("prio"), State: st}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := c.CreateJobQueue(ctx, &batch.CreateJobQueueInput{JobQueueName: aws.String("prio"), Priority: aws.Int32(1), SchedulingPolicyArn: pol.Arn,
-		ComputeEnvironmentOrder: []types.ComputeEnvironmentOrder{{Order: aws.Int32(1), ComputeEnvironment: ce.ComputeEnvironmentArn}}}); err != nil {
-		t.Fatal(err)
-	}
+	setState(types.CEStateDisabled)
 	withPriority := func(p int32) func(*batch.RegisterJobDefinitionInput) {
 		return func(in *batch.RegisterJobDefinitionInput) { in.SchedulingPriority = aws.Int32(p) }
 	}
@@ -232,9 +230,7 @@ func TestSchedulingPriority(t *testing.T) {
 	// Submitted last, yet ahead of the jobs of priority 1 and 5.
 	ids = append(ids[:1], append([]string{sub("mid-override", "low", aws.Int32(7))}, ids[1:]...)...)
 	wantPrio := []int32{9, 7, 5, 5, 1}
-	if _, err := c.UpdateComputeEnvironment(ctx, &batch.UpdateComputeEnvironmentInput{ComputeEnvironment: aws.String("one"), State: types.CEStateEnabled}); err != nil {
-		t.Fatal(err)
-	}
+	setState(types.CEStateEnabled)
 	var prev int64
 	for i, id := range ids {
 		j := bargetest.WaitJob(t, c, id, jobWait, terminal)

@@ -39,19 +39,7 @@ func TestGPUs(t *testing.T) {
 	}
 	devices := func(id string) string {
 		t.Helper()
-		j := describe(t, c, id)[0]
-		for deadline := time.Now().Add(jobWait); ; time.Sleep(20 * time.Millisecond) {
-			ls, err := logLinesSoFar(logs, aws.ToString(j.Container.LogStreamName))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ls) > 0 {
-				return strings.TrimPrefix(ls[0], "devices=")
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("job %s printed nothing", id)
-			}
-		}
+		return strings.TrimPrefix(firstLogLine(t, logs, aws.ToString(describe(t, c, id)[0].Container.LogStreamName)), "devices=")
 	}
 	release := func(id string) {
 		t.Helper()

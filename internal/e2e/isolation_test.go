@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
@@ -309,19 +308,7 @@ func TestIsolationContainment(t *testing.T) {
 	register(t, c, "innocent", &types.ContainerProperties{Command: []string{"sh", "-c", "echo secret > mine; pwd; sleep 60"}, ResourceRequirements: reqs("1", "64")})
 	innocent := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("innocent"), JobDefinition: aws.String("innocent")})
 	ij := bargetest.WaitJob(t, c, innocent, jobWait, func(s string) bool { return s == "RUNNING" })
-	var dir string
-	for deadline := time.Now().Add(jobWait); dir == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the innocent job never printed its directory")
-		}
-		ls, err := logLinesSoFar(logs, aws.ToString(ij.Container.LogStreamName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ls) > 0 {
-			dir = ls[0]
-		}
-	}
+	dir := firstLogLine(t, logs, aws.ToString(ij.Container.LogStreamName))
 
 	if j := run("hog", "head -c 400m /dev/zero | tail -c 300m > /dev/null", "32"); j.Status != types.JobStatusFailed ||
 		aws.ToString(j.Container.Reason) != "OutOfMemoryError: Container killed due to memory usage" {

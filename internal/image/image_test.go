@@ -663,15 +663,7 @@ func TestCorruptLayerFails(t *testing.T) {
 
 func layerDigest(t *testing.T, ref string) string {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, err := img.Layers()
+	layers, err := remoteImage(t, ref).Layers()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,8 @@ type Store struct {
 
 	// Prepared once on the single write connection; transactions use them through tx.Stmt.
 	insertJob, updateJob *sql.Stmt
-	// getResource is prepared on the read pool: every Lambda Invoke reads its function with it.
+	// getResource is prepared on the read pool: the busiest read of resources (job queues and
+	// definition revisions at SubmitJob, functions, versions and aliases).
 	getResource *sql.Stmt
 
 	writes    chan *writeOp
