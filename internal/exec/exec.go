@@ -6,6 +6,7 @@ package exec
 import (
 	"context"
 	"io"
+	"net"
 	"syscall"
 )
 
@@ -41,6 +42,15 @@ type Spec struct {
 	Privileged bool
 	// SharedMemoryMiB sizes /dev/shm; 0 is 64 MiB.
 	SharedMemoryMiB int64
+	// Tenant is the account the attempt belongs to: sandboxes of different tenants run as
+	// different unprivileged host users (user namespaces), so nothing one writes is another's.
+	Tenant string
+	// DiskBytes bounds what the attempt can write (its working directory, /tmp and an image's
+	// writable layer together); 0 is the executor's default.
+	DiskBytes int64
+	// Listen asks for listening sockets inside the attempt's network (e.g. a function's Runtime
+	// API): each is created before the command starts and handed to its Serve.
+	Listen []Listen
 	Stdout          io.Writer
 	Stderr          io.Writer
 }
@@ -50,6 +60,16 @@ type Mount struct {
 	Source   string // absolute host path
 	Target   string // absolute path inside the attempt
 	ReadOnly bool
+}
+
+// Listen is a listening socket an attempt reaches at Addr (inside its own network namespace when
+// it has one; a plain process gets a free loopback port instead).
+type Listen struct {
+	Addr string // host:port as the attempt sees it, e.g. "127.0.0.1:9001"
+	// Env, when set, names the variable that tells the attempt the address it can reach.
+	Env string
+	// Serve is called with the listener before the command starts; it owns the listener.
+	Serve func(net.Listener)
 }
 
 // Ulimit is one resource limit, named as Docker and AWS Batch name them ("nofile", "nproc", ...).

@@ -55,6 +55,12 @@ type Options struct {
 	AllowPrivileged bool
 	// PidsLimit caps the processes of one sandbox (0: 1024).
 	PidsLimit int64
+	// VolumeRoots are the host directories job volumes may come from (--volume-root); none
+	// means job definitions cannot name host paths.
+	VolumeRoots []string
+	// EphemeralStorage is the default bound, in bytes, of what one job attempt can write
+	// (--ephemeral-storage; 0: 20 GiB); containerProperties.ephemeralStorage overrides it.
+	EphemeralStorage int64
 	// GPUs is how many GPUs compute environments offer; negative: the host's NVIDIA devices
 	// (/dev/nvidia0, /dev/nvidia1, …).
 	GPUs int

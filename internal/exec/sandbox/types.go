@@ -12,6 +12,11 @@ type Options struct {
 	CgroupParent string
 	// PidsLimit caps the processes of one sandbox; default 1024.
 	PidsLimit int64
+	// VolumeRoots are the host directories under which volumes' host paths may lie (the
+	// operator's --volume-root); none means no host volumes at all.
+	VolumeRoots []string
+	// DiskBytes is the default bound of a sandbox's writable space (--ephemeral-storage).
+	DiskBytes int64
 }
 
 // Config is one sandbox.
