@@ -51,8 +51,8 @@ type Spec struct {
 	// Listen asks for listening sockets inside the attempt's network (e.g. a function's Runtime
 	// API): each is created before the command starts and handed to its Serve.
 	Listen []Listen
-	Stdout          io.Writer
-	Stderr          io.Writer
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 // Mount binds a host path into an attempt.
