@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +40,14 @@ type Options struct {
 	Images *image.Store
 	// Unsandboxed says why Sandbox is nil, for Describe.
 	Unsandboxed string
+	// API, when set, is served inside every attempt's network at APIAddr: how jobs and
+	// functions reach barge's own API from a sandbox whose loopback is its own.
+	API http.Handler
 }
+
+// APIAddr is where an attempt reaches barge's API: inside its own network namespace when it has
+// one (barge serves a listener there); with the host's network, wherever barge listens.
+const APIAddr = "127.0.0.1:7700"
 
 // Executor runs attempts on this host.
 type Executor struct{ opts Options }
@@ -86,13 +95,33 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		if !host {
 			return nil, fmt.Errorf("image %s: this host runs no images (%s)", spec.Image, e.opts.Unsandboxed)
 		}
-		return e.startPlain(spec)
+		return e.startPlainListening(spec)
 	}
 	cfg := sandbox.Config{
 		ID: spec.ID, Argv: spec.Command, Dir: spec.Dir, DirReadOnly: spec.DirReadOnly,
 		Mounts: spec.Mounts, ReadonlyRootFS: spec.ReadonlyRootFS, User: spec.User,
 		Ulimits: spec.Ulimits, InitProcess: spec.InitProcess, Privileged: spec.Privileged,
 		ShmMiB: spec.SharedMemoryMiB, MilliVCPU: spec.MilliVCPU, MemoryMiB: spec.MemoryMiB,
+		Tenant: spec.Tenant,
+	}
+	// Listeners inside the sandbox's own network: the attempt's (a Runtime API) and barge's API.
+	listen := spec.Listen
+	if e.opts.API != nil {
+		listen = append(append([]bexec.Listen(nil), listen...), bexec.Listen{Addr: APIAddr, Serve: e.serveAPI})
+	}
+	var hostListeners []net.Listener
+	if e.opts.Sandbox.IsolatesNetwork() {
+		for _, l := range listen {
+			cfg.Listen = append(cfg.Listen, l.Addr)
+			if l.Env != "" {
+				spec.Env = append(append([]string(nil), spec.Env...), l.Env+"="+l.Addr)
+			}
+		}
+	} else {
+		var err error
+		if hostListeners, spec.Env, err = listenOnHost(spec.Listen, spec.Env); err != nil {
+			return nil, err
+		}
 	}
 	if host {
 		cfg.Env = withDefaults(spec.Env, nil, "HOME=/tmp")
@@ -137,11 +166,53 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		for _, l := range hostListeners {
+			l.Close()
+		}
 		return nil, err
 	}
 	p := &process{sandboxed: sp, drained: make(chan struct{}), readers: []*os.File{outR, errR}}
+	if len(sp.Listeners) > 0 {
+		hostListeners = sp.Listeners
+		listenFor := listen
+		for i, l := range sp.Listeners {
+			listenFor[i].Serve(l)
+		}
+	} else {
+		for i, l := range hostListeners {
+			spec.Listen[i].Serve(l)
+		}
+	}
+	p.listeners = hostListeners
 	go p.drain(outR, errR, spec.Stdout, spec.Stderr)
 	return p, nil
+}
+
+// listenOnHost gives an attempt without a network of its own its listeners on free loopback
+// ports, and tells it where in each Env variable.
+func listenOnHost(ls []bexec.Listen, env []string) ([]net.Listener, []string, error) {
+	var out []net.Listener
+	for _, l := range ls {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, env, fmt.Errorf("listen: %w", err)
+		}
+		out = append(out, ln)
+		if l.Env != "" {
+			env = append(append([]string(nil), env...), l.Env+"="+ln.Addr().String())
+		}
+	}
+	return out, env, nil
+}
+
+// serveAPI serves barge's API on a listener inside one attempt's network; it ends when the
+// attempt does (Wait closes the listener).
+func (e *Executor) serveAPI(l net.Listener) {
+	srv := &http.Server{Handler: e.opts.API, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
 }
 
 // pipes makes the attempt's stdout and stderr pipes. Our own pipes rather than exec.Cmd's
@@ -182,7 +253,7 @@ func withDefaults(env, imageEnv []string, home string) []string {
 	return out
 }
 
-func (e *Executor) startPlain(spec bexec.Spec) (bexec.Process, error) {
+func (e *Executor) startPlain(spec bexec.Spec) (*process, error) {
 	if len(spec.Command) == 0 {
 		return nil, errors.New("no command")
 	}
@@ -220,12 +291,36 @@ func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 	return p, nil
 }
 
+// startPlainListening is startPlain for a spec with listeners: free loopback ports, served
+// before the command starts.
+func (e *Executor) startPlainListening(spec bexec.Spec) (bexec.Process, error) {
+	ls, env, err := listenOnHost(spec.Listen, spec.Env)
+	if err != nil {
+		return nil, err
+	}
+	spec.Env = env
+	for i, l := range ls {
+		spec.Listen[i].Serve(l)
+	}
+	p, err := e.startPlain(spec)
+	if err != nil {
+		for _, l := range ls {
+			l.Close()
+		}
+		return nil, err
+	}
+	p.listeners = ls
+	return p, nil
+}
+
 // process is a plain child process (cmd) or a sandbox.
 type process struct {
 	cmd       *exec.Cmd
 	sandboxed *sandbox.Proc
 	readers   []*os.File
 	drained   chan struct{}
+	// listeners end with the attempt: a socket in its network namespace would keep it alive.
+	listeners []net.Listener
 }
 
 func (p *process) drain(outR, errR *os.File, stdout, stderr io.Writer) {
@@ -259,6 +354,9 @@ func (p *process) Wait() bexec.Exit {
 		if err != nil && p.cmd.ProcessState == nil {
 			return bexec.Exit{Code: -1, Reason: err.Error()}
 		}
+	}
+	for _, l := range p.listeners {
+		l.Close()
 	}
 	select {
 	case <-p.drained:

@@ -34,7 +34,7 @@ func sandboxed(t *testing.T) env {
 		t.Skipf("no sandbox here: %v", err)
 	}
 	data := t.TempDir()
-	sb, err := sandbox.New(sandbox.Options{DataDir: data, PidsLimit: testPidsLimit})
+	sb, err := sandbox.New(sandbox.Options{DataDir: data, PidsLimit: testPidsLimit, VolumeRoots: []string{os.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSandboxIsolation(t *testing.T) {
 		{name: "barge data hidden", spec: bexec.Spec{Command: sh(`cat ` + secret + ` 2>/dev/null || echo hidden`)}, wantOut: "hidden"},
 		{name: "private /tmp", spec: bexec.Spec{Command: sh(`test -e ` + hostTmp.Name() + ` && echo seen || echo private; touch /tmp/x && echo tmp-writable`)}, wantOut: "private\ntmp-writable"},
 		{name: "private /dev", spec: bexec.Spec{Command: sh(`ls /dev | tr '\n' ' '; echo; echo x > /dev/null && echo null-ok`)}, wantOut: "null-ok"},
-		{name: "docker default capabilities", spec: bexec.Spec{Command: sh(`grep CapBnd /proc/self/status`)}, wantOut: "CapBnd:\t00000000a80425fb"},
+		{name: "docker default capabilities", spec: bexec.Spec{Command: sh(`grep CapBnd /proc/self/status`)}, wantOut: "CapBnd:\t00000000a00425fb"},
 		{name: "ulimit nofile", spec: bexec.Spec{Command: sh(`ulimit -n; ulimit -Hn`), Ulimits: []bexec.Ulimit{{Name: "nofile", Soft: 64, Hard: 128}}}, wantOut: "64\n128"},
 		{name: "user nobody", spec: bexec.Spec{Command: sh(`id -u; id -g`), User: "nobody"}, wantOut: "65534\n65534"},
 		{name: "user uid:gid", spec: bexec.Spec{Command: sh(`id -u; id -g`), User: "1234:5678"}, wantOut: "1234\n5678"},
@@ -265,7 +265,9 @@ func TestSandboxStartErrors(t *testing.T) {
 	}{
 		{"missing command", bexec.Spec{Command: []string{"no-such-binary-xyz"}}, "no-such-binary-xyz"},
 		{"unknown user", bexec.Spec{Command: []string{"true"}, User: "no-such-user"}, "no-such-user"},
-		{"data directory as a volume", bexec.Spec{Command: []string{"true"}, Mounts: []bexec.Mount{{Source: "/", Target: "/mnt"}}}, "data directory"},
+		{"root as a volume", bexec.Spec{Command: []string{"true"}, Mounts: []bexec.Mount{{Source: "/", Target: "/mnt"}}}, "not under a volume root"},
+		{"data directory as a volume", bexec.Spec{Command: []string{"true"}, Mounts: []bexec.Mount{{Source: v.data, Target: "/mnt"}}}, "data directory"},
+		{"escape from the volume root", bexec.Spec{Command: []string{"true"}, Mounts: []bexec.Mount{{Source: os.TempDir() + "/../etc", Target: "/mnt"}}}, "etc"},
 		{"missing volume", bexec.Spec{Command: []string{"true"}, Mounts: []bexec.Mount{{Source: "/no/such/dir", Target: "/mnt"}}}, "/no/such/dir"},
 		{"unpullable image", bexec.Spec{Command: []string{"true"}, Image: "127.0.0.1:1/nothing:here"}, "127.0.0.1:1/nothing"},
 	} {

@@ -8,10 +8,16 @@
 // process lifecycles.
 //
 // Protocol (SOCK_SEQPACKET, one message each): barge -> zygote: u64 request id, then the plan,
-// with three descriptors attached (stdout, stderr, error pipe). zygote -> barge: 'S' replies
+// with at least three descriptors attached (stdout, stderr, error pipe), then any the plan names
+// by index ("fd:3": a volume opened race-free by barge; a socket to send listeners back on). zygote -> barge: 'S' replies
 // {'S', pid, id} with a pidfd attached, or {'E', errno, id}; and {'X', pid, wait status} when a
 // sandbox's PID 1 has exited. The error pipe is close-on-exec: EOF with nothing written means the
 // command was exec'd; otherwise it carries why not.
+//
+// Some operations need the host's privileges and so run in the zygote before the clone: 'o' and
+// 'O' (detached mount trees, idmapped to the sandbox's user namespace when asked, and overlay
+// roots built on them), 'U' (a user namespace mapping root to an unprivileged host range) and
+// 'N' (a network namespace). The child inherits the trees as descriptors and attaches them.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +44,12 @@
 #include <grp.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/ioctl.h>
 
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
@@ -56,7 +68,24 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
 #define BARGE_MOUNT_ATTR_RDONLY 0x00000001
+#define BARGE_MOUNT_ATTR_NOSUID 0x00000002
+#define BARGE_MOUNT_ATTR_NODEV 0x00000004
+#define BARGE_MOUNT_ATTR_IDMAP 0x00100000
+#define BARGE_AT_EMPTY_PATH 0x1000
+#define BARGE_FSCONFIG_SET_STRING 1
+#define BARGE_FSCONFIG_SET_FD 5
+#define BARGE_FSCONFIG_CMD_CREATE 6
+#define BARGE_FSMOUNT_CLOEXEC 1
 
 struct barge_mount_attr {
 	uint64_t attr_set;
@@ -117,6 +146,249 @@ static void setcaps(uint64_t keep) {
 	if (syscall(SYS_capset, &h, d) < 0) die("capset");
 }
 
+
+// arity is how many arguments each operation has (plan.go's arity in the tests mirrors it), so
+// the zygote can walk a plan for the operations that are its own.
+static int arity(char op) {
+	switch (op) {
+	case 'm': return 5;
+	case 'n': return 4;
+	case 'l': case 'u': case 'O': case 'L': return 3;
+	case 'v': case 'k': case 's': case 'c': case 'o': case 'U': return 2;
+	case 'r': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': return 1;
+	case 'i': case 'N': return 0;
+	}
+	return -1;
+}
+
+// trees are detached mounts the zygote made before the clone; the child inherits them.
+static int trees[64], ntrees;
+// userns is set when the sandbox gets a user namespace ('U'): the child waits on syncfd until
+// the zygote has written its maps, then becomes the namespace's root.
+static int userns, syncfd = -1;
+static int extra[64], nextra;
+
+// holders keep one user namespace per host range alive (as a descriptor), so that mounts can be
+// idmapped to a range before a sandbox of it exists.
+static struct { unsigned long base; int fd; } holders[256];
+static int nholders;
+
+static int writefile(const char *path, const char *s) {
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) return -1;
+	ssize_t n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static int writemaps(pid_t pid, unsigned long base, unsigned long count) {
+	char path[64], map[64];
+	snprintf(map, sizeof map, "0 %lu %lu\n", base, count);
+	snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+	if (writefile(path, map) < 0) return -1;
+	snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+	return writefile(path, map);
+}
+
+// holder returns a descriptor of a user namespace mapping 0.. to base.. (count ids).
+static int holder(unsigned long base, unsigned long count) {
+	for (int i = 0; i < nholders; i++)
+		if (holders[i].base == base) return holders[i].fd;
+	if (nholders == 256) { errno = ENOSPC; return -1; }
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) return -1;
+	pid_t pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		if (read(p[0], &c, 1) < 0) {}
+		_exit(0);
+	}
+	close(p[0]);
+	int fd = -1, err = 0;
+	if (pid > 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+		if (writemaps(pid, base, count) < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) err = errno;
+	} else {
+		err = errno;
+	}
+	close(p[1]);
+	if (pid > 0) waitpid(pid, NULL, 0);
+	if (fd < 0) { errno = err; return -1; }
+	holders[nholders].base = base;
+	holders[nholders++].fd = fd;
+	return fd;
+}
+
+// source resolves a tree's source: a path, or "fd:N", a descriptor barge sent with the request.
+static int source(const char *src, const char **path, int *flags) {
+	if (strncmp(src, "fd:", 3)) {
+		*path = src;
+		return AT_FDCWD;
+	}
+	int i = atoi(src + 3);
+	if (i < 0 || i >= nextra) return -1;
+	*path = "";
+	*flags |= BARGE_AT_EMPTY_PATH;
+	return extra[i];
+}
+
+// prepare runs the zygote's part of a plan: the operations that need the host's privileges. It
+// returns the clone flags the plan asks for, or -1 with errno set and why in *what.
+static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long *ucount, const char **what) {
+	char *p = plan, *end = plan + len;
+	long flags = 0;
+	int usfd = -1;
+	while (p < end) {
+		char op = *p++;
+		int n = arity(op);
+		char *a[5];
+		if (n < 0) { *what = "plan: unknown operation"; errno = EINVAL; return -1; }
+		for (int i = 0; i < n; i++) {
+			char *z = memchr(p, 0, end - p);
+			if (!z) { *what = "plan: truncated"; errno = EINVAL; return -1; }
+			a[i] = p;
+			p = z + 1;
+		}
+		switch (op) {
+		case 'U':
+			*ubase = strtoul(a[0], NULL, 10);
+			*ucount = strtoul(a[1], NULL, 10);
+			if ((usfd = holder(*ubase, *ucount)) < 0) { *what = "user namespace"; return -1; }
+			flags |= CLONE_NEWUSER;
+			break;
+		case 'N':
+			flags |= CLONE_NEWNET;
+			break;
+		case 'o': {
+			const char *path;
+			int fl = BARGE_OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE;
+			int dfd = source(a[0], &path, &fl);
+			if (ntrees == 64) { *what = "too many mounts"; errno = E2BIG; return -1; }
+			int fd = dfd == -1 ? -1 : syscall(SYS_open_tree, dfd, path, fl);
+			if (fd < 0) { *what = a[0]; return -1; }
+			trees[ntrees++] = fd;
+			if (a[1][0] == '1') {
+				struct barge_mount_attr at = {.attr_set = BARGE_MOUNT_ATTR_IDMAP, .userns_fd = usfd};
+				if (usfd < 0 || syscall(SYS_mount_setattr, fd, "", BARGE_AT_EMPTY_PATH | AT_RECURSIVE, &at, sizeof at) < 0) {
+					*what = "idmap";
+					return -1;
+				}
+			}
+			break;
+		}
+		case 'O': {
+			// An overlay on tree a[0] (the image, idmapped) with the attempt's layer dirs.
+			int i = atoi(a[0]);
+			if (i < 0 || i >= ntrees || ntrees == 64) { *what = "plan: bad tree"; errno = EINVAL; return -1; }
+			int fs = syscall(SYS_fsopen, "overlay", 1);
+			if (fs < 0 ||
+			    syscall(SYS_fsconfig, fs, BARGE_FSCONFIG_SET_FD, "lowerdir+", NULL, trees[i]) < 0 ||
+			    syscall(SYS_fsconfig, fs, BARGE_FSCONFIG_SET_STRING, "upperdir", a[1], 0) < 0 ||
+			    syscall(SYS_fsconfig, fs, BARGE_FSCONFIG_SET_STRING, "workdir", a[2], 0) < 0 ||
+			    syscall(SYS_fsconfig, fs, BARGE_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+				int e = errno;
+				if (fs >= 0) close(fs);
+				errno = e;
+				*what = "overlay";
+				return -1;
+			}
+			int m = syscall(SYS_fsmount, fs, BARGE_FSMOUNT_CLOEXEC, BARGE_MOUNT_ATTR_NODEV);
+			int e = errno;
+			close(fs);
+			if (m < 0) { errno = e; *what = "overlay"; return -1; }
+			trees[ntrees++] = m;
+			break;
+		}
+		}
+	}
+	return flags;
+}
+
+static void closetrees(void) {
+	for (int i = 0; i < ntrees; i++) close(trees[i]);
+	ntrees = 0;
+}
+
+// loopback brings up lo in a new network namespace.
+static void loopback(void) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("loopback");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("loopback up");
+	close(s);
+}
+
+// listen_on makes a listening TCP socket at host:port inside the sandbox's network and sends it
+// to barge over the socket barge passed as extra descriptor i.
+static void listen_on(char *host, char *port, int i) {
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(atoi(port))};
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) { errno = 0; die("listen: bad address %s", host); }
+	if (i < 0 || i >= nextra) { errno = 0; die("listen: no socket to send on"); }
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (s < 0) die("listen socket");
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 128) < 0) die("listen %s:%s", host, port);
+	char b = 'L', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &b, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	memset(cbuf, 0, sizeof cbuf);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &s, sizeof s);
+	if (sendmsg(extra[i], &msg, MSG_NOSIGNAL) < 0) die("listen: send");
+	close(s);
+}
+
+// mask hides path as runc does: a directory behind an empty read-only tmpfs, a file behind
+// /dev/null. A path this kernel does not have needs no hiding.
+static void mask(const char *path) {
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT) return;
+		die("mask %s", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555") < 0) die("mask %s", path);
+	} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
+		die("mask %s", path);
+	}
+}
+
+// rdonly binds path on itself read-only (with nothing under it writable either).
+static void rdonly(const char *path) {
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT) return;
+		die("bind %s", path);
+	}
+	setattr(path, AT_RECURSIVE, BARGE_MOUNT_ATTR_RDONLY | BARGE_MOUNT_ATTR_NOSUID | BARGE_MOUNT_ATTR_NODEV, 0);
+}
+
+static int hexval(char c) {
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	return -1;
+}
+
+// filter decodes a seccomp program (hex of struct sock_filter[]) to install before the exec.
+static struct sock_fprog filter(char *hex) {
+	size_t n = strlen(hex) / 2;
+	unsigned char *b = malloc(n + 1);
+	if (!b || n % sizeof(struct sock_filter)) { errno = 0; die("seccomp: bad program"); }
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) { errno = 0; die("seccomp: bad program"); }
+		b[i] = hi << 4 | lo;
+	}
+	return (struct sock_fprog){.len = n / sizeof(struct sock_filter), .filter = (struct sock_filter *)b};
+}
+
 static pid_t child;
 
 static void forward(int sig) {
@@ -159,7 +431,8 @@ static void run(char *plan, size_t len) {
 	gid_t gid = 0;
 	int setuser = 0;
 	int64_t keepcaps = -1;
-	int trees[64], ntrees = 0;
+	int ntree = 0; // trees the zygote made, in the order the plan named them
+	struct sock_fprog prog = {0};
 	while (p < end) {
 		char op = *p++;
 		errno = 0;
@@ -172,31 +445,75 @@ static void run(char *plan, size_t len) {
 				die("mount %s on %s", *src ? src : fs, dst);
 			break;
 		}
-		case 'o': {
-			// A detached copy of a mount tree, taken before the paths it lives under are hidden
-			// or made read-only, attached later with 'v'.
-			char *path = next(&p, end);
-			if (ntrees == 64) { errno = 0; die("too many mounts"); }
-			int fd = syscall(SYS_open_tree, AT_FDCWD, path, BARGE_OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
-			if (fd < 0) die("open_tree %s", path);
-			trees[ntrees++] = fd;
+		case 'o':
+			next(&p, end);
+			next(&p, end);
+			ntree++;
 			break;
-		}
+		case 'O':
+			next(&p, end);
+			next(&p, end);
+			next(&p, end);
+			ntree++;
+			break;
 		case 'v': {
 			int i = atoi(next(&p, end));
 			char *dst = next(&p, end);
-			if (i < 0 || i >= ntrees) { errno = 0; die("plan: bad tree %d", i); }
+			if (i < 0 || i >= ntree || i >= ntrees) { errno = 0; die("plan: bad tree %d", i); }
 			if (syscall(SYS_move_mount, trees[i], "", AT_FDCWD, dst, BARGE_MOVE_MOUNT_F_EMPTY_PATH) < 0)
 				die("attach mount on %s", dst);
 			close(trees[i]);
+			trees[i] = -1;
 			break;
 		}
 		case 'r':
-			setattr(next(&p, end), AT_RECURSIVE, BARGE_MOUNT_ATTR_RDONLY, 0);
+			// Read-only, and never a way to a device or a set-id program.
+			setattr(next(&p, end), AT_RECURSIVE, BARGE_MOUNT_ATTR_RDONLY | BARGE_MOUNT_ATTR_NOSUID | BARGE_MOUNT_ATTR_NODEV, 0);
 			break;
 		case 'w':
+			setattr(next(&p, end), 0, BARGE_MOUNT_ATTR_NOSUID | BARGE_MOUNT_ATTR_NODEV, BARGE_MOUNT_ATTR_RDONLY);
+			break;
+		case 'W':
+			// Writable, flags otherwise as they were (the unsafe mode the attack tests compare with).
 			setattr(next(&p, end), 0, 0, BARGE_MOUNT_ATTR_RDONLY);
 			break;
+		case 'f': {
+			// An empty file to attach a device node on.
+			char *path = next(&p, end);
+			int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+			if (fd < 0) die("create %s", path);
+			close(fd);
+			break;
+		}
+		case 'M':
+			mask(next(&p, end));
+			break;
+		case 'R':
+			rdonly(next(&p, end));
+			break;
+		case 'F':
+			prog = filter(next(&p, end));
+			break;
+		case 'U': {
+			next(&p, end);
+			next(&p, end);
+			// Wait for the zygote to map this namespace, then become its root: until now this
+			// process is still the host's root, which the namespace does not map.
+			char c;
+			if (read(syncfd, &c, 1) != 1) { errno = 0; die("user namespace: the zygote did not map it"); }
+			close(syncfd);
+			if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("user namespace: become root");
+			if (setgroups(0, NULL) < 0) die("user namespace: setgroups");
+			break;
+		}
+		case 'N':
+			loopback();
+			break;
+		case 'L': {
+			char *host = next(&p, end), *port = next(&p, end);
+			listen_on(host, port, atoi(next(&p, end)));
+			break;
+		}
 		case 'k': {
 			char *path = next(&p, end);
 			mkdirp(path, strtoul(next(&p, end), NULL, 8));
@@ -236,7 +553,9 @@ static void run(char *plan, size_t len) {
 				.rlim_cur = strcmp(soft, "-1") ? strtoull(soft, NULL, 10) : RLIM_INFINITY,
 				.rlim_max = strcmp(hard, "-1") ? strtoull(hard, NULL, 10) : RLIM_INFINITY,
 			};
-			if (setrlimit(res, &rl) < 0) die("setrlimit %d", res);
+			// In a user namespace the zygote set them (raising a hard limit needs the host's
+			// CAP_SYS_RESOURCE).
+			if (!userns && setrlimit(res, &rl) < 0) die("setrlimit %d", res);
 			break;
 		}
 		case 'c': {
@@ -298,6 +617,12 @@ static void run(char *plan, size_t len) {
 	if (ia == 0) { errno = 0; die("no command"); }
 	environ = envp;
 	if (fcntl(errfd, F_SETFD, FD_CLOEXEC) < 0) die("fcntl");
+	if (prog.filter) {
+		// Last, so nothing above is filtered; no_new_privs comes with it (a filter needs it
+		// without CAP_SYS_ADMIN, and set-id programs must not raise what the filter confines).
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) die("seccomp");
+	}
 	if (init) reap(argv);
 	execvp(argv[0], argv);
 	die("exec %s", argv[0]);
@@ -338,30 +663,87 @@ static void reap_all(int sock) {
 		reply(sock, (struct reply){.type = 'X', .val = st, .pid = pid}, -1);
 }
 
-// spawn starts one sandbox for the request in buf (id, then plan) with fds {stdout, stderr, errw}.
-static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n, int fds[3]) {
+// limits applies the plan's rlimits to a sandbox in a user namespace from outside it: raising a
+// hard limit needs CAP_SYS_RESOURCE of the host's namespace, which the sandbox never has.
+static int limits(pid_t pid, char *plan, size_t len) {
+	char *p = plan, *end = plan + len;
+	while (p < end) {
+		char op = *p++;
+		char *a[5];
+		int n = arity(op);
+		for (int i = 0; i < n; i++) {
+			a[i] = p;
+			p = memchr(p, 0, end - p) + 1;
+		}
+		if (op != 'l') continue;
+		struct rlimit rl = {
+			.rlim_cur = strcmp(a[1], "-1") ? strtoull(a[1], NULL, 10) : RLIM_INFINITY,
+			.rlim_max = strcmp(a[2], "-1") ? strtoull(a[2], NULL, 10) : RLIM_INFINITY,
+		};
+		if (prlimit(pid, atoi(a[0]), &rl, NULL) < 0) return -1;
+	}
+	return 0;
+}
+
+// fail answers a request the zygote could not start: why goes down the error pipe, errno to barge.
+static void fail(int sock, uint64_t id, int err, const char *what) {
+	char msg[512];
+	int n = snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+	if (n > 0 && write(extra[2], msg, n < (int)sizeof msg ? n : (int)sizeof msg - 1) < 0) {}
+	reply(sock, (struct reply){.type = 'E', .val = err, .id = id}, -1);
+}
+
+// spawn starts one sandbox for the request in buf (id, then plan) with the descriptors in extra
+// ({stdout, stderr, errw, ...}).
+static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n) {
 	uint64_t id;
 	memcpy(&id, buf, sizeof id);
-	pid_t pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, 0, 0, 0, 0);
+	char *plan = buf + sizeof id;
+	size_t len = n - sizeof id;
+	unsigned long ubase = 0, ucount = 0;
+	const char *what = "";
+	long flags = prepare(plan, len, &ubase, &ucount, &what);
+	int sync[2] = {-1, -1};
+	if (flags >= 0 && (flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0) {
+		flags = -1;
+		what = "pipe";
+	}
+	pid_t pid = -1;
+	if (flags >= 0) {
+		userns = (flags & CLONE_NEWUSER) != 0;
+		syncfd = sync[0];
+		pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | flags | SIGCHLD, 0, 0, 0, 0);
+	}
 	if (pid == 0) {
 		close(sock);
 		close(sfd);
+		if (sync[1] >= 0) close(sync[1]);
 		sigprocmask(SIG_UNBLOCK, mask, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		errfd = fds[2]; // close-on-exec already (MSG_CMSG_CLOEXEC)
+		errfd = extra[2]; // close-on-exec already (MSG_CMSG_CLOEXEC)
 		int nul = open("/dev/null", O_RDONLY);
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0) die("stdio");
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(extra[0], 1) < 0 || dup2(extra[1], 2) < 0) die("stdio");
 		close(nul);
-		close(fds[0]);
-		close(fds[1]);
-		run(buf + sizeof id, n - sizeof id);
+		run(plan, len);
 	}
 	int err = errno;
-	for (int i = 0; i < 3; i++) close(fds[i]);
-	if (pid < 0) {
-		reply(sock, (struct reply){.type = 'E', .val = err, .id = id}, -1);
-		return;
+	if (flags < 0 || pid < 0) {
+		if (flags >= 0) what = "clone";
+		fail(sock, id, err, what);
+	} else if (userns && (writemaps(pid, ubase, ucount) < 0 || limits(pid, plan, len) < 0 || write(sync[1], "u", 1) != 1)) {
+		err = errno;
+		kill(pid, SIGKILL);
+		fail(sock, id, err, "user namespace: map");
+		pid = -1; // reaped and reported as any exit; barge never learnt its pid
 	}
+	if (sync[0] >= 0) close(sync[0]);
+	if (sync[1] >= 0) close(sync[1]);
+	closetrees();
+	for (int i = 0; i < nextra; i++) close(extra[i]);
+	nextra = 0;
+	userns = 0;
+	syncfd = -1;
+	if (pid < 0) return;
 	int pidfd = syscall(SYS_pidfd_open, pid, 0);
 	reply(sock, (struct reply){.type = 'S', .val = pid, .id = id}, pidfd);
 	if (pidfd >= 0) close(pidfd);
@@ -392,21 +774,24 @@ static void zygote(void) {
 		ssize_t n = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
 		if (n <= 0) _exit(0);
 		char *buf = malloc(n);
-		char cbuf[CMSG_SPACE(3 * sizeof(int))];
+		char cbuf[CMSG_SPACE(64 * sizeof(int))];
 		struct iovec iov = {.iov_base = buf, .iov_len = n};
 		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
 		if (!buf || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != n) _exit(1);
-		int fds[3] = {-1, -1, -1};
+		nextra = 0;
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(3 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(c), sizeof fds);
-		if (fds[2] < 0 || n < (ssize_t)sizeof(uint64_t)) {
-			for (int i = 0; i < 3; i++) if (fds[i] >= 0) close(fds[i]);
+		if (c && c->cmsg_type == SCM_RIGHTS) {
+			nextra = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(extra, CMSG_DATA(c), nextra * sizeof(int));
+		}
+		if (nextra < 3 || n < (ssize_t)sizeof(uint64_t)) {
+			for (int i = 0; i < nextra; i++) close(extra[i]);
+			nextra = 0;
 			uint64_t id = 0;
 			if (n >= (ssize_t)sizeof id) memcpy(&id, buf, sizeof id);
 			reply(sock, (struct reply){.type = 'E', .val = EINVAL, .id = id}, -1);
 		} else {
-			spawn(sock, sfd, &mask, buf, n, fds);
+			spawn(sock, sfd, &mask, buf, n);
 		}
 		free(buf);
 	}

@@ -29,40 +29,73 @@ func (p *plan) mount(source, target, fstype string, flags uintptr, data string) 
 	p.op('m', source, target, fstype, strconv.FormatUint(uint64(flags), 10), data)
 }
 
-// bind binds source (a path, or /proc/self/fd/N) on target, read-only or writable whatever the
-// source mount was.
-func (p *plan) bind(source, target string, readOnly bool) {
-	p.mount(source, target, "", unix.MS_BIND|unix.MS_REC, "")
-	if readOnly {
-		p.readOnly(target)
-	} else {
-		p.writable(target)
+// tree has the zygote take a detached copy of the mount tree at src — a path, or "fd:N" for a
+// descriptor sent with the plan — before the sandbox exists (open_tree), idmapped to the
+// sandbox's user namespace if asked; it returns the copy's index for attach.
+func (p *plan) tree(src string, idmap bool) int {
+	flag := "0"
+	if idmap {
+		flag = "1"
 	}
-}
-
-// tree takes a detached copy of the mount tree at path (open_tree), to attach later; it returns
-// the copy's index.
-func (p *plan) tree(path string) int {
-	p.op('o', path)
+	p.op('o', src, flag)
 	p.trees++
 	return p.trees - 1
 }
 
-// attach mounts tree i on target, read-only or writable.
-func (p *plan) attach(i int, target string, readOnly bool) {
+// overlay has the zygote build an overlay filesystem on tree lower with the given upper and
+// work directories (nodev); it returns its index for attach.
+func (p *plan) overlay(lower int, upper, work string) int {
+	p.op('O', strconv.Itoa(lower), upper, work)
+	p.trees++
+	return p.trees - 1
+}
+
+// attach mounts tree i on target: read-only (and nosuid, nodev), or writable — nosuid and
+// nodev unless plain, which keeps the tree's own flags.
+func (p *plan) attach(i int, target string, readOnly, plain bool) {
 	p.op('v', strconv.Itoa(i), target)
-	if readOnly {
+	switch {
+	case readOnly:
 		p.readOnly(target)
-	} else {
-		p.writable(target)
+	case plain:
+		p.op('W', target)
+	default:
+		p.op('w', target)
 	}
 }
 
-// readOnly makes the mount at path and every mount under it read-only (mount_setattr).
+// attachAs mounts tree i on target as it is (a device node keeps its mount's flags).
+func (p *plan) attachAs(i int, target string) { p.op('v', strconv.Itoa(i), target) }
+
+// readOnly makes the mount at path and every mount under it read-only, nosuid and nodev
+// (mount_setattr).
 func (p *plan) readOnly(path string) { p.op('r', path) }
 
-// writable clears the read-only flag of the one mount at path.
-func (p *plan) writable(path string) { p.op('w', path) }
+// userns gives the sandbox a user namespace mapping root and count ids above it to the host
+// ids from base; the sandbox becomes its root.
+func (p *plan) userns(base uint32, count int) {
+	p.op('U', strconv.FormatUint(uint64(base), 10), strconv.Itoa(count))
+}
+
+// netns gives the sandbox a network namespace of its own, with only a loopback interface.
+func (p *plan) netns() { p.op('N') }
+
+// listen makes a listening socket at host:port in the sandbox's network and sends it to barge
+// over the descriptor with index fd.
+func (p *plan) listen(host, port, fd string) { p.op('L', host, port, fd) }
+
+// seccomp installs a filter (hex of struct sock_filter[]) just before the command, with
+// no_new_privs.
+func (p *plan) seccomp(hexProgram string) { p.op('F', hexProgram) }
+
+// mask hides a path: an empty read-only directory or /dev/null in its place.
+func (p *plan) mask(path string) { p.op('M', path) }
+
+// readOnlyBind binds path on itself read-only, if it exists.
+func (p *plan) readOnlyBind(path string) { p.op('R', path) }
+
+// file creates an empty file (a mount point for a device node).
+func (p *plan) file(path string) { p.op('f', path) }
 
 // mkdirAll creates path and its parents with mode.
 func (p *plan) mkdirAll(path string, mode uint32) {
@@ -122,12 +155,22 @@ var devices = []struct {
 	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 }
 
-// dev builds a private /dev: a small tmpfs with the standard nodes, links, shm and pts.
-func (p *plan) dev(shmMiB int64) {
+// dev builds a private /dev: a small tmpfs with the standard nodes, links, shm and pts. The
+// nodes are the host's (trees, by name), bound on empty files, so the tmpfs itself is nodev; with
+// no trees (the "mknod" unsafe mode) they are made with mknod as before.
+func (p *plan) dev(shmMiB int64, trees map[string]int) {
 	const nosuid = unix.MS_NOSUID
-	p.mount("tmpfs", "/dev", "tmpfs", nosuid|unix.MS_STRICTATIME, "mode=755,size=65536k")
-	for _, d := range devices {
-		p.mknod("/dev/"+d.name, unix.S_IFCHR|0o666, d.major, d.minor)
+	if len(trees) > 0 {
+		p.mount("tmpfs", "/dev", "tmpfs", nosuid|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_STRICTATIME, "mode=755,size=65536k")
+		for _, d := range devices {
+			p.file("/dev/" + d.name)
+			p.attachAs(trees[d.name], "/dev/"+d.name)
+		}
+	} else {
+		p.mount("tmpfs", "/dev", "tmpfs", nosuid|unix.MS_STRICTATIME, "mode=755,size=65536k")
+		for _, d := range devices {
+			p.mknod("/dev/"+d.name, unix.S_IFCHR|0o666, d.major, d.minor)
+		}
 	}
 	p.symlink("/proc/self/fd", "/dev/fd")
 	p.symlink("/proc/self/fd/0", "/dev/stdin")
@@ -143,4 +186,17 @@ func (p *plan) dev(shmMiB int64) {
 // proc mounts a /proc that shows only the sandbox's own processes.
 func (p *plan) proc() {
 	p.mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+}
+
+// masks hides from /proc and /sys what runc hides: kernel memory, keys, timers, firmware; and makes
+// read-only what would let a sandbox change the host's kernel (sysctls, sysrq, irq affinity).
+func (p *plan) masks() {
+	for _, path := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
+		p.readOnlyBind(path)
+	}
+	for _, path := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+		"/proc/scsi", "/proc/acpi", "/proc/latency_stats", "/proc/timer_stats", "/proc/interrupts",
+		"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/kernel/debug", "/sys/kernel/security"} {
+		p.mask(path)
+	}
 }

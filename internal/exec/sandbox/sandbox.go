@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,7 +19,6 @@ import (
 	"syscall"
 
 	"github.com/moby/sys/capability"
-	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 
 	bexec "github.com/barge-run/barge/internal/exec"
@@ -33,6 +33,11 @@ type Sandbox struct {
 	lastCap int
 	seq     atomic.Uint64
 	zygote  zygote
+	// unsafe are the protections Options.Unsafe turned off.
+	unsafe map[string]bool
+	// filter is the seccomp program every unprivileged sandbox gets, hex-encoded for the plan.
+	filter  string
+	tenants tenantIDs
 	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
 	cleanups sync.WaitGroup
 }
@@ -82,12 +87,21 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capabilities: %w", err)
 	}
-	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last), have: ownCapabilities()}
+	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last), have: ownCapabilities(), unsafe: map[string]bool{}}
+	for _, u := range opts.Unsafe {
+		s.unsafe[u] = true
+	}
 	for _, c := range defaultCaps {
 		s.keep |= 1 << uint(c)
 	}
 	// A sandbox can only keep what barge itself holds (a container host may have dropped some).
 	s.keep &= s.have
+	if !s.unsafe["seccomp"] {
+		if s.filter, err = seccompFilter(s.keep); err != nil {
+			cg.close()
+			return nil, fmt.Errorf("seccomp: %w", err)
+		}
+	}
 	if err := s.selfTest(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("a test sandbox failed, so this host cannot isolate jobs: %w", err)
@@ -134,10 +148,11 @@ func ownCapabilities() uint64 {
 	return 0
 }
 
-// defaultCaps is Docker's default capability set: what a root process in a sandbox keeps.
+// defaultCaps is Docker's default capability set, less CAP_MKNOD: what a root process in a
+// sandbox keeps. No sandbox needs to create device nodes (its /dev has the standard ones).
 var defaultCaps = []capability.Cap{
 	capability.CAP_CHOWN, capability.CAP_DAC_OVERRIDE, capability.CAP_FSETID, capability.CAP_FOWNER,
-	capability.CAP_MKNOD, capability.CAP_NET_RAW, capability.CAP_SETGID, capability.CAP_SETUID,
+	capability.CAP_NET_RAW, capability.CAP_SETGID, capability.CAP_SETUID,
 	capability.CAP_SETFCAP, capability.CAP_SETPCAP, capability.CAP_NET_BIND_SERVICE,
 	capability.CAP_SYS_CHROOT, capability.CAP_KILL, capability.CAP_AUDIT_WRITE,
 }
@@ -162,6 +177,8 @@ type Proc struct {
 	cg      cgroupHandle
 	scratch []string
 	s       *Sandbox
+	// Listeners are the sockets Config.Listen asked for, listening inside the sandbox's network.
+	Listeners []net.Listener
 
 	init   bool // barge's init is PID 1
 	done   chan struct{}
@@ -180,29 +197,33 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 		return nil, errors.New("no command")
 	}
 	p := &Proc{s: s, pidfd: -1, done: make(chan struct{}), init: cfg.InitProcess}
+	pr := &prepared{}
 	defer func() {
+		for _, f := range pr.extra {
+			f.Close()
+		}
+		if pr.listen != nil {
+			pr.listen.Close()
+		}
 		if err != nil {
+			for _, l := range p.Listeners {
+				l.Close()
+			}
 			p.release()
 		}
 	}()
-	cfg.Mounts = append([]bexec.Mount(nil), cfg.Mounts...)
-	for i, m := range cfg.Mounts {
-		if m.Source == "" {
-			// A volume with no host path is scratch space for this attempt (Docker's anonymous
-			// volume): beside the attempt's directory, removed with it.
-			d := cfg.Dir + ".vol" + strconv.Itoa(i)
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return nil, err
-			}
-			p.scratch = append(p.scratch, d)
-			cfg.Mounts[i].Source = d
-			continue
-		}
-		if err := s.checkMount(m); err != nil {
+	if !s.opts.HostUsers && !cfg.Privileged {
+		pr.base = s.tenants.rangeOf(cfg.Tenant)
+	}
+	if err := s.scratchVolumes(&cfg, p, pr); err != nil {
+		return nil, err
+	}
+	if pr.base != 0 && cfg.RootFS == "" && !cfg.DirReadOnly {
+		if err := own(pr.base, cfg.Dir); err != nil {
 			return nil, err
 		}
 	}
-	body, err := s.buildPlan(cfg)
+	body, err := s.buildPlan(cfg, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +231,8 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if err != nil {
 		return nil, err
 	}
-	// The sandbox joins its cgroup before anything else it does.
+	// The sandbox joins its cgroup before anything else it does (and while it is still the
+	// host's root, who owns the cgroup's files).
 	var pl plan
 	for _, f := range p.cg.procsFiles() {
 		pl.joinCgroup(f)
@@ -221,19 +243,79 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if err != nil {
 		return nil, err
 	}
-	err = s.zygote.start(pl.b.Bytes(), stdout, stderr, errW, p)
+	err = s.zygote.start(pl.b.Bytes(), append([]*os.File{stdout, stderr, errW}, pr.extra...), p)
 	errW.Close()
-	if err != nil {
-		errR.Close()
-		return nil, err
-	}
 	msg, _ := io.ReadAll(errR)
 	errR.Close()
-	if len(msg) > 0 {
+	switch {
+	case err != nil && len(msg) > 0:
+		return nil, errors.New(string(msg))
+	case err != nil:
+		return nil, err
+	case len(msg) > 0:
 		<-p.done // its init exits at once
 		return nil, errors.New(string(msg))
 	}
+	if pr.listen != nil {
+		if p.Listeners, err = receiveListeners(pr.listen, len(cfg.Listen)); err != nil {
+			p.Signal(syscall.SIGKILL)
+			<-p.done
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// scratchVolumes makes a directory for each volume with no host path (Docker's anonymous
+// volume): beside the attempt's directory, the sandbox root's, removed with the attempt.
+func (s *Sandbox) scratchVolumes(cfg *Config, p *Proc, pr *prepared) error {
+	cfg.Mounts = append([]bexec.Mount(nil), cfg.Mounts...)
+	pr.scratch = make([]bool, len(cfg.Mounts))
+	for i, m := range cfg.Mounts {
+		if m.Source != "" {
+			continue
+		}
+		d := cfg.Dir + ".vol" + strconv.Itoa(i)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		p.scratch = append(p.scratch, d)
+		cfg.Mounts[i].Source, pr.scratch[i] = d, true
+		if pr.base != 0 {
+			if err := own(pr.base, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// receiveListeners reads the n listening sockets a sandbox sent, in order.
+func receiveListeners(f *os.File, n int) ([]net.Listener, error) {
+	var out []net.Listener
+	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
+	for range n {
+		_, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != nil {
+			return out, fmt.Errorf("listener: %w", err)
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return out, errors.New("listener: none received")
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			return out, errors.New("listener: none received")
+		}
+		lf := os.NewFile(uintptr(fds[0]), "listener")
+		l, err := net.FileListener(lf)
+		lf.Close()
+		if err != nil {
+			return out, fmt.Errorf("listener: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // Pid is the sandbox's PID 1 as the host sees it.
@@ -335,171 +417,6 @@ func (p *Proc) release() {
 	}()
 }
 
-// buildPlan computes what nsinit does for cfg (pure: it only reads the host's files).
-func (s *Sandbox) buildPlan(cfg Config) (*plan, error) {
-	p := &plan{}
-	p.mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
-	etc := "/etc"
-	if cfg.RootFS == "" {
-		if err := s.hostRoot(p, cfg); err != nil {
-			return nil, err
-		}
-	} else {
-		if err := s.imageRoot(p, cfg); err != nil {
-			return nil, err
-		}
-		etc = filepath.Join(cfg.RootFS, "etc")
-	}
-	p.proc()
-	if !cfg.Privileged {
-		shm := cfg.ShmMiB
-		if shm <= 0 {
-			shm = 64
-		}
-		p.dev(shm)
-	}
-	hostname := cfg.Hostname
-	if hostname == "" {
-		hostname = "barge"
-	}
-	p.hostname(hostname)
-	for _, u := range cfg.Ulimits {
-		res, ok := rlimits[u.Name]
-		if !ok {
-			return nil, fmt.Errorf("ulimit %q: unknown name", u.Name)
-		}
-		p.rlimit(res, u.Soft, u.Hard)
-	}
-	keep := s.keep
-	if cfg.Privileged {
-		keep = s.have
-	}
-	p.caps(keep, s.lastCap)
-	if cfg.User != "" {
-		eu, err := user.GetExecUserPath(cfg.User, &user.ExecUser{}, filepath.Join(etc, "passwd"), filepath.Join(etc, "group"))
-		if err != nil {
-			return nil, fmt.Errorf("user %q: %w", cfg.User, err)
-		}
-		p.user(eu.Uid, eu.Gid, eu.Sgids)
-	}
-	switch {
-	case cfg.RootFS == "":
-		p.chdir(cfg.Dir)
-	case cfg.Cwd != "":
-		p.chdir(cfg.Cwd)
-	default:
-		p.chdir("/")
-	}
-	if cfg.InitProcess {
-		p.initProcess()
-	}
-	for _, kv := range cfg.Env {
-		p.env(kv)
-	}
-	for _, a := range cfg.Argv {
-		p.arg(a)
-	}
-	return p, nil
-}
-
-// hostRoot: the host's filesystem, read-only, with barge's data directory replaced by an empty
-// tmpfs holding only this attempt's directory, and a private /tmp.
-func (s *Sandbox) hostRoot(p *plan, cfg Config) error {
-	if cfg.Dir == "" {
-		return errors.New("a host sandbox needs a working directory")
-	}
-	// Copies of the trees to expose, taken before the data directory is hidden and / made
-	// read-only.
-	dir := p.tree(cfg.Dir)
-	vols := make([]int, len(cfg.Mounts))
-	for i, m := range cfg.Mounts {
-		vols[i] = p.tree(m.Source)
-	}
-	p.readOnly("/")
-	p.mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777")
-	if d := s.opts.DataDir; d != "" && !within(d, "/tmp") {
-		p.mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k")
-	}
-	// The working directory reappears, alone, inside whichever tmpfs now covers its path.
-	p.mkdirAll(cfg.Dir, 0o755)
-	p.attach(dir, cfg.Dir, cfg.DirReadOnly)
-	for i, m := range cfg.Mounts {
-		// Only succeeds where the path exists or lies in a tmpfs (/tmp): the host stays read-only.
-		p.mkdirAll(m.Target, 0o755)
-		p.attach(vols[i], m.Target, m.ReadOnly)
-	}
-	return nil
-}
-
-// imageRoot: the image's root filesystem under a writable overlay layer in Dir, volumes bound in,
-// then pivoted into so nothing of the host stays reachable.
-func (s *Sandbox) imageRoot(p *plan, cfg Config) error {
-	upper, work, root := filepath.Join(cfg.Dir, "upper"), filepath.Join(cfg.Dir, "work"), filepath.Join(cfg.Dir, "root")
-	for _, d := range []string{upper, work, root} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	if strings.ContainsAny(cfg.RootFS+cfg.Dir, ",:") {
-		return errors.New("image and attempt paths must not contain ',' or ':'")
-	}
-	// Mount points are created in the upper layer before the overlay exists, so each is a real
-	// directory: a symlink in the image can never redirect a mount onto the host.
-	targets := []string{"proc", "dev", "sys", "tmp"}
-	for _, m := range cfg.Mounts {
-		targets = append(targets, m.Target)
-	}
-	for _, t := range targets {
-		if err := os.MkdirAll(filepath.Join(upper, filepath.Clean("/"+t)), 0o755); err != nil {
-			return err
-		}
-	}
-	os.Chmod(filepath.Join(upper, "tmp"), 0o1777)
-	var hostFiles []string
-	if fi, err := os.Lstat(filepath.Join(cfg.RootFS, "etc")); err == nil && fi.IsDir() {
-		for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
-			if _, err := os.Stat(f); err == nil {
-				os.MkdirAll(filepath.Join(upper, "etc"), 0o755)
-				if err := os.WriteFile(filepath.Join(upper, f), nil, 0o644); err == nil {
-					hostFiles = append(hostFiles, f)
-				}
-			}
-		}
-	}
-	p.mount("overlay", root, "overlay", 0, "lowerdir="+cfg.RootFS+",upperdir="+upper+",workdir="+work)
-	for _, m := range cfg.Mounts {
-		p.bind(m.Source, filepath.Join(root, filepath.Clean("/"+m.Target)), m.ReadOnly)
-	}
-	if cfg.Privileged {
-		p.bind("/dev", filepath.Join(root, "dev"), false)
-	}
-	for _, f := range hostFiles {
-		p.bind(f, filepath.Join(root, f), true)
-	}
-	p.pivot(root)
-	p.mount("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	if cfg.ReadonlyRootFS {
-		p.mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, "")
-	}
-	return nil
-}
-
-// checkMount refuses volumes that would expose barge's own data (other jobs, the database,
-// credentials) or are not absolute.
-func (s *Sandbox) checkMount(m bexec.Mount) error {
-	if !filepath.IsAbs(m.Source) || !filepath.IsAbs(m.Target) {
-		return fmt.Errorf("volume %s on %s: both paths must be absolute", m.Source, m.Target)
-	}
-	src, err := filepath.EvalSymlinks(m.Source)
-	if err != nil {
-		return fmt.Errorf("volume sourcePath %s: %w", m.Source, err)
-	}
-	if d := s.opts.DataDir; d != "" && (within(src, d) || within(d, src)) {
-		return fmt.Errorf("volume sourcePath %s: barge's data directory %s is not available to jobs", m.Source, d)
-	}
-	return nil
-}
-
 // within reports whether path is dir or inside it.
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
@@ -543,3 +460,6 @@ func Report() (string, error) {
 	defer s.Close()
 	return s.Describe() + " (a test sandbox ran)", nil
 }
+
+// IsolatesNetwork reports whether each sandbox has a network namespace of its own.
+func (s *Sandbox) IsolatesNetwork() bool { return !s.opts.HostNetwork }

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"errors"
+	"net"
 	"os"
 	"syscall"
 )
@@ -15,7 +16,7 @@ var errNotLinux = errors.New("sandboxes need Linux (namespaces and cgroups)")
 type Sandbox struct{}
 
 // Proc is unavailable off Linux.
-type Proc struct{}
+type Proc struct{ Listeners []net.Listener }
 
 // Probe reports why this host cannot run sandboxes.
 func Probe() error { return errNotLinux }
@@ -28,6 +29,9 @@ func Report() (string, error) { return "", errNotLinux }
 
 func (*Sandbox) Close()           {}
 func (*Sandbox) Describe() string { return "" }
+
+// IsolatesNetwork is false off Linux.
+func (*Sandbox) IsolatesNetwork() bool { return false }
 
 // Start fails off Linux.
 func (*Sandbox) Start(Config, *os.File, *os.File) (*Proc, error) { return nil, errNotLinux }

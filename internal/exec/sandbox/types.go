@@ -17,6 +17,16 @@ type Options struct {
 	VolumeRoots []string
 	// DiskBytes is the default bound of a sandbox's writable space (--ephemeral-storage).
 	DiskBytes int64
+	// HostUsers turns user namespaces off: root in a sandbox is then root on the host (with
+	// Docker's capabilities). Unsafe for untrusted code (--userns host).
+	HostUsers bool
+	// HostNetwork shares the host's network with every sandbox instead of giving each its own
+	// loopback-only namespace. Unsafe for untrusted code (--job-network host).
+	HostNetwork bool
+	// Unsafe turns named protections off, for tests that show an attack would succeed without
+	// them: "masks" (/proc and /sys as the host has them), "seccomp", "mknod" (CAP_MKNOD kept,
+	// writable mounts without nodev), "volumes" (volumes checked and mounted by path, no roots).
+	Unsafe []string
 }
 
 // Config is one sandbox.
@@ -48,4 +58,9 @@ type Config struct {
 	Hostname  string
 	MilliVCPU int64
 	MemoryMiB int64
+	// Tenant names the account: each tenant's sandboxes run as a range of host ids of its own.
+	Tenant string
+	// Listen are addresses ("127.0.0.1:9001") to listen on inside the sandbox's network; the
+	// listeners come back in Proc.Listeners, in this order.
+	Listen []string
 }

@@ -85,9 +85,10 @@ func (z *zygote) ensure() error {
 	return nil
 }
 
-// start asks the zygote for a sandbox running plan with the given stdout, stderr and error pipe;
-// on success p knows its pid and pidfd and will be told of its exit.
-func (z *zygote) start(plan []byte, stdout, stderr, errw *os.File, p *Proc) error {
+// start asks the zygote for a sandbox running plan with the given descriptors (stdout, stderr,
+// the error pipe, then those the plan names as "fd:N"); on success p knows its pid and pidfd and
+// will be told of its exit.
+func (z *zygote) start(plan []byte, files []*os.File, p *Proc) error {
 	z.mu.Lock()
 	if err := z.ensure(); err != nil {
 		z.mu.Unlock()
@@ -103,7 +104,11 @@ func (z *zygote) start(plan []byte, stdout, stderr, errw *os.File, p *Proc) erro
 	msg := make([]byte, 8+len(plan))
 	binary.NativeEndian.PutUint64(msg, id)
 	copy(msg[8:], plan)
-	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd()), int(errw.Fd()))
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	rights := unix.UnixRights(fds...)
 	if _, _, err := conn.WriteMsgUnix(msg, rights, nil); err != nil {
 		z.mu.Lock()
 		delete(z.pending, id)
