@@ -551,6 +551,7 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 			Image:     d.Container.Image,
 			MilliVCPU: aj.rec.Run.Need.MilliVCPU,
 			MemoryMiB: aj.rec.Run.Need.MemoryMiB,
+			Tenant:    aj.store.Account,
 		},
 		attempt: n,
 		stream:  d.Container.LogStreamName,

@@ -129,6 +129,12 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 	if def.ContainerProperties == nil {
 		return nil, awserr.Client("jobDefinition: %s has no containerProperties", in.JobDefinition)
 	}
+	// The definition passed these checks when it was registered, but the operator may have
+	// changed since what this barge allows (volume roots, privileged containers).
+	// containerOverrides carry neither volumes nor ephemeralStorage, so they need no check.
+	if err := s.checkIsolation(def.ContainerProperties); err != nil {
+		return nil, awserr.Client("jobDefinition: %s no longer passes this barge's checks: %s", def.JobDefinitionArn, awserr.As(err).Message)
+	}
 
 	params := maps.Clone(def.Parameters)
 	if params == nil {

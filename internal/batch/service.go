@@ -65,6 +65,11 @@ type Config struct {
 	// AllowPrivileged lets job definitions ask for privileged containers (all capabilities, the
 	// host's devices); refused by default.
 	AllowPrivileged bool
+	// DataDir is barge's data directory (absolute): no volume may be it, lie in it or hold it.
+	DataDir string
+	// VolumeRoots are the host directories volumes' host.sourcePath may lie in (the operator's
+	// --volume-root, checked by CheckVolumeRoots); none: job definitions cannot name host paths.
+	VolumeRoots []string
 }
 
 // Service implements the AWS Batch operations for every account.
@@ -106,6 +111,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.KillGrace == 0 {
 		cfg.KillGrace = 30 * time.Second
 	}
+	roots, err := CheckVolumeRoots(cfg.VolumeRoots, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	cfg.VolumeRoots = roots
 	s := &Service{cfg: cfg, region: cfg.Region, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
 	s.eng = newEngine(s)
 	return s, nil

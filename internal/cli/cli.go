@@ -150,6 +150,10 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&insecure, "insecure-registry", "registry host:port to pull images from over plain HTTP (repeatable; loopback registries always are)")
 	allowPrivileged := fs.Bool("allow-privileged", false, "let job definitions ask for privileged containers (all capabilities, the host's devices)")
 	pidsLimit := fs.Int64("pids-limit", 1024, "most processes one job or function instance may have")
+	var volumeRoots stringList
+	fs.Var(&volumeRoots, "volume-root", "let job volumes (host.sourcePath) name the host directory `DIR` and what lies under it (repeatable; none: jobs get no host volumes)")
+	ephemeral := sizeFlag(server.DefaultEphemeralStorage)
+	fs.Var(&ephemeral, "ephemeral-storage", "most one job attempt may write unless its definition's ephemeralStorage says otherwise (a `SIZE` in bytes, or with KiB, MiB, GiB, TiB)")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
@@ -174,7 +178,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
-		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus})
+		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
+		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral)})
 	if err != nil {
 		return err
 	}

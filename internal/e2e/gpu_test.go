@@ -21,9 +21,9 @@ import (
 // freed device; a job asking for more GPUs than there are fails at once.
 func TestGPUs(t *testing.T) {
 	t.Parallel()
-	b := bargetest.Start(t, bargetest.WithArgs("--gpus", "2"))
-	c, logs := b.Batch(), b.Logs()
 	gates := t.TempDir()
+	b := bargetest.Start(t, bargetest.WithArgs("--gpus", "2", "--volume-root", gates))
+	c, logs := b.Batch(), b.Logs()
 	// Each job prints its devices, then holds them until its gate file appears.
 	// (The sandbox's /tmp is its own, so the gates come in as a volume, mounted under that /tmp:
 	// on the read-only host filesystem a new mount point can only be made there.)

@@ -31,14 +31,14 @@ func TestIsolation(t *testing.T) {
 		t.Skipf("no sandbox on this host: %v", err)
 	}
 	t.Parallel()
-	b := bargetest.Start(t)
+	vol := t.TempDir() // the one directory jobs may take volumes from
+	b := bargetest.Start(t, bargetest.WithArgs("--volume-root", vol))
 	c, logs, ctx := b.Batch(), b.Logs(), context.Background()
 
 	reg := imagetest.StartRegistry(t)
 	ref := reg + "/e2e/app:v1"
 	imagetest.Push(t, ref, v1.Config{Entrypoint: []string{"/bin/app"}, Cmd: []string{"echo", "hello from the image"}, Env: []string{"PATH=/bin"}, WorkingDir: "/w"},
 		map[string]imagetest.File{"bin/app": {Body: imagetest.App(t), Mode: 0o755}, "w/": {Mode: 0o755}})
-	vol := t.TempDir()
 
 	run := func(t *testing.T, name string, cp *types.ContainerProperties) types.JobDetail {
 		t.Helper()
@@ -115,6 +115,10 @@ func TestIsolation(t *testing.T) {
 			{&types.ContainerProperties{Command: []string{"true"}, Privileged: aws.Bool(true)}, "privileged"},
 			{&types.ContainerProperties{Command: []string{"true"}, MountPoints: []types.MountPoint{{SourceVolume: aws.String("nope"), ContainerPath: aws.String("/x")}}}, "mountPoints[0].sourceVolume"},
 			{&types.ContainerProperties{Command: []string{"true"}, Volumes: []types.Volume{{Name: aws.String("v"), Host: &types.Host{SourcePath: aws.String("relative")}}}}, "volumes[0].host.sourcePath"},
+			{&types.ContainerProperties{Command: []string{"true"}, Volumes: []types.Volume{{Name: aws.String("v"), Host: &types.Host{SourcePath: aws.String("/proc")}}}}, "volumes[0].host.sourcePath: /proc"},
+			{&types.ContainerProperties{Command: []string{"true"}, Volumes: []types.Volume{{Name: aws.String("v"), Host: &types.Host{SourcePath: aws.String(vol + "/../x")}}}}, "has a .. element"},
+			{&types.ContainerProperties{Command: []string{"true"}, Volumes: []types.Volume{{Name: aws.String("v"), Host: &types.Host{SourcePath: aws.String("/etc")}}}}, "not under a volume root"},
+			{&types.ContainerProperties{Command: []string{"true"}, EphemeralStorage: &types.EphemeralStorage{SizeInGiB: aws.Int32(201)}}, "ephemeralStorage.sizeInGiB"},
 			{&types.ContainerProperties{Command: []string{"true"}, Ulimits: []types.Ulimit{{Name: aws.String("bogus"), SoftLimit: aws.Int32(1), HardLimit: aws.Int32(1)}}}, "ulimits[0].name"},
 			{&types.ContainerProperties{Command: []string{"true"}, Ulimits: []types.Ulimit{{Name: aws.String("nofile"), SoftLimit: aws.Int32(10), HardLimit: aws.Int32(5)}}}, "softLimit"},
 		} {
@@ -124,12 +128,11 @@ func TestIsolation(t *testing.T) {
 		}
 	})
 	t.Run("barge's data directory is not a volume", func(t *testing.T) {
-		j := run(t, "steal", &types.ContainerProperties{Command: []string{"true"},
-			Volumes:     []types.Volume{{Name: aws.String("d"), Host: &types.Host{SourcePath: aws.String(b.DataDir)}}},
-			MountPoints: []types.MountPoint{{SourceVolume: aws.String("d"), ContainerPath: aws.String("/tmp/d")}}})
-		if j.Status != types.JobStatusFailed || !strings.Contains(aws.ToString(j.Container.Reason), "data directory") {
-			t.Fatalf("%s reason %q", j.Status, aws.ToString(j.Container.Reason))
-		}
+		_, err := c.RegisterJobDefinition(ctx, &batch.RegisterJobDefinitionInput{JobDefinitionName: aws.String("steal"), Type: types.JobDefinitionTypeContainer,
+			ContainerProperties: &types.ContainerProperties{Command: []string{"true"}, ResourceRequirements: reqs("1", "64"),
+				Volumes:     []types.Volume{{Name: aws.String("d"), Host: &types.Host{SourcePath: aws.String(b.DataDir)}}},
+				MountPoints: []types.MountPoint{{SourceVolume: aws.String("d"), ContainerPath: aws.String("/tmp/d")}}}})
+		apiErr(t, err, "ClientException", 400, "is barge's data directory")
 	})
 }
 

@@ -180,7 +180,6 @@ type versionState struct {
 type instance struct {
 	key instanceKey
 	api *RuntimeAPI
-	ln  net.Listener
 	srv *http.Server
 
 	proc     bexec.Process
@@ -499,13 +498,9 @@ func (p *Pool) discard(inst *instance) {
 // the caller frees it.
 func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res *Result) (*instance, *Result, error) {
 	begin := time.Now()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, fmt.Errorf("fn: runtime API listener: %w", err)
-	}
-	inst := &instance{key: key, api: newRuntimeAPI(), ln: ln, exited: make(chan struct{})}
+	inst := &instance{key: key, api: newRuntimeAPI(), exited: make(chan struct{})}
+	var err error
 	inst.srv = &http.Server{Handler: inst.api, ReadHeaderTimeout: 10 * time.Second}
-	go inst.srv.Serve(ln)
 
 	inst.logGroup = "/aws/lambda/" + fn.Name
 	inst.logStream = streamName(p.cfg.Now(), fn.Version)
@@ -517,9 +512,15 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 	}
 
 	spec := bexec.Spec{
-		ID:          "fn:" + fn.Account + ":" + fn.Name + ":" + fn.Version + ":" + inst.logStream,
-		Command:     []string{filepath.Join(fn.CodeDir, "bootstrap")},
-		Env:         p.environ(fn, ln.Addr().String(), inst),
+		ID:      "fn:" + fn.Account + ":" + fn.Name + ":" + fn.Version + ":" + inst.logStream,
+		Command: []string{filepath.Join(fn.CodeDir, "bootstrap")},
+		Env:     p.environ(fn, inst),
+		Tenant:  fn.Account,
+		// The Runtime API listens inside the instance's own network, where Lambda puts it: no
+		// other process on the host can reach it to take the instance's events.
+		Listen: []bexec.Listen{{Addr: RuntimeAPIAddr, Env: "AWS_LAMBDA_RUNTIME_API", Serve: func(l net.Listener) {
+			go inst.srv.Serve(l)
+		}}},
 		Dir:         fn.CodeDir,
 		DirReadOnly: true,
 		MemoryMiB:   int64(fn.MemoryMiB),
@@ -709,6 +710,11 @@ func tail(b []byte) []byte {
 	return slices.Clone(b)
 }
 
+// RuntimeAPIAddr is where an instance finds its Runtime API (AWS_LAMBDA_RUNTIME_API), as on
+// Lambda, when the executor gives it a network of its own; otherwise the executor picks a free
+// loopback port and says so in the variable.
+const RuntimeAPIAddr = "127.0.0.1:9001"
+
 // environ is the instance's environment: Lambda's defaults that a function may override, the
 // function's variables, then the reserved variables it may not.
 // taskRoot is LAMBDA_TASK_ROOT: the code directory, or /var/task in an image (Lambda's base
@@ -720,7 +726,7 @@ func taskRoot(fn *FunctionSpec) string {
 	return fn.CodeDir
 }
 
-func (p *Pool) environ(fn *FunctionSpec, runtimeAPI string, inst *instance) []string {
+func (p *Pool) environ(fn *FunctionSpec, inst *instance) []string {
 	env := map[string]string{
 		"PATH":            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
 		"LANG":            "en_US.UTF-8",
@@ -731,7 +737,6 @@ func (p *Pool) environ(fn *FunctionSpec, runtimeAPI string, inst *instance) []st
 		env[k] = v
 	}
 	reserved := map[string]string{
-		"AWS_LAMBDA_RUNTIME_API":          runtimeAPI,
 		"_HANDLER":                        fn.Handler,
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION":     fn.Version,

@@ -54,7 +54,8 @@ type initFailure struct {
 }
 
 // RuntimeAPI serves the Lambda Runtime API for one function instance. The pool gives every
-// instance its own listener on 127.0.0.1:0 (AWS_LAMBDA_RUNTIME_API must be host:port with no
+// instance its own listener — inside the instance's network namespace at 127.0.0.1:9001, or on a
+// free loopback port without one (AWS_LAMBDA_RUNTIME_API must be host:port with no
 // path, so an instance is identified by the port it connects to).
 //
 // The zero value is not usable; the pool builds it with newRuntimeAPI.

@@ -30,6 +30,11 @@ import (
 // DefaultAddr is where barge listens unless told otherwise: loopback only.
 const DefaultAddr = "127.0.0.1:7700"
 
+// DefaultEphemeralStorage is the bound of what one job attempt can write unless the operator
+// (--ephemeral-storage) or the job definition (containerProperties.ephemeralStorage) says
+// otherwise: 20 GiB, as a Fargate task gets.
+const DefaultEphemeralStorage int64 = 20 << 30
+
 // Options configure a server.
 type Options struct {
 	Addr    string // host:port; port 0 picks a free one
@@ -59,7 +64,8 @@ type Options struct {
 	// means job definitions cannot name host paths.
 	VolumeRoots []string
 	// EphemeralStorage is the default bound, in bytes, of what one job attempt can write
-	// (--ephemeral-storage; 0: 20 GiB); containerProperties.ephemeralStorage overrides it.
+	// (--ephemeral-storage; 0: DefaultEphemeralStorage); containerProperties.ephemeralStorage
+	// overrides it.
 	EphemeralStorage int64
 	// GPUs is how many GPUs compute environments offer; negative: the host's NVIDIA devices
 	// (/dev/nvidia0, /dev/nvidia1, …).
@@ -106,6 +112,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	// Checked before anything starts, so that a wrong root stops barge rather than its jobs.
+	if opts.VolumeRoots, err = batch.CheckVolumeRoots(opts.VolumeRoots, opts.DataDir); err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.EphemeralStorage == 0:
+		opts.EphemeralStorage = DefaultEphemeralStorage
+	case opts.EphemeralStorage < 0:
+		return nil, fmt.Errorf("ephemeral storage: %d bytes is not a size", opts.EphemeralStorage)
+	}
 	creds, err := account.LoadOrCreate(opts.DataDir)
 	if err != nil {
 		return nil, err
@@ -133,6 +149,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
+		DataDir: opts.DataDir, VolumeRoots: opts.VolumeRoots,
 	})
 	if err != nil {
 		s.closeStores()
@@ -238,7 +255,7 @@ func newExecutor(opts Options, log *slog.Logger) (*local.Executor, error) {
 	why := ""
 	switch opts.Isolation {
 	case "", "auto", "sandbox":
-		sb, err := sandbox.New(sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit})
+		sb, err := sandbox.New(sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit, VolumeRoots: opts.VolumeRoots, DiskBytes: opts.EphemeralStorage})
 		if err == nil {
 			return local.New(local.Options{Sandbox: sb, Images: images}), nil
 		}

@@ -114,7 +114,7 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		for _, l := range listen {
 			cfg.Listen = append(cfg.Listen, l.Addr)
 			if l.Env != "" {
-				spec.Env = append(append([]string(nil), spec.Env...), l.Env+"="+l.Addr)
+				spec.Env = setEnv(spec.Env, l.Env, l.Addr)
 			}
 		}
 	} else {
@@ -202,10 +202,21 @@ func listenOnHost(ls []bexec.Listen, env []string) ([]net.Listener, []string, er
 		}
 		out = append(out, ln)
 		if l.Env != "" {
-			env = append(append([]string(nil), env...), l.Env+"="+ln.Addr().String())
+			env = setEnv(env, l.Env, ln.Addr().String())
 		}
 	}
 	return out, env, nil
+}
+
+// setEnv is env with key set to value (a copy; any earlier value of key dropped).
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != key {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
 }
 
 // serveAPI serves barge's API on a listener inside one attempt's network; it ends when the
