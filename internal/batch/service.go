@@ -70,6 +70,9 @@ type Config struct {
 	// VolumeRoots are the host directories volumes' host.sourcePath may lie in (the operator's
 	// --volume-root, checked by CheckVolumeRoots); none: job definitions cannot name host paths.
 	VolumeRoots []string
+	// UncheckedVolumes accepts any absolute host path as a volume: the attack tests' unprotected
+	// server (--unsafe-sandbox volumes), never a real one.
+	UncheckedVolumes bool
 }
 
 // Service implements the AWS Batch operations for every account.

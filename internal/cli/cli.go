@@ -15,6 +15,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -154,10 +156,29 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&volumeRoots, "volume-root", "let job volumes (host.sourcePath) name the host directory `DIR` and what lies under it (repeatable; none: jobs get no host volumes)")
 	ephemeral := sizeFlag(server.DefaultEphemeralStorage)
 	fs.Var(&ephemeral, "ephemeral-storage", "most one job attempt may write unless its definition's ephemeralStorage says otherwise (a `SIZE` in bytes, or with KiB, MiB, GiB, TiB)")
+	userns := fs.String("userns", "private", "private: root in a job or function is an unprivileged host user of its account's own range (user namespaces); host: root in a sandbox is the host's root — unsafe for untrusted code")
+	jobNetwork := fs.String("job-network", "isolated", "isolated: each job and function instance has a network namespace of its own (loopback only; barge's API at 127.0.0.1:7700 inside); host: the host's network — unsafe for untrusted code")
+	var unsafeSandbox stringList
+	fs.Var(&unsafeSandbox, "unsafe-sandbox", "FOR TESTS ONLY: turn a sandbox protection off (userns, netns, masks, seccomp, mknod, volumes, disk; repeatable)")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *userns != "private" && *userns != "host" {
+		return usageError{"--userns must be private or host"}
+	}
+	if *jobNetwork != "isolated" && *jobNetwork != "host" {
+		return usageError{"--job-network must be isolated or host"}
+	}
+	var unsafeList []string
+	for _, u := range unsafeSandbox {
+		for _, name := range strings.Split(u, ",") {
+			if !slices.Contains([]string{"userns", "netns", "masks", "seccomp", "mknod", "volumes", "disk"}, name) {
+				return usageError{fmt.Sprintf("--unsafe-sandbox: unknown protection %q", name)}
+			}
+			unsafeList = append(unsafeList, name)
+		}
 	}
 	if *pprofAddr != "" {
 		ln, err := net.Listen("tcp", *pprofAddr)
@@ -179,7 +200,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
-		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral)})
+		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral),
+		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", UnsafeSandbox: unsafeList})
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/barge-run/barge/internal/account"
-	"github.com/barge-run/barge/internal/api"
+	apipkg "github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
 	"github.com/barge-run/barge/internal/exec/local"
 	"github.com/barge-run/barge/internal/exec/sandbox"
@@ -63,6 +65,14 @@ type Options struct {
 	// VolumeRoots are the host directories job volumes may come from (--volume-root); none
 	// means job definitions cannot name host paths.
 	VolumeRoots []string
+	// HostUsers turns user namespaces off (--userns host): root in a sandbox is root on the host.
+	HostUsers bool
+	// HostNetwork shares the host's network with sandboxes (--job-network host).
+	HostNetwork bool
+	// UnsafeSandbox turns named sandbox protections off (--unsafe-sandbox): only for the tests
+	// that show what each protection stops. "userns" and "netns" are HostUsers and HostNetwork;
+	// the rest are sandbox.Options.Unsafe ("volumes" also lifts the API's volume checks).
+	UnsafeSandbox []string
 	// EphemeralStorage is the default bound, in bytes, of what one job attempt can write
 	// (--ephemeral-storage; 0: DefaultEphemeralStorage); containerProperties.ephemeralStorage
 	// overrides it.
@@ -139,7 +149,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	workDir := filepath.Join(opts.DataDir, "work")
 	// Working directories of attempts that died with a previous process are garbage now.
 	os.RemoveAll(workDir)
-	executor, err := newExecutor(opts, log)
+	// Sandboxes reach barge's API on a listener inside their own network; attempts may start
+	// (recovery) before the API is assembled, so they are served through a late binding.
+	var api lateHandler
+	executor, err := newExecutor(opts, &api, log)
 	if err != nil {
 		s.closeStores()
 		return nil, err
@@ -149,7 +162,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
-		DataDir: opts.DataDir, VolumeRoots: opts.VolumeRoots,
+		DataDir: opts.DataDir, VolumeRoots: opts.VolumeRoots, UncheckedVolumes: slices.Contains(opts.UnsafeSandbox, "volumes"),
 	})
 	if err != nil {
 		s.closeStores()
@@ -181,7 +194,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	functions := lambda.New(lcfg)
 	functions.Start()
 	s.fns = functions
-	handler := api.New(api.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
+	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
+	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {
 		s.batch.Stop()
@@ -247,7 +261,7 @@ func (s *Server) closeStores() error {
 
 // newExecutor makes the local executor: sandboxed when the host allows (or opts demand it), with
 // the image cache under the data directory.
-func newExecutor(opts Options, log *slog.Logger) (*local.Executor, error) {
+func newExecutor(opts Options, api http.Handler, log *slog.Logger) (*local.Executor, error) {
 	images, err := image.New(filepath.Join(opts.DataDir, "images"), image.Options{Insecure: opts.InsecureRegistries})
 	if err != nil {
 		return nil, err
@@ -255,9 +269,24 @@ func newExecutor(opts Options, log *slog.Logger) (*local.Executor, error) {
 	why := ""
 	switch opts.Isolation {
 	case "", "auto", "sandbox":
-		sb, err := sandbox.New(sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit, VolumeRoots: opts.VolumeRoots, DiskBytes: opts.EphemeralStorage})
+		sopts := sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit, VolumeRoots: opts.VolumeRoots, DiskBytes: opts.EphemeralStorage,
+			HostUsers: opts.HostUsers, HostNetwork: opts.HostNetwork}
+		for _, u := range opts.UnsafeSandbox {
+			switch u {
+			case "userns":
+				sopts.HostUsers = true
+			case "netns":
+				sopts.HostNetwork = true
+			default:
+				sopts.Unsafe = append(sopts.Unsafe, u)
+			}
+		}
+		sb, err := sandbox.New(sopts)
 		if err == nil {
-			return local.New(local.Options{Sandbox: sb, Images: images}), nil
+			if len(opts.UnsafeSandbox) > 0 {
+				log.Warn("SANDBOX PROTECTIONS TURNED OFF FOR TESTING", "off", strings.Join(opts.UnsafeSandbox, ","))
+			}
+			return local.New(local.Options{Sandbox: sb, Images: images, API: api}), nil
 		}
 		if opts.Isolation == "sandbox" {
 			return nil, fmt.Errorf("isolation: %w", err)
@@ -284,4 +313,17 @@ func gpuCount(n int) int {
 		}
 	}
 	return count
+}
+
+// lateHandler serves the API once it is set, 503 before.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "barge is starting", http.StatusServiceUnavailable)
 }
