@@ -27,7 +27,7 @@ func cmdDoctor(ctx context.Context, args []string, out io.Writer) error {
 	if what, err := sandbox.Report(); err != nil {
 		fmt.Fprintf(out, "enforced:    NOTHING: %v; jobs and functions run as plain host processes (vCPU and memory reserved by the scheduler, not enforced) and images cannot run\n", err)
 	} else {
-		fmt.Fprintf(out, "enforced:    %s\n", what)
+		fmt.Fprintf(out, "sandbox:     %s", what)
 	}
 	return nil
 }

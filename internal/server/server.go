@@ -270,7 +270,7 @@ func newExecutor(opts Options, api http.Handler, log *slog.Logger) (*local.Execu
 	switch opts.Isolation {
 	case "", "auto", "sandbox":
 		sopts := sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit, VolumeRoots: opts.VolumeRoots, DiskBytes: opts.EphemeralStorage,
-			HostUsers: opts.HostUsers, HostNetwork: opts.HostNetwork}
+			HostUsers: opts.HostUsers, HostNetwork: opts.HostNetwork, Strict: opts.Isolation == "sandbox"}
 		for _, u := range opts.UnsafeSandbox {
 			switch u {
 			case "userns":

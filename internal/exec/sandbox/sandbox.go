@@ -37,6 +37,8 @@ type Sandbox struct {
 	unsafe map[string]bool
 	// filter is the seccomp program every unprivileged sandbox gets, hex-encoded for the plan.
 	filter  string
+	// lacking says which protection this host could not give, and why ("" when none).
+	lacking string
 	tenants tenantIDs
 	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
 	cleanups sync.WaitGroup
@@ -103,8 +105,17 @@ func New(opts Options) (*Sandbox, error) {
 		}
 	}
 	if err := s.selfTest(); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("a test sandbox failed, so this host cannot isolate jobs: %w", err)
+		// A kernel without user namespaces or idmapped mounts can still run the rest; say so,
+		// unless the operator asked for every protection (--isolation sandbox).
+		if s.opts.HostUsers || opts.Strict {
+			s.Close()
+			return nil, fmt.Errorf("a test sandbox failed, so this host cannot isolate jobs: %w", err)
+		}
+		s.opts.HostUsers, s.lacking = true, "user namespaces: a test sandbox with one failed: "+err.Error()
+		if err2 := s.selfTest(); err2 != nil {
+			s.Close()
+			return nil, fmt.Errorf("a test sandbox failed, so this host cannot isolate jobs: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -123,9 +134,14 @@ func (s *Sandbox) selfTest() error {
 		return err
 	}
 	defer null.Close()
-	p, err := s.Start(Config{ID: "selftest", Argv: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir, MemoryMiB: 64, MilliVCPU: 1000}, null, null)
+	// A read-only directory (idmapped in a user namespace) and a listener, as a function's.
+	p, err := s.Start(Config{ID: "selftest", Argv: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir, DirReadOnly: true,
+		MemoryMiB: 64, MilliVCPU: 1000, Tenant: "selftest", Listen: []string{"127.0.0.1:9001"}}, null, null)
 	if err != nil {
 		return err
+	}
+	for _, l := range p.Listeners {
+		l.Close()
 	}
 	if st, _ := p.Wait(); st.ExitStatus() != 0 || st.Signaled() {
 		return fmt.Errorf("true in a sandbox ended with %v", st)
@@ -164,10 +180,17 @@ func (s *Sandbox) Close() {
 	s.cgroups.close()
 }
 
-// Describe says what every sandbox enforces.
+// Describe says what every sandbox enforces, on one line.
 func (s *Sandbox) Describe() string {
-	return fmt.Sprintf("sandbox: PID, mount, UTS and IPC namespaces; %s with memory = the job's MEMORY, CPU quota = its VCPU, pids ≤ %d; Docker's default capabilities; host filesystem read-only with barge's data hidden, or an OCI image with a per-attempt writable layer",
-		s.cgroups.describe(), s.opts.PidsLimit)
+	var parts []string
+	for _, p := range s.Protections() {
+		state := p.Detail
+		if !p.Enforced {
+			state = "NOT ENFORCED: " + p.Detail
+		}
+		parts = append(parts, p.Name+": "+state)
+	}
+	return "sandbox: " + strings.Join(parts, "; ")
 }
 
 // Proc is a running sandbox.
@@ -458,7 +481,15 @@ func Report() (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	return s.Describe() + " (a test sandbox ran)", nil
+	var b strings.Builder
+	for _, p := range s.Protections() {
+		mark := "enforced    "
+		if !p.Enforced {
+			mark = "NOT ENFORCED"
+		}
+		fmt.Fprintf(&b, "  %s  %-22s %s\n", mark, p.Name, p.Detail)
+	}
+	return "(a test sandbox ran)\n" + b.String(), nil
 }
 
 // IsolatesNetwork reports whether each sandbox has a network namespace of its own.

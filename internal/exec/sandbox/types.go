@@ -27,6 +27,9 @@ type Options struct {
 	// them: "masks" (/proc and /sys as the host has them), "seccomp", "mknod" (CAP_MKNOD kept,
 	// writable mounts without nodev), "volumes" (volumes checked and mounted by path, no roots).
 	Unsafe []string
+	// Strict refuses to make a Sandbox that cannot enforce every protection (--isolation
+	// sandbox), instead of running with what the host allows and saying what is missing.
+	Strict bool
 }
 
 // Config is one sandbox.
