@@ -36,7 +36,7 @@ type Sandbox struct {
 	// unsafe are the protections Options.Unsafe turned off.
 	unsafe map[string]bool
 	// filter is the seccomp program every unprivileged sandbox gets, hex-encoded for the plan.
-	filter  string
+	filter string
 	// lacking says which protection this host could not give, and why ("" when none).
 	lacking string
 	tenants tenantIDs
