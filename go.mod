@@ -14,9 +14,11 @@ require (
 	github.com/google/go-containerregistry v0.22.0
 	github.com/google/uuid v1.6.0
 	github.com/klauspost/compress v1.19.2
+	github.com/moby/profiles/seccomp v0.3.0
 	github.com/moby/sys/capability v0.4.0
 	github.com/moby/sys/user v0.4.0
 	github.com/opencontainers/runtime-spec v1.3.0
+	golang.org/x/net v0.23.0
 	golang.org/x/sys v0.49.0
 	modernc.org/sqlite v1.62.0
 )

@@ -2,11 +2,33 @@
 
 package sandbox
 
-// seccompFilter is the hex-encoded seccomp program for a sandbox keeping capabilities keep.
-func seccompFilter(keep uint64) (string, error) { return "", nil }
+import (
+	"encoding/hex"
+	"strings"
+
+	"github.com/moby/sys/capability"
+
+	"github.com/barge-run/barge/internal/exec/seccomp"
+)
+
+// seccompFilter is Docker's default seccomp profile for a sandbox keeping capabilities keep,
+// hex-encoded for the plan.
+func seccompFilter(keep uint64) (string, error) {
+	var names []string
+	for _, c := range capability.ListKnown() {
+		if keep&(1<<uint(c)) != 0 {
+			names = append(names, "CAP_"+strings.ToUpper(c.String()))
+		}
+	}
+	prog, err := seccomp.Program(names)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(prog), nil
+}
 
 // seccompDescription names the filter.
-func seccompDescription() string { return "Docker's default profile" }
+func seccompDescription() string { return seccomp.Describe() }
 
 // diskProtection says how writable space is bounded.
 func (s *Sandbox) diskProtection() Protection {
