@@ -102,7 +102,7 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		Mounts: spec.Mounts, ReadonlyRootFS: spec.ReadonlyRootFS, User: spec.User,
 		Ulimits: spec.Ulimits, InitProcess: spec.InitProcess, Privileged: spec.Privileged,
 		ShmMiB: spec.SharedMemoryMiB, MilliVCPU: spec.MilliVCPU, MemoryMiB: spec.MemoryMiB,
-		Tenant: spec.Tenant,
+		Tenant: spec.Tenant, DiskBytes: spec.DiskBytes,
 	}
 	// Listeners inside the sandbox's own network: the attempt's (a Runtime API) and barge's API.
 	listen := spec.Listen

@@ -166,7 +166,8 @@ func TestSandboxContainment(t *testing.T) {
 	waitFor(t, "innocent job ready", func() bool { return strings.Contains(out.String(), "ready") })
 	innocentPid := innocent.(*process).sandboxed.Pid()
 	innocentDir := ""
-	for _, d := range mustGlob(t, filepath.Join(v.data, "work-*")) {
+	// Its writes land in its bounded space (scratch/<sandbox>/work), mounted on its directory.
+	for _, d := range append(mustGlob(t, filepath.Join(v.data, "work-*")), mustGlob(t, filepath.Join(v.data, "scratch", "*", "work"))...) {
 		if _, err := os.Stat(filepath.Join(d, "mine")); err == nil {
 			innocentDir = d
 		}

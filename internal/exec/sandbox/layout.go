@@ -24,6 +24,7 @@ type prepared struct {
 	base    uint32     // the tenant's first host id; 0 without a user namespace
 	listen  *os.File   // our end of the socket listeners arrive on
 	scratch []bool     // which of the config's mounts are scratch space the sandbox made
+	space   space      // the sandbox's bounded writable space, if it has one
 }
 
 // fd names f for the plan.
@@ -167,8 +168,23 @@ func (s *Sandbox) hostRoot(p *plan, pr *prepared, cfg Config) error {
 	// Copies of the trees to expose, taken before the data directory is hidden and / made
 	// read-only. A read-only working directory (a function's code, written by barge as root)
 	// is idmapped so the sandbox's root reads it as its own; a writable one belongs to the
-	// tenant's ids on the host.
-	dir := p.tree(cfg.Dir, userns && cfg.DirReadOnly)
+	// tenant's ids on the host and lives in the sandbox's bounded space when it has one.
+	workSrc, tmp := cfg.Dir, -1
+	if pr.space.dir != "" {
+		if !cfg.DirReadOnly {
+			d, err := pr.space.sub("work", 0o755)
+			if err != nil {
+				return err
+			}
+			workSrc = d
+		}
+		t, err := pr.space.sub("tmp", 0o1777)
+		if err != nil {
+			return err
+		}
+		tmp = p.tree(t, false)
+	}
+	dir := p.tree(workSrc, userns && cfg.DirReadOnly)
 	vols, err := s.volumeTrees(p, pr, cfg)
 	if err != nil {
 		return err
@@ -179,7 +195,11 @@ func (s *Sandbox) hostRoot(p *plan, pr *prepared, cfg Config) error {
 	} else {
 		p.mount("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	}
-	p.mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777")
+	if tmp >= 0 {
+		p.attach(tmp, "/tmp", false, s.unsafe["mknod"])
+	} else {
+		p.mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777")
+	}
 	if d := s.opts.DataDir; d != "" && !within(d, "/tmp") {
 		p.mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k")
 	}
@@ -223,6 +243,10 @@ func (s *Sandbox) volumeTrees(p *plan, pr *prepared, cfg Config) ([]int, error) 
 // then pivoted into so nothing of the host stays reachable.
 func (s *Sandbox) imageRoot(p *plan, pr *prepared, cfg Config) error {
 	upper, work := filepath.Join(cfg.Dir, "upper"), filepath.Join(cfg.Dir, "work")
+	if pr.space.dir != "" {
+		// The writable layer is the bounded space's.
+		upper, work = filepath.Join(pr.space.dir, "upper"), filepath.Join(pr.space.dir, "ovl")
+	}
 	// The root is assembled on /tmp of the sandbox's own mount namespace (the host's /tmp is
 	// untouched), a path the sandbox's root can reach: the attempt's directory, inside barge's
 	// data directory, is not for it to traverse.

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	bexec "github.com/barge-run/barge/internal/exec"
+	"github.com/barge-run/barge/internal/exec/diskquota"
 )
 
 // Sandbox starts isolated commands. It is safe for concurrent use.
@@ -39,6 +40,9 @@ type Sandbox struct {
 	filter string
 	// lacking says which protection this host could not give, and why ("" when none).
 	lacking string
+	// disk bounds sandboxes' writable space (nil without: diskLacking says why).
+	disk        *diskquota.Area
+	diskLacking string
 	tenants tenantIDs
 	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
 	cleanups sync.WaitGroup
@@ -98,8 +102,22 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	// A sandbox can only keep what barge itself holds (a container host may have dropped some).
 	s.keep &= s.have
+	var deny []uint32
+	if !s.unsafe["disk"] && opts.DataDir != "" {
+		if s.disk, err = openDisk(opts.DataDir); err != nil {
+			if opts.Strict {
+				cg.close()
+				return nil, fmt.Errorf("disk bound: %w", err)
+			}
+			s.diskLacking = "this host cannot bound it: " + err.Error()
+		} else {
+			// The ioctls that would move a directory out of its bound are the filter's to refuse.
+			deny = s.disk.EscapeIoctls()
+		}
+	}
 	if !s.unsafe["seccomp"] {
-		if s.filter, err = seccompFilter(s.keep); err != nil {
+		if s.filter, err = seccompFilter(s.keep, deny); err != nil {
+			s.closeDisk()
 			cg.close()
 			return nil, fmt.Errorf("seccomp: %w", err)
 		}
@@ -178,6 +196,7 @@ func (s *Sandbox) Close() {
 	s.zygote.close()
 	s.cleanups.Wait()
 	s.cgroups.close()
+	s.closeDisk()
 }
 
 // Describe says what every sandbox enforces, on one line.
@@ -199,6 +218,7 @@ type Proc struct {
 	pidfd   int
 	cg      cgroupHandle
 	scratch []string
+	space   space // bounded writable space, released with the sandbox
 	s       *Sandbox
 	// Listeners are the sockets Config.Listen asked for, listening inside the sandbox's network.
 	Listeners []net.Listener
@@ -238,10 +258,15 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if !s.opts.HostUsers && !cfg.Privileged {
 		pr.base = s.tenants.rangeOf(cfg.Tenant)
 	}
+	name := cgroupName(cfg.ID, s.seq.Add(1))
+	if p.space, err = s.newSpace(name, cfg.DiskBytes, pr.base); err != nil {
+		return nil, err
+	}
+	pr.space = p.space
 	if err := s.scratchVolumes(&cfg, p, pr); err != nil {
 		return nil, err
 	}
-	if pr.base != 0 && cfg.RootFS == "" && !cfg.DirReadOnly {
+	if pr.base != 0 && cfg.RootFS == "" && !cfg.DirReadOnly && pr.space.dir == "" {
 		if err := own(pr.base, cfg.Dir); err != nil {
 			return nil, err
 		}
@@ -250,7 +275,7 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if err != nil {
 		return nil, err
 	}
-	p.cg, err = s.cgroups.create(cgroupName(cfg.ID, s.seq.Add(1)), limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
+	p.cg, err = s.cgroups.create(name, limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +321,14 @@ func (s *Sandbox) scratchVolumes(cfg *Config, p *Proc, pr *prepared) error {
 	pr.scratch = make([]bool, len(cfg.Mounts))
 	for i, m := range cfg.Mounts {
 		if m.Source != "" {
+			continue
+		}
+		if pr.space.dir != "" {
+			d, err := pr.space.sub("vol"+strconv.Itoa(i), 0o755)
+			if err != nil {
+				return err
+			}
+			cfg.Mounts[i].Source, pr.scratch[i] = d, true
 			continue
 		}
 		d := cfg.Dir + ".vol" + strconv.Itoa(i)
@@ -437,6 +470,7 @@ func (p *Proc) release() {
 		for _, d := range p.scratch {
 			os.RemoveAll(d)
 		}
+		p.s.releaseSpace(p.space)
 	}()
 }
 
@@ -490,6 +524,13 @@ func Report() (string, error) {
 		fmt.Fprintf(&b, "  %s  %-22s %s\n", mark, p.Name, p.Detail)
 	}
 	return "(a test sandbox ran)\n" + b.String(), nil
+}
+
+func (s *Sandbox) closeDisk() {
+	if s.disk != nil {
+		s.disk.Close()
+		s.disk = nil
+	}
 }
 
 // IsolatesNetwork reports whether each sandbox has a network namespace of its own.

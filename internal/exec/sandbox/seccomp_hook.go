@@ -13,14 +13,14 @@ import (
 
 // seccompFilter is Docker's default seccomp profile for a sandbox keeping capabilities keep,
 // hex-encoded for the plan.
-func seccompFilter(keep uint64) (string, error) {
+func seccompFilter(keep uint64, denyIoctls []uint32) (string, error) {
 	var names []string
 	for _, c := range capability.ListKnown() {
 		if keep&(1<<uint(c)) != 0 {
 			names = append(names, "CAP_"+strings.ToUpper(c.String()))
 		}
 	}
-	prog, err := seccomp.Program(names)
+	prog, err := seccomp.ProgramDenying(names, denyIoctls)
 	if err != nil {
 		return "", err
 	}
@@ -30,7 +30,3 @@ func seccompFilter(keep uint64) (string, error) {
 // seccompDescription names the filter.
 func seccompDescription() string { return seccomp.Describe() }
 
-// diskProtection says how writable space is bounded.
-func (s *Sandbox) diskProtection() Protection {
-	return Protection{"disk", false, "not bounded yet"}
-}

@@ -63,6 +63,9 @@ type Config struct {
 	MemoryMiB int64
 	// Tenant names the account: each tenant's sandboxes run as a range of host ids of its own.
 	Tenant string
+	// DiskBytes bounds what the sandbox writes (working directory, /tmp, an image's writable
+	// layer, scratch volumes together); 0 is Options.DiskBytes.
+	DiskBytes int64
 	// Listen are addresses ("127.0.0.1:9001") to listen on inside the sandbox's network; the
 	// listeners come back in Proc.Listeners, in this order.
 	Listen []string

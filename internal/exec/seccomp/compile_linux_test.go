@@ -153,7 +153,7 @@ func TestDecisions(t *testing.T) {
 func TestMatchesProfile(t *testing.T) {
 	for _, caps := range [][]string{sandboxCaps, nil, append(slices.Clone(sandboxCaps), "CAP_SYS_ADMIN", "CAP_SYS_PTRACE")} {
 		t.Run(strings.Join(caps, ","), func(t *testing.T) {
-			p, err := compile(caps)
+			p, err := compile(caps, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,5 +323,34 @@ func TestFarJumps(t *testing.T) {
 		if got := decide(t, vm, 0, nr); got != want {
 			t.Errorf("nr %d: got %d, want %d (program of %d instructions)", nr, got, want, n)
 		}
+	}
+}
+
+// TestDenyIoctls: requests named to ProgramDenying are refused whatever the high half of the
+// register holds (the kernel reads 32 bits); every other ioctl stays as the profile has it.
+func TestDenyIoctls(t *testing.T) {
+	const req = 0x40086602 // FS_IOC_SETFLAGS-like; any request
+	p, err := cached(sandboxCaps, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, _, _ := nativeArch()
+	vm, n := filterVM(t, p.code), nr(t, "ioctl")
+	for _, c := range []struct {
+		name string
+		arg  uint64
+		want uint32
+	}{
+		{"denied request", req, retEPERM},
+		{"denied request, high bits set", 0xffffffff00000000 | req, retEPERM},
+		{"other request", unix.TCGETS, retAllow},
+		{"neighbouring request", req + 1, retAllow},
+	} {
+		if got := decide(t, vm, audit, n, 3, c.arg); got != c.want {
+			t.Errorf("%s: got %#x, want %#x", c.name, got, c.want)
+		}
+	}
+	if plain, _ := cached(sandboxCaps); plain == p {
+		t.Error("the program with denied ioctls is cached as the plain one")
 	}
 }

@@ -37,7 +37,7 @@ func TestProgramCachedAndDeterministic(t *testing.T) {
 	if bytes.Equal(got, first.code) {
 		t.Error("Program returned the cached slice itself")
 	}
-	fresh, err := compile(sandboxCaps)
+	fresh, err := compile(sandboxCaps, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func BenchmarkProgram(b *testing.B) {
 	var p *program
 	for b.Loop() {
 		var err error
-		if p, err = compile(sandboxCaps); err != nil {
+		if p, err = compile(sandboxCaps, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

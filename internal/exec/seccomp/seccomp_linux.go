@@ -41,8 +41,14 @@ var cache = struct {
 // The filter kills a process that makes a syscall with a foreign architecture (i386 through
 // int 0x80 on x86_64, AArch32 on arm64) and answers x32-ABI syscalls with ENOSYS; see doc.go.
 // The returned slice is the caller's own.
-func Program(caps []string) ([]byte, error) {
-	p, err := cached(caps)
+func Program(caps []string) ([]byte, error) { return ProgramDenying(caps, nil) }
+
+// ProgramDenying is Program with the ioctl requests in ioctls refused (EPERM) on top of the
+// profile: the ones an operator's setup must keep from jobs, such as those that would move a
+// directory out of its disk quota. Requests are compared on their low 32 bits, as the kernel
+// reads them.
+func ProgramDenying(caps []string, ioctls []uint32) ([]byte, error) {
+	p, err := cached(caps, ioctls...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,18 +70,21 @@ func Describe() string {
 
 // cached returns the program for caps, compiling it on first use. The lock is held while
 // compiling so that concurrent first callers compile once.
-func cached(caps []string) (*program, error) {
+func cached(caps []string, ioctls ...uint32) (*program, error) {
 	set, err := capSet(caps)
 	if err != nil {
 		return nil, err
 	}
-	key := strings.Join(set, ",")
+	ioctls = slices.Clone(ioctls)
+	slices.Sort(ioctls)
+	ioctls = slices.Compact(ioctls)
+	key := strings.Join(set, ",") + fmt.Sprint(ioctls)
 	cache.Lock()
 	defer cache.Unlock()
 	if p, ok := cache.programs[key]; ok {
 		return p, nil
 	}
-	p, err := compile(set)
+	p, err := compile(set, ioctls)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +107,7 @@ func capSet(caps []string) ([]string, error) {
 
 // compile resolves Docker's default profile for caps, this architecture and the running kernel
 // (moby's own resolution, as dockerd does it) and compiles the result.
-func compile(caps []string) (*program, error) {
+func compile(caps []string, denyIoctls []uint32) (*program, error) {
 	audit, x32, ok := nativeArch()
 	if !ok || len(syscallNumbers) == 0 {
 		return nil, fmt.Errorf("seccomp: no filter for architecture %s", runtime.GOARCH)
@@ -119,6 +128,7 @@ func compile(caps []string) (*program, error) {
 	if err != nil {
 		return nil, err
 	}
+	denyIoctl(rules, denyIoctls)
 	return emit(rules, def, audit, x32)
 }
 
@@ -150,4 +160,19 @@ func profileVersion() string {
 		}
 	}
 	return "(version unknown)"
+}
+
+// denyIoctl puts a refusal of each request ahead of whatever the profile decides for ioctl(2).
+func denyIoctl(rules map[uint32][]alternative, requests []uint32) {
+	nr, ok := syscallNumbers["ioctl"]
+	if !ok || len(requests) == 0 {
+		return
+	}
+	eperm := uint32(unix.SECCOMP_RET_ERRNO) | uint32(unix.EPERM)
+	var denies []alternative
+	for _, r := range requests {
+		denies = append(denies, alternative{action: eperm, args: []specs.LinuxSeccompArg{
+			{Index: 1, Value: 0xffffffff, ValueTwo: uint64(r), Op: specs.OpMaskedEqual}}})
+	}
+	rules[nr] = append(denies, rules[nr]...)
 }
