@@ -43,7 +43,7 @@ type Sandbox struct {
 	// disk bounds sandboxes' writable space (nil without: diskLacking says why).
 	disk        *diskquota.Area
 	diskLacking string
-	tenants tenantIDs
+	tenants     tenantIDs
 	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
 	cleanups sync.WaitGroup
 }

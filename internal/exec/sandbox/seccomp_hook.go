@@ -29,4 +29,3 @@ func seccompFilter(keep uint64, denyIoctls []uint32) (string, error) {
 
 // seccompDescription names the filter.
 func seccompDescription() string { return seccomp.Describe() }
-
