@@ -25,7 +25,7 @@ func cmdDoctor(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "namespaces:  %s\n", namespaces())
 	fmt.Fprintf(out, "cgroups:     %s\n", cgroups())
 	if what, err := sandbox.Report(); err != nil {
-		fmt.Fprintf(out, "enforced:    NOTHING: %v; jobs and functions run as plain host processes (vCPU and memory reserved by the scheduler, not enforced) and images cannot run\n", err)
+		fmt.Fprintf(out, "sandbox:     NOTHING ENFORCED: %v; jobs and functions run as plain host processes (vCPU and memory reserved by the scheduler, not enforced) and images cannot run\n", err)
 	} else {
 		fmt.Fprintf(out, "sandbox:     %s", what)
 	}

@@ -128,8 +128,8 @@ func TestCLIBarge(t *testing.T) {
 	}
 
 	// doctor says what the host offers and what barge enforces (or, honestly, that it enforces nothing).
-	if doc := c.ok("doctor"); !strings.Contains(doc.stdout, "cgroups:") || !strings.Contains(doc.stdout, "enforced:") ||
-		(sandbox.Probe() == nil) != strings.Contains(doc.stdout, "namespaces; cgroup") {
+	if doc := c.ok("doctor"); !strings.Contains(doc.stdout, "cgroups:") || !strings.Contains(doc.stdout, "sandbox:") ||
+		(sandbox.Probe() == nil) != strings.Contains(doc.stdout, "enforced      user namespace") {
 		t.Errorf("barge doctor:\n%s", doc)
 	}
 
