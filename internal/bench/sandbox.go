@@ -37,6 +37,8 @@ type SandboxResult struct {
 	N int
 	// Medians of start-to-exit.
 	Bare, Host, Image time.Duration
+	// 99th percentiles of start-to-exit.
+	BareP99, HostP99, ImageP99 time.Duration
 	// ImageFirstPull is the median time to pull and unpack an image of ImageBytes from a loopback
 	// registry into an empty cache; CachedImageStart the median start-to-exit of `true` from that
 	// image once cached (the Image column, measured separately).
@@ -110,6 +112,7 @@ func SandboxStart(ctx context.Context, n, imageMiB, pulls int) (SandboxResult, e
 		}
 	}
 	res.Bare, res.Host, res.Image = median(*kinds[0].out), median(*kinds[1].out), median(*kinds[2].out)
+	res.BareP99, res.HostP99, res.ImageP99 = p99(*kinds[0].out), p99(*kinds[1].out), p99(*kinds[2].out)
 
 	bigRef := reg + "/bench/big:v1"
 	layer, err := random.Layer(int64(imageMiB)<<20, "application/vnd.docker.image.rootfs.diff.tar.gzip")
@@ -135,6 +138,16 @@ func SandboxStart(ctx context.Context, n, imageMiB, pulls int) (SandboxResult, e
 	}
 	res.ImageFirstPull = median(pullTimes)
 	return res, nil
+}
+
+// p99 is the 99th percentile of ds (nearest rank).
+func p99(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)*99+99)/100-1]
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -59,9 +59,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		}
 		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 		fmt.Fprintf(out, "start-to-exit of /bin/true, median of %d each, interleaved:\n", r.N)
-		fmt.Fprintf(out, "  bare fork/exec            %6.2f ms\n", ms(r.Bare))
-		fmt.Fprintf(out, "  sandbox, host filesystem  %6.2f ms  (%.1f× bare)\n", ms(r.Host), float64(r.Host)/float64(r.Bare))
-		fmt.Fprintf(out, "  sandbox, cached image     %6.2f ms  (%.1f× bare)\n", ms(r.Image), float64(r.Image)/float64(r.Bare))
+		fmt.Fprintf(out, "  bare fork/exec            %6.2f ms  p99 %6.2f ms\n", ms(r.Bare), ms(r.BareP99))
+		fmt.Fprintf(out, "  sandbox, host filesystem  %6.2f ms  p99 %6.2f ms  (%.1f× bare)\n", ms(r.Host), ms(r.HostP99), float64(r.Host)/float64(r.Bare))
+		fmt.Fprintf(out, "  sandbox, cached image     %6.2f ms  p99 %6.2f ms  (%.1f× bare)\n", ms(r.Image), ms(r.ImageP99), float64(r.Image)/float64(r.Bare))
 		fmt.Fprintf(out, "first pull of a %.1f MB image from a loopback registry (median of 3): %.0f ms\n", float64(r.ImageBytes)/1e6, ms(r.ImageFirstPull))
 		fmt.Fprintf(out, "machine: %s\n", bench.Machine())
 		return nil

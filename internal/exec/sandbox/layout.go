@@ -50,9 +50,13 @@ func (s *Sandbox) buildPlan(cfg Config, pr *prepared) (*plan, error) {
 		}
 	}
 	p.mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
-	devs := map[string]int{}
-	if !cfg.Privileged && !s.unsafe["mknod"] {
-		// The standard devices are the host's own nodes, bound in: a sandbox never creates one.
+	devs, devTree := map[string]int{}, -1
+	switch {
+	case cfg.Privileged || s.unsafe["mknod"]:
+	case s.devDir != "":
+		// The standard devices, made once by barge, bound in read-only: a sandbox never creates one.
+		devTree = p.tree(s.devDir, false)
+	default:
 		for _, d := range devices {
 			devs[d.name] = p.tree("/dev/"+d.name, false)
 		}
@@ -73,7 +77,11 @@ func (s *Sandbox) buildPlan(cfg Config, pr *prepared) (*plan, error) {
 		if shm <= 0 {
 			shm = 64
 		}
-		p.dev(shm, devs)
+		if devTree >= 0 {
+			p.devFrom(devTree, shm)
+		} else {
+			p.dev(shm, devs)
+		}
 	}
 	if cfg.RootFS == "" {
 		p.proc()
@@ -189,12 +197,9 @@ func (s *Sandbox) hostRoot(p *plan, pr *prepared, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// The host's /sys stays, read-only and masked: a sysfs of the sandbox's own would need a
+	// network namespace the sandbox owns, and those come from the zygote's pool.
 	p.readOnly("/")
-	if s.opts.HostNetwork || !userns {
-		// The host's /sys stays, read-only; a sysfs of the sandbox's own needs its own network.
-	} else {
-		p.mount("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	}
 	if tmp >= 0 {
 		p.attach(tmp, "/tmp", false, s.unsafe["mknod"])
 	} else {
@@ -317,9 +322,9 @@ func (s *Sandbox) imageRoot(p *plan, pr *prepared, cfg Config) error {
 	// proc and sysfs before the pivot: in a user namespace the kernel mounts them only while the
 	// host's are still visible (mount_too_revealing).
 	p.mount("proc", root+"/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	if !s.opts.HostNetwork || !userns {
-		p.mount("sysfs", root+"/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	}
+	// The host's /sys, read-only (and masked, below): see hostRoot.
+	p.mount("/sys", root+"/sys", "", unix.MS_BIND|unix.MS_REC, "")
+	p.readOnly(root + "/sys")
 	p.pivot(root)
 	return nil
 }

@@ -155,7 +155,7 @@ static int arity(char op) {
 	case 'n': return 4;
 	case 'l': case 'u': case 'O': case 'L': return 3;
 	case 'v': case 'k': case 's': case 'c': case 'o': case 'U': return 2;
-	case 'r': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': return 1;
+	case 'r': case 'q': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': return 1;
 	case 'i': case 'N': return 0;
 	}
 	return -1;
@@ -221,6 +221,61 @@ static int holder(unsigned long base, unsigned long count) {
 	return fd;
 }
 
+// The network namespaces sandboxes run in come from a pool: creating one and, worse, tearing it
+// down (the kernel's cleanup_net) costs more than the rest of a start. A namespace is handed to
+// one sandbox at a time and taken back only when barge says so ('Z'), after it closed every
+// socket it held there (a Runtime API). The pool's namespaces belong to the host's user
+// namespace, so a sandbox, root only in its own, can change nothing in one (addresses, routes,
+// sysctls, firewall) that the next sandbox would see.
+static int hostnet = -1;
+static struct { int fd, used; } nets[1024];
+static int nnets;
+
+// loopback brings up lo in the current network namespace.
+static int loopback(void) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	int r = -1;
+	if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	if (s >= 0) close(s);
+	return r;
+}
+
+// netslot takes a free namespace from the pool, making one when none is free.
+static int netslot(void) {
+	for (int i = 0; i < nnets; i++)
+		if (!nets[i].used) {
+			nets[i].used = 1;
+			return i;
+		}
+	if (nnets == 1024) { errno = ENOSPC; return -1; }
+	if (hostnet < 0 && (hostnet = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) return -1;
+	if (unshare(CLONE_NEWNET) < 0) return -1;
+	int fd = -1;
+	if (loopback() == 0) {
+		// ICMP echo sockets for any id, so ping works without CAP_NET_RAW over this namespace.
+		writefile("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+		fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	}
+	int e = errno;
+	if (setns(hostnet, CLONE_NEWNET) < 0) _exit(1); // never serve the next sandbox from here
+	if (fd < 0) { errno = e; return -1; }
+	nets[nnets].fd = fd;
+	nets[nnets].used = 1;
+	return nnets++;
+}
+
+// netfree gives a namespace back to the pool (which keeps as many as ran at once).
+static void netfree(int i) {
+	if (i < 0 || i >= nnets || !nets[i].used) return;
+	nets[i].used = 0;
+}
+
 // source resolves a tree's source: a path, or "fd:N", a descriptor barge sent with the request.
 static int source(const char *src, const char **path, int *flags) {
 	if (strncmp(src, "fd:", 3)) {
@@ -236,7 +291,7 @@ static int source(const char *src, const char **path, int *flags) {
 
 // prepare runs the zygote's part of a plan: the operations that need the host's privileges. It
 // returns the clone flags the plan asks for, or -1 with errno set and why in *what.
-static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long *ucount, const char **what) {
+static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long *ucount, int *slot, const char **what) {
 	char *p = plan, *end = plan + len;
 	long flags = 0;
 	int usfd = -1;
@@ -259,7 +314,7 @@ static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long 
 			flags |= CLONE_NEWUSER;
 			break;
 		case 'N':
-			flags |= CLONE_NEWNET;
+			if ((*slot = netslot()) < 0) { *what = "network namespace"; return -1; }
 			break;
 		case 'o': {
 			const char *path;
@@ -309,18 +364,6 @@ static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long 
 static void closetrees(void) {
 	for (int i = 0; i < ntrees; i++) close(trees[i]);
 	ntrees = 0;
-}
-
-// loopback brings up lo in a new network namespace.
-static void loopback(void) {
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	strcpy(ifr.ifr_name, "lo");
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("loopback");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("loopback up");
-	close(s);
 }
 
 // listen_on makes a listening TCP socket at host:port inside the sandbox's network and sends it
@@ -473,6 +516,10 @@ static void run(char *plan, size_t len) {
 		case 'w':
 			setattr(next(&p, end), 0, BARGE_MOUNT_ATTR_NOSUID | BARGE_MOUNT_ATTR_NODEV, BARGE_MOUNT_ATTR_RDONLY);
 			break;
+		case 'q':
+			// Read-only and nosuid, devices kept: /dev.
+			setattr(next(&p, end), AT_RECURSIVE, BARGE_MOUNT_ATTR_RDONLY | BARGE_MOUNT_ATTR_NOSUID, 0);
+			break;
 		case 'W':
 			// Writable, flags otherwise as they were (the unsafe mode the attack tests compare with).
 			setattr(next(&p, end), 0, 0, BARGE_MOUNT_ATTR_RDONLY);
@@ -507,8 +554,7 @@ static void run(char *plan, size_t len) {
 			break;
 		}
 		case 'N':
-			loopback();
-			break;
+			break; // the zygote put the sandbox in a namespace of the pool, loopback up
 		case 'L': {
 			char *host = next(&p, end), *port = next(&p, end);
 			listen_on(host, port, atoi(next(&p, end)));
@@ -701,8 +747,13 @@ static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n) {
 	char *plan = buf + sizeof id;
 	size_t len = n - sizeof id;
 	unsigned long ubase = 0, ucount = 0;
+	int slot = -1;
 	const char *what = "";
-	long flags = prepare(plan, len, &ubase, &ucount, &what);
+	long flags = prepare(plan, len, &ubase, &ucount, &slot, &what);
+	if (flags >= 0 && slot >= 0 && setns(nets[slot].fd, CLONE_NEWNET) < 0) {
+		flags = -1;
+		what = "network namespace";
+	}
 	int sync[2] = {-1, -1};
 	if (flags >= 0 && (flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0) {
 		flags = -1;
@@ -714,6 +765,7 @@ static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n) {
 		syncfd = sync[0];
 		pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | flags | SIGCHLD, 0, 0, 0, 0);
 	}
+	if (pid != 0 && slot >= 0 && setns(hostnet, CLONE_NEWNET) < 0) _exit(1);
 	if (pid == 0) {
 		close(sock);
 		close(sfd);
@@ -730,11 +782,13 @@ static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n) {
 	if (flags < 0 || pid < 0) {
 		if (flags >= 0) what = "clone";
 		fail(sock, id, err, what);
+		netfree(slot);
 	} else if (userns && (writemaps(pid, ubase, ucount) < 0 || limits(pid, plan, len) < 0 || write(sync[1], "u", 1) != 1)) {
 		err = errno;
 		kill(pid, SIGKILL);
 		fail(sock, id, err, "user namespace: map");
 		pid = -1; // reaped and reported as any exit; barge never learnt its pid
+		// Its namespace is not taken back: processes of the killed child may still hold it.
 	}
 	if (sync[0] >= 0) close(sync[0]);
 	if (sync[1] >= 0) close(sync[1]);
@@ -745,7 +799,7 @@ static void spawn(int sock, int sfd, sigset_t *mask, char *buf, size_t n) {
 	syncfd = -1;
 	if (pid < 0) return;
 	int pidfd = syscall(SYS_pidfd_open, pid, 0);
-	reply(sock, (struct reply){.type = 'S', .val = pid, .id = id}, pidfd);
+	reply(sock, (struct reply){.type = 'S', .val = pid, .pad2 = slot, .id = id}, pidfd);
 	if (pidfd >= 0) close(pidfd);
 }
 
@@ -784,7 +838,11 @@ static void zygote(void) {
 			nextra = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			memcpy(extra, CMSG_DATA(c), nextra * sizeof(int));
 		}
-		if (nextra < 3 || n < (ssize_t)sizeof(uint64_t)) {
+		if (nextra == 0 && n > (ssize_t)sizeof(uint64_t) && buf[sizeof(uint64_t)] == 'Z') {
+			// barge is done with a sandbox's network namespace: {id, 'Z', slot as text}.
+			buf[n - 1] = 0;
+			netfree(atoi(buf + sizeof(uint64_t) + 1));
+		} else if (nextra < 3 || n < (ssize_t)sizeof(uint64_t)) {
 			for (int i = 0; i < nextra; i++) close(extra[i]);
 			nextra = 0;
 			uint64_t id = 0;

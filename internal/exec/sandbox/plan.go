@@ -183,6 +183,16 @@ func (p *plan) dev(shmMiB int64, trees map[string]int) {
 	p.symlink("pts/ptmx", "/dev/ptmx")
 }
 
+// devFrom makes /dev the prepared directory tree (prepareDev: the standard nodes and links),
+// read-only, with a private /dev/shm and /dev/pts on it: two mounts of barge's and two
+// filesystems instead of a node-by-node build.
+func (p *plan) devFrom(tree int, shmMiB int64) {
+	p.attachAs(tree, "/dev")
+	p.op('q', "/dev")
+	p.mount("shm", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size="+strconv.FormatInt(shmMiB, 10)+"m")
+	p.mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+}
+
 // proc mounts a /proc that shows only the sandbox's own processes.
 func (p *plan) proc() {
 	p.mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")

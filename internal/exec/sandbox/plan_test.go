@@ -110,7 +110,6 @@ func TestPlanHost(t *testing.T) {
 		"o "+dir+" 0",          // copies taken before anything is hidden
 		"o fd:4 1", "o fd:5 1", // volumes: opened beneath their root by barge, idmapped
 		"r /",                          // the host read-only (nosuid, nodev)
-		"m sysfs /sys sysfs",           // a sysfs of its own network
 		"m tmpfs /tmp tmpfs",           // private /tmp
 		"m tmpfs "+data+" tmpfs",       // barge's data hidden
 		"k "+dir, "v 6 "+dir, "w "+dir, // the working directory back, writable, nodev
@@ -148,7 +147,7 @@ func TestPlanImage(t *testing.T) {
 		"o fd:3 1",                       // the volume
 		"v 7 /tmp", "r /tmp",             // root assembled on the sandbox's own /tmp; read-only
 		"v 8 /tmp/data", "w /tmp/data", // the volume stays writable
-		"m proc /tmp/proc proc", "m sysfs /tmp/sys", // before the pivot
+		"m proc /tmp/proc proc", "m /sys /tmp/sys", "r /tmp/sys", // before the pivot
 		"p /tmp",
 		"m tmpfs /dev tmpfs", "R /proc/sys",
 		"u 1000 1001", "d /w", "i", "a /app")

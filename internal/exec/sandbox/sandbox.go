@@ -40,6 +40,8 @@ type Sandbox struct {
 	filter string
 	// lacking says which protection this host could not give, and why ("" when none).
 	lacking string
+	// devDir holds the device nodes every sandbox's /dev is (prepareDev); "" builds it node by node.
+	devDir string
 	// disk bounds sandboxes' writable space (nil without: diskLacking says why).
 	disk        *diskquota.Area
 	diskLacking string
@@ -102,6 +104,9 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	// A sandbox can only keep what barge itself holds (a container host may have dropped some).
 	s.keep &= s.have
+	if opts.DataDir != "" {
+		s.devDir = prepareDev(filepath.Join(opts.DataDir, "dev"))
+	}
 	var deny []uint32
 	if !s.unsafe["disk"] && opts.DataDir != "" {
 		if s.disk, err = openDisk(opts.DataDir); err != nil {
@@ -220,8 +225,13 @@ type Proc struct {
 	scratch []string
 	space   space // bounded writable space, released with the sandbox
 	s       *Sandbox
-	// Listeners are the sockets Config.Listen asked for, listening inside the sandbox's network.
+	// Listeners are the sockets Config.Listen asked for, listening inside the sandbox's network;
+	// they are closed when the sandbox is released.
 	Listeners []net.Listener
+	// netSlot is the zygote's pool slot of the sandbox's network namespace (-1: none), given
+	// back once the listeners are closed; zconn the zygote it came from.
+	netSlot int
+	zconn   *net.UnixConn
 
 	init   bool // barge's init is PID 1
 	done   chan struct{}
@@ -239,7 +249,7 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command")
 	}
-	p := &Proc{s: s, pidfd: -1, done: make(chan struct{}), init: cfg.InitProcess}
+	p := &Proc{s: s, pidfd: -1, netSlot: -1, done: make(chan struct{}), init: cfg.InitProcess}
 	pr := &prepared{}
 	defer func() {
 		for _, f := range pr.extra {
@@ -249,9 +259,6 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 			pr.listen.Close()
 		}
 		if err != nil {
-			for _, l := range p.Listeners {
-				l.Close()
-			}
 			p.release()
 		}
 	}()
@@ -461,6 +468,12 @@ func (p *Proc) release() {
 		unix.Close(p.pidfd)
 	}
 	p.mu.Unlock()
+	for _, l := range p.Listeners {
+		l.Close()
+	}
+	if p.netSlot >= 0 {
+		p.s.zygote.freeNet(p.zconn, p.netSlot)
+	}
 	p.s.cleanups.Add(1)
 	go func() {
 		defer p.s.cleanups.Done()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -142,11 +143,13 @@ func (z *zygote) read(conn *net.UnixConn) {
 				break
 			}
 			ps.p.pid, ps.p.pidfd = val, -1
+			ps.p.netSlot = int(int32(binary.NativeEndian.Uint32(buf[12:])))
 			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
 				if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
 					ps.p.pidfd = fds[0]
 				}
 			}
+			ps.p.zconn = conn
 			// Registered before any exit of this pid can be read: the zygote answers a start
 			// before it reaps the child.
 			z.running[val] = ps.p
@@ -173,6 +176,22 @@ func (z *zygote) read(conn *net.UnixConn) {
 	for _, p := range running {
 		p.exited(syscall.WaitStatus(syscall.SIGKILL))
 	}
+}
+
+// freeNet tells the zygote that barge holds nothing more in the network namespace of pool slot
+// slot (its listeners are closed), so that the next sandbox may have it. conn is the zygote the
+// slot came from: a new zygote has a pool of its own.
+func (z *zygote) freeNet(conn *net.UnixConn, slot int) {
+	z.mu.Lock()
+	same := z.conn == conn
+	z.mu.Unlock()
+	if !same || conn == nil {
+		return
+	}
+	msg := make([]byte, 8, 16)
+	msg = append(msg, 'Z')
+	msg = append(append(msg, strconv.Itoa(slot)...), 0)
+	conn.Write(msg)
 }
 
 // close stops the zygote (its sandboxes die with it).
