@@ -32,17 +32,17 @@ func (s *Sandbox) Protections() []Protection {
 	if s.opts.HostNetwork {
 		ps = append(ps, off("network namespace", "turned off (--job-network host): sandboxes share the host's network and reach its loopback services"))
 	} else {
-		ps = append(ps, on("network namespace", "loopback only; barge's API inside at 127.0.0.1:7700; a function's Runtime API inside at 127.0.0.1:9001; no outbound network"))
+		ps = append(ps, on("network namespace", "one sandbox at a time (from a pool), loopback only; barge's API inside at 127.0.0.1:7700; a function's Runtime API inside at 127.0.0.1:9001; no outbound network"))
 	}
 	if s.unsafe["masks"] {
 		ps = append(ps, off("/proc and /sys", "turned off: /proc/sys and kernel files as the host has them"))
 	} else {
-		ps = append(ps, on("/proc and /sys", "runc's masks: /proc/sys, sysrq-trigger, irq, bus, fs read-only; kcore, keys, timer_list, sched_debug, scsi, acpi, /sys/firmware hidden; a sysfs of its own network, read-only"))
+		ps = append(ps, on("/proc and /sys", "runc's masks: /proc/sys, sysrq-trigger, irq, bus, fs read-only; kcore, keys, timer_list, sched_debug, scsi, acpi, /sys/firmware hidden; the host's /sys read-only"))
 	}
 	if s.unsafe["mknod"] {
 		ps = append(ps, off("devices", "turned off: CAP_MKNOD kept, writable mounts allow device nodes"))
 	} else {
-		ps = append(ps, on("devices", "no CAP_MKNOD; only null, zero, full, random, urandom, tty (the host's nodes, bound in); every writable mount nodev,nosuid"))
+		ps = append(ps, on("devices", "no CAP_MKNOD; /dev read-only with only null, zero, full, random, urandom, tty; every writable mount nodev,nosuid"))
 	}
 	caps := "Docker's default capabilities less CAP_MKNOD"
 	ps = append(ps, on("capabilities", caps))
