@@ -157,7 +157,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	ephemeral := sizeFlag(server.DefaultEphemeralStorage)
 	fs.Var(&ephemeral, "ephemeral-storage", "most one job attempt may write unless its definition's ephemeralStorage says otherwise (a `SIZE` in bytes, or with KiB, MiB, GiB, TiB)")
 	userns := fs.String("userns", "private", "private: root in a job or function is an unprivileged host user of its account's own range (user namespaces); host: root in a sandbox is the host's root — unsafe for untrusted code")
-	jobNetwork := fs.String("job-network", "isolated", "isolated: each job and function instance has a network namespace of its own (loopback only; barge's API at 127.0.0.1:7700 inside); host: the host's network — unsafe for untrusted code")
+	jobNetwork := fs.String("job-network", "isolated", "isolated: each job and function instance has a network namespace of its own (loopback only; barge's API at 127.0.0.1:7700 inside); nat: as isolated, plus outbound network through pasta's user-mode NAT (package passt; nothing inbound, the host's loopback unreachable); host: the host's network — unsafe for untrusted code")
 	var unsafeSandbox stringList
 	fs.Var(&unsafeSandbox, "unsafe-sandbox", "FOR TESTS ONLY: turn a sandbox protection off (userns, netns, masks, seccomp, mknod, volumes, disk; repeatable)")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
@@ -168,8 +168,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	if *userns != "private" && *userns != "host" {
 		return usageError{"--userns must be private or host"}
 	}
-	if *jobNetwork != "isolated" && *jobNetwork != "host" {
-		return usageError{"--job-network must be isolated or host"}
+	if !slices.Contains([]string{"isolated", "nat", "host"}, *jobNetwork) {
+		return usageError{"--job-network must be isolated, nat or host"}
 	}
 	var unsafeList []string
 	for _, u := range unsafeSandbox {
@@ -201,7 +201,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral),
-		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", UnsafeSandbox: unsafeList})
+		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList})
 	if err != nil {
 		return err
 	}

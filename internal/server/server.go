@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -69,6 +70,9 @@ type Options struct {
 	HostUsers bool
 	// HostNetwork shares the host's network with sandboxes (--job-network host).
 	HostNetwork bool
+	// NetworkNAT gives sandboxes outbound network through pasta's user-mode NAT (--job-network
+	// nat); barge refuses to start without pasta or without a sandbox to give it to.
+	NetworkNAT bool
 	// UnsafeSandbox turns named sandbox protections off (--unsafe-sandbox): only for the tests
 	// that show what each protection stops. "userns" and "netns" are HostUsers and HostNetwork;
 	// the rest are sandbox.Options.Unsafe ("volumes" also lifts the API's volume checks).
@@ -266,17 +270,25 @@ func newExecutor(opts Options, api http.Handler, log *slog.Logger) (*local.Execu
 	if err != nil {
 		return nil, err
 	}
+	if opts.NetworkNAT {
+		if opts.Isolation == "none" {
+			return nil, errors.New("--job-network nat needs sandboxes, and --isolation none turns them off")
+		}
+		if _, err := exec.LookPath("pasta"); err != nil {
+			return nil, fmt.Errorf("--job-network nat needs pasta (Debian's and Ubuntu's package passt): %w", err)
+		}
+	}
 	why := ""
 	switch opts.Isolation {
 	case "", "auto", "sandbox":
 		sopts := sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit, VolumeRoots: opts.VolumeRoots, DiskBytes: opts.EphemeralStorage,
-			HostUsers: opts.HostUsers, HostNetwork: opts.HostNetwork, Strict: opts.Isolation == "sandbox"}
+			HostUsers: opts.HostUsers, HostNetwork: opts.HostNetwork, NetworkNAT: opts.NetworkNAT, Strict: opts.Isolation == "sandbox"}
 		for _, u := range opts.UnsafeSandbox {
 			switch u {
 			case "userns":
 				sopts.HostUsers = true
 			case "netns":
-				sopts.HostNetwork = true
+				sopts.HostNetwork, sopts.NetworkNAT = true, false
 			default:
 				sopts.Unsafe = append(sopts.Unsafe, u)
 			}
@@ -288,7 +300,8 @@ func newExecutor(opts Options, api http.Handler, log *slog.Logger) (*local.Execu
 			}
 			return local.New(local.Options{Sandbox: sb, Images: images, API: api}), nil
 		}
-		if opts.Isolation == "sandbox" {
+		if opts.Isolation == "sandbox" || sopts.NetworkNAT {
+			// Without a sandbox jobs would have the host's network, not the NAT asked for.
 			return nil, fmt.Errorf("isolation: %w", err)
 		}
 		why = err.Error()

@@ -27,14 +27,18 @@ type env struct {
 }
 
 // sandboxed returns an executor with a real sandbox and image store, or skips when the host
-// cannot make a sandbox (not root, no cgo, not Linux).
-func sandboxed(t *testing.T) env {
+// cannot make a sandbox (not root, no cgo, not Linux). Each option changes the sandbox's Options.
+func sandboxed(t *testing.T, options ...func(*sandbox.Options)) env {
 	t.Helper()
 	if err := sandbox.Probe(); err != nil {
 		t.Skipf("no sandbox here: %v", err)
 	}
 	data := t.TempDir()
-	sb, err := sandbox.New(sandbox.Options{DataDir: data, PidsLimit: testPidsLimit, VolumeRoots: []string{os.TempDir()}})
+	opts := sandbox.Options{DataDir: data, PidsLimit: testPidsLimit, VolumeRoots: []string{os.TempDir()}}
+	for _, o := range options {
+		o(&opts)
+	}
+	sb, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,8 @@
 // Some operations need the host's privileges and so run in the zygote before the clone: 'o' and
 // 'O' (detached mount trees, idmapped to the sandbox's user namespace when asked, and overlay
 // roots built on them), 'U' (a user namespace mapping root to an unprivileged host range) and
-// 'N' (a network namespace). The child inherits the trees as descriptors and attaches them.
+// 'N' (a network namespace of the pool; with _BARGE_NAT, each has a pasta for outbound network).
+// The child inherits the trees as descriptors and attaches them.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,12 +42,14 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <grp.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
@@ -228,8 +231,14 @@ static int holder(unsigned long base, unsigned long count) {
 // namespace, so a sandbox, root only in its own, can change nothing in one (addresses, routes,
 // sysctls, firewall) that the next sandbox would see.
 static int hostnet = -1;
-static struct { int fd, used; } nets[1024];
+static struct { int fd, used; pid_t pasta; } nets[1024];
 static int nnets;
+
+// nat is pasta's path when barge asked for outbound network (--job-network nat: _BARGE_NAT):
+// each namespace of the pool then gets a pasta of its own, started when the namespace is made.
+static const char *nat;
+// netwhy says why the last namespace could not be made, when errno alone would not.
+static char netwhy[512];
 
 // loopback brings up lo in the current network namespace.
 static int loopback(void) {
@@ -246,18 +255,117 @@ static int loopback(void) {
 	return r;
 }
 
-// netslot takes a free namespace from the pool, making one when none is free.
-static int netslot(void) {
-	for (int i = 0; i < nnets; i++)
-		if (!nets[i].used) {
-			nets[i].used = 1;
-			return i;
-		}
-	if (nnets == 1024) { errno = ENOSPC; return -1; }
+// unreachable makes dst/mask unreachable in the current network namespace, for good: the
+// namespace belongs to the host's user namespace, so no sandbox can take the route away.
+static int unreachable(const char *dst, const char *mask) {
+	struct rtentry rt;
+	memset(&rt, 0, sizeof rt);
+	struct sockaddr_in *d = (struct sockaddr_in *)&rt.rt_dst, *m = (struct sockaddr_in *)&rt.rt_genmask;
+	d->sin_family = m->sin_family = AF_INET;
+	inet_pton(AF_INET, dst, &d->sin_addr);
+	inet_pton(AF_INET, mask, &m->sin_addr);
+	rt.rt_flags = RTF_UP | RTF_REJECT;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = s < 0 ? -1 : ioctl(s, SIOCADDRT, &rt);
+	if (s >= 0) close(s);
+	return r;
+}
+
+// pastawhy puts in netwhy what pasta said last on its standard error (out), skipping its
+// complaints that there is no syslog.
+static void pastawhy(const char *how, char *out) {
+	char *last = "";
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"))
+		if (strncmp(l, "Failed to send", 14)) last = l;
+	snprintf(netwhy, sizeof netwhy, "network namespace: pasta %s%s%s", how, *last ? ": " : "", last);
+}
+
+// startpasta attaches a pasta to the network namespace fd: a tap interface "eth0" there with
+// 10.0.2.100/24 and a default route via 10.0.2.2 (slirp4netns's addresses, never the host's own,
+// so the host's addresses stay reachable from inside), its other end sockets pasta opens on the
+// host. Outbound only: no port is forwarded either way (-t/-u/-T/-U none; pasta's default, auto,
+// would forward what the sandbox listens on), and --no-map-gw keeps the gateway from standing for
+// the host's loopback. pasta runs as root (--runas 0): joining a namespace of the host's user
+// namespace takes CAP_SYS_ADMIN there, and pasta itself drops to CAP_SYS_ADMIN and
+// CAP_NET_BIND_SERVICE, an empty root and a seccomp filter; keeping its uid also keeps the
+// parent-death signal, so it dies with the zygote. It writes its pid (to us, --pid) once it has
+// configured the namespace: startpasta returns its pid then, or -1 with why in netwhy.
+static pid_t startpasta(int fd) {
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) return -1;
+	pid_t self = getpid(), pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != self) _exit(1);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		// stderr (its errors, and its pid when ready) is the pipe; the namespace is fd 3.
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(p[1], 2) < 0 || dup2(fd, 3) < 0) _exit(127);
+		char *argv[] = {"pasta", "--quiet", "--foreground", "--runas", "0",
+			"--netns", "/proc/self/fd/3", "--no-netns-quit", "--config-net", "--ipv4-only",
+			"--ns-ifname", "eth0", "--address", "10.0.2.100", "--netmask", "24", "--gateway", "10.0.2.2",
+			"--no-map-gw", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-dhcp",
+			"--pid", "/proc/self/fd/2", NULL};
+		char *envp[] = {NULL};
+		execve(nat, argv, envp);
+		dprintf(2, "exec %s: %s\n", nat, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	// Bounded: the zygote serves nothing else meanwhile (only a new namespace waits for this).
+	char out[2048], want[16];
+	size_t n = 0;
+	int ready = 0, left = 10000, st = 0;
+	snprintf(want, sizeof want, "\n%d\n", pid); // a line of its own
+	while (!ready && left > 0) {
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int r = poll(&pf, 1, left);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left -= (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (r < 0 && errno == EINTR) continue;
+		if (r <= 0) break;
+		if (n == sizeof out - 1) n = 0; // only the last of a long complaint is kept
+		ssize_t k = read(p[0], out + n, sizeof out - 1 - n);
+		if (k <= 0) break; // pasta exited
+		n += k;
+		out[n] = 0;
+		ready = !strncmp(out, want + 1, strlen(want + 1)) || strstr(out, want);
+	}
+	close(p[0]);
+	if (ready) return pid;
+	int late = left <= 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	out[n] = 0;
+	char how[64];
+	if (late)
+		snprintf(how, sizeof how, "did not configure the namespace within 10s");
+	else if (WIFEXITED(st))
+		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(st));
+	else
+		snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(st));
+	pastawhy(how, out);
+	errno = late ? ETIMEDOUT : EIO;
+	return -1;
+}
+
+// netmake makes the namespace of pool slot i: loopback up, ping open to every group and, with
+// nat, a pasta attached. Only here, once per slot, never per start: that is what the pool saves.
+static int netmake(int i) {
 	if (hostnet < 0 && (hostnet = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) return -1;
 	if (unshare(CLONE_NEWNET) < 0) return -1;
 	int fd = -1;
-	if (loopback() == 0) {
+	// With a way out, not to the link-local range: the cloud's instance metadata service
+	// (169.254.169.254) would hand a sandbox the host's credentials.
+	if (loopback() == 0 && (!nat || unreachable("169.254.0.0", "255.255.0.0") == 0)) {
 		// ICMP echo sockets for any id, so ping works without CAP_NET_RAW over this namespace.
 		writefile("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 		fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -265,9 +373,40 @@ static int netslot(void) {
 	int e = errno;
 	if (setns(hostnet, CLONE_NEWNET) < 0) _exit(1); // never serve the next sandbox from here
 	if (fd < 0) { errno = e; return -1; }
-	nets[nnets].fd = fd;
-	nets[nnets].used = 1;
-	return nnets++;
+	// pasta starts from the host's namespace: its sockets are the namespace's way out.
+	pid_t pid = nat ? startpasta(fd) : 0;
+	if (pid < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	nets[i].fd = fd;
+	nets[i].pasta = pid;
+	return 0;
+}
+
+// netslot takes a free namespace from the pool, making one when none is free. A free one whose
+// pasta died (reap_all) has no way out any more: it is made again.
+static int netslot(void) {
+	netwhy[0] = 0;
+	int i = 0;
+	for (; i < nnets; i++) {
+		if (nets[i].used) continue;
+		if (nets[i].fd >= 0 && (!nat || nets[i].pasta > 0)) {
+			nets[i].used = 1;
+			return i;
+		}
+		break;
+	}
+	if (i == 1024) { errno = ENOSPC; return -1; }
+	if (i < nnets && nets[i].fd >= 0) close(nets[i].fd);
+	nets[i].fd = -1;
+	nets[i].pasta = 0;
+	if (i == nnets) nnets++;
+	if (netmake(i) < 0) return -1;
+	nets[i].used = 1;
+	return i;
 }
 
 // netfree gives a namespace back to the pool (which keeps as many as ran at once).
@@ -314,7 +453,7 @@ static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long 
 			flags |= CLONE_NEWUSER;
 			break;
 		case 'N':
-			if ((*slot = netslot()) < 0) { *what = "network namespace"; return -1; }
+			if ((*slot = netslot()) < 0) { *what = netwhy[0] ? netwhy : "network namespace"; return -1; }
 			break;
 		case 'o': {
 			const char *path;
@@ -705,8 +844,15 @@ static void reply(int sock, struct reply r, int fd) {
 static void reap_all(int sock) {
 	int st;
 	pid_t pid;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		reply(sock, (struct reply){.type = 'X', .val = st, .pid = pid}, -1);
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int ours = 0; // a pasta, which barge knows nothing of
+		for (int i = 0; i < nnets; i++)
+			if (nets[i].pasta == pid) {
+				nets[i].pasta = 0;
+				ours = 1;
+			}
+		if (!ours) reply(sock, (struct reply){.type = 'X', .val = st, .pid = pid}, -1);
+	}
 }
 
 // limits applies the plan's rlimits to a sandbox in a user namespace from outside it: raising a
@@ -734,7 +880,8 @@ static int limits(pid_t pid, char *plan, size_t len) {
 // fail answers a request the zygote could not start: why goes down the error pipe, errno to barge.
 static void fail(int sock, uint64_t id, int err, const char *what) {
 	char msg[512];
-	int n = snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+	int n = what == netwhy ? snprintf(msg, sizeof msg, "%s", what) // says it all already
+	                       : snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
 	if (n > 0 && write(extra[2], msg, n < (int)sizeof msg ? n : (int)sizeof msg - 1) < 0) {}
 	reply(sock, (struct reply){.type = 'E', .val = err, .id = id}, -1);
 }
@@ -857,5 +1004,8 @@ static void zygote(void) {
 
 __attribute__((constructor)) static void barge_nsinit(void) {
 	const char *mode = getenv("_BARGE_NSINIT");
-	if (mode && !strcmp(mode, "zygote")) zygote();
+	if (mode && !strcmp(mode, "zygote")) {
+		nat = getenv("_BARGE_NAT");
+		zygote();
+	}
 }

@@ -29,10 +29,14 @@ func (s *Sandbox) Protections() []Protection {
 	default:
 		ps = append(ps, on("user namespace", fmt.Sprintf("root maps to host ids %d+ (%d ids per account); images and code idmapped", idBase, idCount)))
 	}
-	if s.opts.HostNetwork {
+	const inside = "barge's API inside at 127.0.0.1:7700; a function's Runtime API inside at 127.0.0.1:9001"
+	switch {
+	case s.opts.HostNetwork:
 		ps = append(ps, off("network namespace", "turned off (--job-network host): sandboxes share the host's network and reach its loopback services"))
-	} else {
-		ps = append(ps, on("network namespace", "one sandbox at a time (from a pool), loopback only; barge's API inside at 127.0.0.1:7700; a function's Runtime API inside at 127.0.0.1:9001; no outbound network"))
+	case s.opts.NetworkNAT:
+		ps = append(ps, on("network namespace", "one sandbox at a time (from a pool); "+inside+"; outbound IPv4 through pasta's user-mode NAT (--job-network nat), nothing inbound; the host's loopback and the link-local range (instance metadata) unreachable; the host's other addresses reachable as by a process of the host's"))
+	default:
+		ps = append(ps, on("network namespace", "one sandbox at a time (from a pool), loopback only; "+inside+"; no outbound network"))
 	}
 	if s.unsafe["masks"] {
 		ps = append(ps, off("/proc and /sys", "turned off: /proc/sys and kernel files as the host has them"))

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -96,6 +97,10 @@ func New(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("capabilities: %w", err)
 	}
 	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last), have: ownCapabilities(), unsafe: map[string]bool{}}
+	if s.zygote.pasta, err = natPath(opts); err != nil {
+		cg.close()
+		return nil, err
+	}
 	for _, u := range opts.Unsafe {
 		s.unsafe[u] = true
 	}
@@ -141,6 +146,22 @@ func New(opts Options) (*Sandbox, error) {
 		}
 	}
 	return s, nil
+}
+
+// natPath is pasta's absolute path when opts ask for outbound network through it, "" otherwise.
+// The zygote is given the path: its environment has no PATH.
+func natPath(opts Options) (string, error) {
+	if !opts.NetworkNAT {
+		return "", nil
+	}
+	if opts.HostNetwork {
+		return "", errors.New("outbound NAT needs a network namespace per sandbox, and the host's network was asked for")
+	}
+	path, err := exec.LookPath("pasta")
+	if err != nil {
+		return "", fmt.Errorf("outbound NAT needs pasta (Debian's and Ubuntu's package passt): %w", err)
+	}
+	return filepath.Abs(path)
 }
 
 // selfTest runs `true` in a sandbox, so that a kernel or container that lacks what the plan

@@ -23,6 +23,11 @@ type Options struct {
 	// HostNetwork shares the host's network with every sandbox instead of giving each its own
 	// loopback-only namespace. Unsafe for untrusted code (--job-network host).
 	HostNetwork bool
+	// NetworkNAT gives each sandbox's network namespace outbound connectivity through pasta's
+	// user-mode NAT (--job-network nat; the passt package): a tap interface with 10.0.2.100/24
+	// and a default route via 10.0.2.2, no inbound port forwarded, the host's loopback and the
+	// link-local range (instance metadata) unreachable. New fails without pasta in PATH.
+	NetworkNAT bool
 	// Unsafe turns named protections off, for tests that show an attack would succeed without
 	// them: "masks" (/proc and /sys as the host has them), "seccomp", "mknod" (CAP_MKNOD kept,
 	// writable mounts without nodev), "volumes" (volumes checked and mounted by path, no roots).

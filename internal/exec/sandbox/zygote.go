@@ -26,6 +26,9 @@ type zygote struct {
 	pending map[uint64]*pendingStart
 	running map[int]*Proc
 	pid     int // the zygote's, for tests
+	// pasta is pasta's path when every pooled network namespace gets outbound network through
+	// it (Options.NetworkNAT); "" leaves them loopback only.
+	pasta string
 }
 
 // pendingStart is a request the zygote has not answered yet.
@@ -64,6 +67,9 @@ func (z *zygote) ensure() error {
 		cmd := exec.Command("/proc/self/exe")
 		cmd.Args = []string{"barge-sandbox-zygote"}
 		cmd.Env = []string{"_BARGE_NSINIT=zygote"}
+		if z.pasta != "" {
+			cmd.Env = append(cmd.Env, "_BARGE_NAT="+z.pasta)
+		}
 		cmd.ExtraFiles = []*os.File{theirs}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 		if err := cmd.Start(); err != nil {
