@@ -41,6 +41,8 @@ type enforcer interface {
 	sweep(wholeFS bool) error
 	// escapeIoctls lists the ioctl requests that take writes out of a bound.
 	escapeIoctls() []uint32
+
+	reuser // reuse.go
 }
 
 // Area is a directory tree whose subdirectories can each be given a byte bound, enforced by the
@@ -54,6 +56,7 @@ type Area struct {
 	img    string // the image file when the area is its own filesystem, else ""
 	dev    string // the block device holding the area
 	owned  bool   // Close unmounts: the image is the area's own
+	free   freeList
 
 	closeOnce sync.Once
 	closeErr  error
@@ -82,7 +85,7 @@ func open(dir string, size int64, kinds []string) (*Area, error) {
 	if err != nil {
 		return nil, fmt.Errorf("area %s: %w", dir, err)
 	}
-	a := &Area{root: root, img: root + ".img"}
+	a := &Area{root: root, img: root + ".img", free: freeList{cap: freeCap}}
 	m, mounted, err := mountAt(root)
 	if err != nil {
 		return nil, fmt.Errorf("area %s: %w", root, err)
@@ -237,7 +240,8 @@ func (a *Area) EscapeIoctls() []uint32 { return a.enf.escapeIoctls() }
 
 // Dir creates the directory name (a single path element) in the area, bounded to bytes:
 // everything created under it, at any depth and by anyone, counts. The directory's own
-// metadata takes a few KiB of the bound.
+// metadata takes a few KiB of the bound. It may be one Release emptied and kept (reuse.go),
+// indistinguishable from a new one but for its identity.
 func (a *Area) Dir(name string, bytes int64) (string, error) {
 	if err := checkName(name); err != nil {
 		return "", err
@@ -245,7 +249,13 @@ func (a *Area) Dir(name string, bytes int64) (string, error) {
 	if bytes <= 0 {
 		return "", fmt.Errorf("area dir %s: bound %d is not positive", name, bytes)
 	}
-	if err := a.enf.makeDir(a.rootF, name, bytes); err != nil {
+	reused, err := a.reuse(name, bytes)
+	if err == nil && !reused {
+		if err = a.enf.makeDir(a.rootF, name, bytes); err == nil {
+			a.noteFresh(name)
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("area dir %s: %w", name, err)
 	}
 	return filepath.Join(a.root, name), nil
@@ -253,7 +263,7 @@ func (a *Area) Dir(name string, bytes int64) (string, error) {
 
 func checkName(name string) error {
 	if name == "" || name == "." || name == ".." || name == lostFound || len(name) > 255 ||
-		strings.ContainsAny(name, "/\x00") {
+		strings.ContainsAny(name, "/\x00") || strings.HasPrefix(name, parkPrefix) {
 		return fmt.Errorf("area dir name %q: not a single path element this package allows", name)
 	}
 	return nil
@@ -272,7 +282,7 @@ func (a *Area) Limit(path string, bytes int64) error {
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
+	defer a.closeParent(parent)
 	dir, err := openDirAt(parent, name)
 	if err != nil {
 		return fmt.Errorf("limit %s: %w", path, err)
@@ -291,20 +301,26 @@ func (a *Area) Limit(path string, bytes int64) error {
 	return nil
 }
 
-// Release removes path with everything under it and frees its bound for reuse. It refuses
-// while anything is mounted below path: removing through a mount would empty what is mounted.
+// Release removes path with everything under it and frees its bound; a directory in the root
+// is instead emptied and kept with its bound for a later Dir when nothing of its use can show
+// (reuse.go). Nothing may hold anything under path open any more, cwd included: it could
+// reach the next user. It refuses while anything is mounted on or below path: removing
+// through a mount would empty what is mounted.
 func (a *Area) Release(path string) error {
 	parent, name, err := a.locate(path)
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
-	under, err := mountsUnder(filepath.Join(parent.Name(), name))
+	defer a.closeParent(parent)
+	under, err := mountsAtOrUnder(filepath.Join(parent.Name(), name))
 	if err != nil {
 		return fmt.Errorf("release %s: %w", path, err)
 	}
 	if len(under) > 0 {
-		return fmt.Errorf("release %s: still mounted below it: %s", path, strings.Join(under, ", "))
+		return fmt.Errorf("release %s: still mounted on or below it: %s", path, strings.Join(under, ", "))
+	}
+	if a.recycle(parent, name) {
+		return nil
 	}
 	if err := a.enf.remove(parent, name); err != nil {
 		return fmt.Errorf("release %s: %w", path, err)
@@ -319,7 +335,7 @@ func (a *Area) Used(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer parent.Close()
+	defer a.closeParent(parent)
 	dir, err := openDirAt(parent, name)
 	if err != nil {
 		return 0, fmt.Errorf("used %s: %w", path, err)
@@ -333,9 +349,10 @@ func (a *Area) Used(path string) (int64, error) {
 }
 
 // Sweep removes everything in the area and frees every bound, for startup after a crash:
-// nothing a previous process left survives. Mounts left below the root are detached first.
-// It must not run concurrently with Dir, Limit or Release.
+// nothing a previous process left survives, directories kept for reuse included. Mounts left
+// below the root are detached first. It must not run concurrently with Dir, Limit or Release.
 func (a *Area) Sweep() error {
+	a.free.clear()
 	under, err := mountsUnder(a.root)
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", a.root, err)
@@ -364,9 +381,12 @@ func (a *Area) Sweep() error {
 }
 
 // Close unmounts the area's own image (its loop device then detaches itself) and leaves any
-// other filesystem mounted; data stays, for Sweep to clear at the next start.
+// other filesystem mounted; data stays (kept directories too), for Sweep at the next start.
 func (a *Area) Close() error {
 	a.closeOnce.Do(func() {
+		if a.enf != nil {
+			a.enf.closeReuse()
+		}
 		if a.rootF != nil {
 			a.rootF.Close()
 		}

@@ -147,9 +147,12 @@ func TestBound(t *testing.T) {
 	})
 }
 
+// TestReleaseFreesBoundAndSpace: a directory Release does not keep for reuse (here none is
+// kept) goes with its bound.
 func TestReleaseFreesBoundAndSpace(t *testing.T) {
 	forEachKind(t, func(t *testing.T, kind string) {
 		a := newArea(t, kind)
+		a.free.cap = 0
 		first, err := a.Dir("first", mib)
 		if err != nil {
 			t.Fatal(err)
@@ -331,7 +334,7 @@ func TestLimit(t *testing.T) {
 func TestDirRejectsBadNames(t *testing.T) {
 	needLoop(t)
 	a := newArea(t, imageKindHere(t))
-	for _, name := range []string{"", ".", "..", "a/b", "/abs", lostFound, strings.Repeat("x", 256)} {
+	for _, name := range []string{"", ".", "..", "a/b", "/abs", lostFound, strings.Repeat("x", 256), parkPrefix + "1"} {
 		if _, err := a.Dir(name, mib); err == nil {
 			t.Errorf("Dir(%q) succeeded", name)
 		}
@@ -378,27 +381,4 @@ func TestConcurrentDirAndRelease(t *testing.T) {
 			t.Errorf("left behind: %v", names)
 		}
 	})
-}
-
-// BenchmarkDir measures what each job start and end costs: Dir, then Release of the empty
-// directory.
-func BenchmarkDir(b *testing.B) {
-	needLoop(b)
-	for _, kind := range imageKinds {
-		b.Run(kind, func(b *testing.B) {
-			needKind(b, kind)
-			a := newArea(b, kind)
-			i := 0
-			for b.Loop() {
-				p, err := a.Dir(fmt.Sprintf("job%d", i), 64*mib)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := a.Release(p); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -88,9 +89,13 @@ type btrfsQgroups struct {
 	root   *os.File
 	sysfs  string // /sys/fs/btrfs/<fsid>/qgroups
 	simple bool   // simple quotas; false: full qgroup accounting (nested subvolumes escape)
+	leaf   int64  // nodesize: what an empty subvolume's tree takes
 
-	mu    sync.Mutex
-	stale []uint64 // subvolumes deleted whose qgroups could not be removed yet
+	lastNudge   atomic.Int64 // unix nanoseconds of the last commit nudge asked for
+	commitsOnce sync.Once
+	commits     *os.File // commit_stats, kept open: reuse_btrfs.go
+	mu          sync.Mutex
+	stale       []uint64 // subvolumes deleted whose qgroups could not be removed yet
 }
 
 // btrfsSysfs returns /sys/fs/btrfs/<fsid> for the filesystem holding f.
@@ -121,6 +126,9 @@ func openBtrfs(root *os.File, enable bool) (*btrfsQgroups, error) {
 	}
 	mode, _ := readSmall(filepath.Join(b.sysfs, "mode"))
 	b.simple = mode == "squota"
+	if b.leaf, err = readInt(filepath.Join(dir, "nodesize")); err != nil {
+		return nil, fmt.Errorf("btrfs node size: %w", err)
+	}
 	return b, nil
 }
 
@@ -274,11 +282,12 @@ func (b *btrfsQgroups) remove(parent *os.File, name string) error {
 		err = fileIoctl(parent, btrfsIocSnapDestroy, unsafe.Pointer(&args))
 	}
 	if err != nil {
-		err = removeTree(parent, name, func(_, dir *os.File) {
+		err = removeTree(parent, name, func(_, dir *os.File) error {
 			if id, err := subvolID(dir); err == nil && (len(ids) == 0 || id != ids[0]) {
 				ids = append(ids, id)
 				b.unlimit(id)
 			}
+			return nil
 		})
 	}
 	for _, id := range ids {

@@ -32,6 +32,22 @@
 //     changing its project id from the initial user namespace. A sandbox's seccomp filter must
 //     refuse them.
 //
+// Bounded directories are reused (reuse.go): making one and deleting it cost more than the
+// trivial job that used it, and leave the kernel background work. Release empties a directory
+// (each entry resolved in its open parent, no symlink followed, nothing done while anything is
+// mounted on or below it) and keeps it, with its bound, for a later Dir, up to 256 of them,
+// when nothing of its use can show: its owner and mode are reset to a new directory's, and its
+// size, inode flags, fsxattr fields and extended attributes (ACLs, btrfs properties) must
+// already match a new one's; no other bound may lie below it; on btrfs the subvolume must be
+// writable and not marked received. Otherwise it is deleted as before. Dir hands a kept one
+// out, renamed, its times set to now and its limit set, only once its bound charges no more
+// than a new directory's: project quotas uncharge at once, unless a file is still held open;
+// btrfs accounts space freed, and gives back the metadata reserved for a transaction, when
+// that transaction commits, which Dir then asks for. What stays is identity: the inode, the
+// subvolume id, the birth time, and on btrfs the inode numbers the next files get, which
+// continue from those made before. So nothing may still hold anything under a directory
+// being released open, its cwd included: it could reach the next user.
+//
 // An image is sparse: it reserves nothing on the host, so its size must fit the host's free
 // space, or the host filling up first makes the image's writes fail with I/O errors. Freed
 // blocks are handed back to the host (discard). Open the same directory once per process;

@@ -11,8 +11,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
+)
+
+const (
+	fsImmutableFl = 0x10
+	fsNodumpFl    = 0x40
+	bigBound      = 20 << 30 // barge's default bound
 )
 
 func TestMain(m *testing.M) {
@@ -150,13 +157,22 @@ func countMounts(t testing.TB, dir string) int {
 	return n
 }
 
-// areaNames lists the area's root, less what mkfs put there.
+// areaNames lists the area's root, less what mkfs put there and the directories kept for reuse.
 func areaNames(t testing.TB, a *Area) []string {
 	names, err := readNames(a.rootF)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return n == lostFound })
+	return slices.DeleteFunc(names, func(n string) bool { return n == lostFound || strings.HasPrefix(n, parkPrefix) })
+}
+
+// parkedNames lists the directories kept for reuse in the area's root.
+func parkedNames(t testing.TB, a *Area) []string {
+	names, err := readNames(a.rootF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, parkPrefix) })
 }
 
 func errnoOf(err error) int {
@@ -200,4 +216,97 @@ func imageKindHere(t testing.TB) string {
 	}
 	defer a.Close()
 	return a.fstype
+}
+
+// settle commits the filesystem, after which btrfs has accounted what was freed.
+func settle(t testing.TB, a *Area) {
+	t.Helper()
+	if err := withFd(a.rootF, func(fd uintptr) error { return unix.Syncfs(int(fd)) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// boundOf returns the id of path's bound: its subvolume id or its project id.
+func boundOf(t testing.TB, a *Area, path string) uint64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, ok := a.enf.(*btrfsQgroups); ok {
+		id, err := subvolID(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	fa, err := getFsxattr(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(fa.Projid)
+}
+
+// boundGone reports whether the area let go of bound id: btrfs removed its level-1 quota
+// group (or will, once the kernel lets it), or the project went back to the pool.
+func boundGone(a *Area, id uint64) bool {
+	switch e := a.enf.(type) {
+	case *btrfsQgroups:
+		e.mu.Lock()
+		stale := slices.Contains(e.stale, id)
+		e.mu.Unlock()
+		_, err := os.Stat(filepath.Join(e.sysfs, fmt.Sprintf("1_%d", id)))
+		return stale || errors.Is(err, os.ErrNotExist)
+	case *projectQuota:
+		return !e.ids.holds(uint32(id))
+	}
+	return false
+}
+
+func lookOf(t testing.TB, path string) look {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := lookAt(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func setFlags(t testing.TB, path string, set, clear uint32) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if err == nil {
+		flags = flags&^clear | set
+		err = fileIoctl(f, unix.FS_IOC_SETFLAGS, unsafe.Pointer(&flags))
+	}
+	if err != nil {
+		t.Fatalf("chattr %s: %v", path, err)
+	}
+}
+
+func mustDir(t testing.TB, a *Area, name string, bytes int64) string {
+	t.Helper()
+	p, err := a.Dir(name, bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustRelease(t testing.TB, a *Area, path string) {
+	t.Helper()
+	if err := a.Release(path); err != nil {
+		t.Fatal(err)
+	}
 }

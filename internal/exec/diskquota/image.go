@@ -42,13 +42,12 @@ type mountEntry struct {
 	source, options    string
 }
 
-// readMounts parses /proc/self/mountinfo: the kernel's own view of this mount namespace, which
-// (unlike mtab) also shows what a process killed before it could clean up left behind.
-func readMounts() ([]mountEntry, error) {
-	raw, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
-	}
+// readMounts returns /proc/self/mountinfo parsed: the kernel's own view of this mount
+// namespace, which (unlike mtab) also shows what a process killed before it could clean up
+// left behind. It is read again only when it changed (mounts.go); callers must not modify it.
+func readMounts() ([]mountEntry, error) { return mountTable.get() }
+
+func parseMounts(raw []byte) ([]mountEntry, error) {
 	var out []mountEntry
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -111,6 +110,22 @@ func mountsUnder(dir string) ([]string, error) {
 	var out []string
 	for _, m := range mounts {
 		if strings.HasPrefix(m.point, dir+"/") {
+			out = append(out, m.point)
+		}
+	}
+	return out, nil
+}
+
+// mountsAtOrUnder lists mount points that are dir or lie below it: opening dir by name would
+// enter a filesystem mounted on it.
+func mountsAtOrUnder(dir string) ([]string, error) {
+	mounts, err := readMounts()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range mounts {
+		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
 			out = append(out, m.point)
 		}
 	}

@@ -358,12 +358,13 @@ func (p *projectQuota) limitDir(parent *os.File, name string, bytes int64) error
 // inherited its project shares it with an ancestor, which may lie outside the tree.
 func (p *projectQuota) remove(parent *os.File, name string) error {
 	var roots []uint32
-	err := removeTree(parent, name, func(parent, dir *os.File) {
+	err := removeTree(parent, name, func(parent, dir *os.File) error {
 		pid, err1 := p.projectOf(parent)
 		id, err2 := p.projectOf(dir)
 		if err1 == nil && err2 == nil && id != pid {
 			roots = append(roots, id)
 		}
+		return nil
 	})
 	var errs []error
 	for _, id := range roots {
