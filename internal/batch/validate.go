@@ -34,8 +34,10 @@ func resourcesOf(field string, reqs []wire.ResourceRequirement, vcpus, memory *i
 		switch rr.Type {
 		case wire.ResourceTypeVcpu:
 			v, err := strconv.ParseFloat(rr.Value, 64)
-			if err != nil || v <= 0 || math.IsInf(v, 0) || v > 1e6 {
-				return r, awserr.Client("%s: VCPU value %q must be a positive number", f, rr.Value)
+			// !(v >= 0.01) also catches NaN; 0.01 vCPU is the smallest CPU quota a cgroup can
+			// enforce (1 ms per 100 ms period), so 1e-300 cannot mean "no limit".
+			if err != nil || !(v >= 0.01) || math.IsInf(v, 0) || v > 1e6 {
+				return r, awserr.Client("%s: VCPU value %q must be a number from 0.01 to 1000000", f, rr.Value)
 			}
 			r.MilliVCPU, haveCPU = int64(math.Round(v*1000)), true
 		case wire.ResourceTypeMemory:
