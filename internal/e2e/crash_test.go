@@ -3,7 +3,12 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
@@ -167,5 +172,32 @@ func TestCrashWithArraysAndDependencies(t *testing.T) {
 		if aws.ToInt64(a.StartedAt) < aws.ToInt64(k.StoppedAt) {
 			t.Fatalf("dependent started before %s stopped", aws.ToString(k.JobId))
 		}
+	}
+}
+
+// TestDataDirLock: a second server on a data directory in use exits at once, naming the
+// directory and the first server's pid, and the first server's running job is unharmed.
+func TestDataDirLock(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := b.Batch()
+	register(t, c, "steady", &types.ContainerProperties{Command: []string{"sh", "-c", "echo started; sleep 2; echo finished"}})
+	id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("steady"), JobDefinition: aws.String("steady")})
+	bargetest.WaitJob(t, c, id, jobWait, func(s string) bool { return s == "RUNNING" })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	second := exec.CommandContext(ctx, bargetest.Binary(t), "server", "--addr", "127.0.0.1:0", "--data-dir", b.DataDir)
+	out, err := second.CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("the second server did not refuse the data directory (err %v):\n%s", err, out)
+	}
+	holder, _ := os.ReadFile(filepath.Join(b.DataDir, "lock"))
+	want := "data directory " + b.DataDir + " is in use by barge pid " + strings.TrimSpace(string(holder))
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("the refusal does not say %q:\n%s", want, out)
+	}
+	if j := bargetest.WaitJob(t, c, id, jobWait, terminal); j.Status != types.JobStatusSucceeded {
+		t.Fatalf("the first server's job: %s %q", j.Status, aws.ToString(j.StatusReason))
 	}
 }

@@ -99,6 +99,7 @@ type Server struct {
 	creds *account.Set
 	exec  *local.Executor
 	errc  chan error
+	lock  *os.File // the data directory's, held while the server runs
 }
 
 // Start brings barge up and starts serving; it returns once the listener accepts connections.
@@ -122,10 +123,25 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	log := opts.Logger
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	lock, err := lockDataDir(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := start(ctx, opts, lock)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start is Start once the data directory is this process's.
+func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
+	log := opts.Logger
+	var err error
 	// Checked before anything starts, so that a wrong root stops barge rather than its jobs.
 	if opts.VolumeRoots, err = batch.CheckVolumeRoots(opts.VolumeRoots, opts.DataDir); err != nil {
 		return nil, err
@@ -149,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{opts: opts, db: db, logs: ls, creds: creds, errc: make(chan error, 1)}
+	s := &Server{opts: opts, db: db, logs: ls, creds: creds, errc: make(chan error, 1), lock: lock}
 	workDir := filepath.Join(opts.DataDir, "work")
 	// Working directories of attempts that died with a previous process are garbage now.
 	os.RemoveAll(workDir)
@@ -260,7 +276,9 @@ func (s *Server) closeStores() error {
 	if s.exec != nil {
 		s.exec.Close()
 	}
-	return errors.Join(s.db.Close(), s.logs.Close())
+	err := errors.Join(s.db.Close(), s.logs.Close())
+	s.lock.Close() // last: nothing of this server touches the directory after it
+	return err
 }
 
 // newExecutor makes the local executor: sandboxed when the host allows (or opts demand it), with
