@@ -13,12 +13,17 @@ import (
 
 	"github.com/google/uuid"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/barge-run/barge/internal/awserr"
 	"github.com/barge-run/barge/internal/batch"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/sigv4"
 )
+
+// DefaultMaxInflightBytes bounds the request bodies read at once across all requests (Config).
+const DefaultMaxInflightBytes = 256 << 20
 
 // maxBody bounds request bodies: AWS's largest synchronous payload (Lambda, 6 MB) plus framing.
 const maxBody = 7 << 20
@@ -31,12 +36,17 @@ type Config struct {
 	Lookup func(accessKeyID string) (sigv4.Credential, bool)
 	Logger *slog.Logger
 	Region string
+	// MaxInflightBytes bounds the request body bytes read at once across all requests; past it
+	// requests get 503 with Retry-After (0: DefaultMaxInflightBytes).
+	MaxInflightBytes int64
 }
 
 // Server is the HTTP handler for every AWS API barge serves.
 type Server struct {
 	cfg      Config
 	verifier *sigv4.Verifier
+	// inflight bounds the request body bytes being read at once, across all requests.
+	inflight *semaphore.Weighted
 	mux      *http.ServeMux
 	log      *slog.Logger
 }
@@ -46,7 +56,11 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, verifier: &sigv4.Verifier{Lookup: cfg.Lookup}, mux: http.NewServeMux(), log: cfg.Logger}
+	if cfg.MaxInflightBytes <= 0 {
+		cfg.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	s := &Server{cfg: cfg, verifier: &sigv4.Verifier{Lookup: cfg.Lookup}, mux: http.NewServeMux(), log: cfg.Logger,
+		inflight: semaphore.NewWeighted(cfg.MaxInflightBytes)}
 	s.routeBatch()
 	s.routeLambda()
 	if cfg.Lambda != nil {
@@ -94,6 +108,28 @@ func (s *Server) authed(service string, next http.HandlerFunc) http.HandlerFunc 
 // authedLimit is authed with its own bound on the body size.
 func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Who is asking comes first: a client with no valid key never makes barge read (let
+		// alone buffer) a byte of its body.
+		if err := s.verifier.Precheck(r); err != nil {
+			writeSigError(w, err)
+			return
+		}
+		if r.ContentLength > limit {
+			writeError(w, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "request body of %d bytes exceeds %d bytes", r.ContentLength, limit))
+			return
+		}
+		// Bytes in flight across all requests are bounded: past the bound a request is turned
+		// away (503, Retry-After) rather than the server growing.
+		reserve := limit
+		if r.ContentLength >= 0 {
+			reserve = r.ContentLength
+		}
+		if !s.inflight.TryAcquire(reserve) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, awserr.New(http.StatusServiceUnavailable, "ServiceUnavailableException", "the server is receiving too much at once; retry"))
+			return
+		}
+		defer s.inflight.Release(reserve)
 		// Sized from Content-Length when it is known: growing a buffer by doubling costs tens of
 		// milliseconds for a function's multi-megabyte package.
 		var buf bytes.Buffer
@@ -114,12 +150,7 @@ func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		res, err := s.verifier.Verify(r, body)
 		if err != nil {
-			var se *sigv4.Error
-			if errors.As(err, &se) {
-				writeError(w, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.Status})
-				return
-			}
-			writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException", "%v", err))
+			writeSigError(w, err)
 			return
 		}
 		if res.Service != service {
@@ -130,6 +161,16 @@ func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc)
 		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: res.Credential.AccountID, body: body})
 		next(w, r.WithContext(ctx))
 	}
+}
+
+// writeSigError renders a signature failure as AWS does.
+func writeSigError(w http.ResponseWriter, err error) {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		writeError(w, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.Status})
+		return
+	}
+	writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException", "%v", err))
 }
 
 func writeJSON(w http.ResponseWriter, contentType string, status int, v any) {

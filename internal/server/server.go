@@ -232,7 +232,12 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	} else {
 		log.Warn("JOBS AND FUNCTIONS ARE NOT ISOLATED", "backend", executor.Describe())
 	}
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Slow clients are cut off: headers within 10 s, a whole request (a 50 MB function
+		// package included) within 2 minutes, an idle keep-alive connection after 2 minutes. The
+		// write timeout outlasts the longest synchronous Invoke (Lambda's 15-minute maximum).
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+		WriteTimeout: 16 * time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() { s.errc <- s.http.Serve(s.ln) }()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
 	return s, nil

@@ -71,6 +71,27 @@ type keyID struct {
 	secret, date, region, service string
 }
 
+// Precheck is what Verify checks before it needs the body: the Authorization header (or the
+// presigned query) parses, the signing time is within the skew window and the access key is
+// known. A server calls it before reading a byte of the body, so that a client without a key
+// cannot make it buffer one; the signature itself (over the body) is Verify's.
+func (v *Verifier) Precheck(r *http.Request) error {
+	a, err := parseAuth(r)
+	if err != nil {
+		return err
+	}
+	if err := v.checkTime(a); err != nil {
+		return err
+	}
+	if v.Lookup == nil {
+		return errUnrecognizedClient()
+	}
+	if _, ok := v.Lookup(a.accessKeyID); !ok {
+		return errUnrecognizedClient()
+	}
+	return nil
+}
+
 // Verify checks the SigV4 signature of r, using body as the request payload.
 // body must be the complete request body; Verify does not read r.Body.
 // On failure the error is an *Error carrying the AWS error code, message and

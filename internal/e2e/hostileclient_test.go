@@ -1,0 +1,101 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+
+	"github.com/barge-run/barge/internal/bargetest"
+)
+
+// TestAuthenticateFirst: 50 connections announce 70 MB Lambda bodies with a key barge does not
+// know (or none) and send none of it; each is answered 403 at once — barge authenticates before
+// it reads a byte of a body, so they hold no buffer — while an authenticated client is still
+// answered. A body announced past the operation's bound is refused with 413 before it is read.
+func TestAuthenticateFirst(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	addr := strings.TrimPrefix(b.Endpoint, "http://")
+	const announce = 70 << 20
+	header := func(auth string) string {
+		return "POST /2015-03-31/functions HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\n" +
+			auth + fmt.Sprintf("Content-Length: %d\r\n\r\n", announce)
+	}
+	unknownKey := "Authorization: AWS4-HMAC-SHA256 Credential=AKIAUNKNOWNKEY000000/" + time.Now().UTC().Format("20060102") +
+		"/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + strings.Repeat("0", 64) + "\r\n" +
+		"X-Amz-Date: " + time.Now().UTC().Format("20060102T150405Z") + "\r\n"
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 50 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		auth := unknownKey
+		if i%2 == 1 {
+			auth = "" // no signature at all
+		}
+		if _, err := c.Write([]byte(header(auth))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("connection %d: no answer without its body: %v", i, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("connection %d: status %d, want 403", i, res.StatusCode)
+		}
+	}
+	// An authenticated client is answered meanwhile.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := b.Batch().DescribeJobQueues(ctx, &batch.DescribeJobQueuesInput{}); err != nil {
+		t.Fatalf("an authenticated client beside them: %v", err)
+	}
+	// Announced past the bound, with a valid key: 413 without reading it.
+	status, body := signedRawAnnounced(t, b, "/v1/describejobqueues", 64<<20)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "RequestEntityTooLargeException") {
+		t.Errorf("a 64 MB Batch body: %d %s", status, body)
+	}
+}
+
+// signedRawAnnounced sends headers naming barge's own key (a signature is checked only once the
+// body is read) and announcing a body of n bytes, and returns the answer to the headers alone.
+func signedRawAnnounced(t *testing.T, b *bargetest.Barge, path string, n int64) (int, string) {
+	t.Helper()
+	addr := strings.TrimPrefix(b.Endpoint, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	now := time.Now().UTC()
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Amz-Date: %s\r\n"+
+		"Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/us-east-1/batch/aws4_request, SignedHeaders=host;x-amz-date, Signature=%s\r\n"+
+		"Content-Length: %d\r\n\r\n", path, addr, now.Format("20060102T150405Z"), b.Cred.AccessKeyID, now.Format("20060102"), strings.Repeat("0", 64), n)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer without the body: %v", err)
+	}
+	defer res.Body.Close()
+	var sb strings.Builder
+	bufio.NewReader(res.Body).WriteTo(&sb)
+	return res.StatusCode, sb.String()
+}
