@@ -160,6 +160,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	jobNetwork := fs.String("job-network", "isolated", "isolated: each job and function instance has a network namespace of its own (loopback only; barge's API at 127.0.0.1:7700 inside); nat: as isolated, plus outbound network through pasta's user-mode NAT (package passt; nothing inbound, the host's loopback unreachable); host: the host's network — unsafe for untrusted code")
 	var unsafeSandbox stringList
 	fs.Var(&unsafeSandbox, "unsafe-sandbox", "FOR TESTS ONLY: turn a sandbox protection off (userns, netns, masks, seccomp, mknod, volumes, disk; repeatable)")
+	logLimit := sizeFlag(server.DefaultLogLimit)
+	fs.Var(&logLimit, "log-limit", "most output stored per job attempt or function instance (a `SIZE`, e.g. 1GiB); past it one event says so and the rest is dropped")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
@@ -200,7 +202,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
-		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral),
+		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
 		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList})
 	if err != nil {
 		return err

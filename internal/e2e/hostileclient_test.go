@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
+	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 
 	"github.com/barge-run/barge/internal/bargetest"
 )
@@ -98,4 +100,22 @@ func signedRawAnnounced(t *testing.T, b *bargetest.Barge, path string, n int64) 
 	var sb strings.Builder
 	bufio.NewReader(res.Body).WriteTo(&sb)
 	return res.StatusCode, sb.String()
+}
+
+// TestLogLimit: a job printing without end is stored up to --log-limit, then one event says
+// the log was cut; the job itself runs on to success.
+func TestLogLimit(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t, bargetest.WithArgs("--log-limit", "4KiB"))
+	c := b.Batch()
+	register(t, c, "chatty", &types.ContainerProperties{Command: []string{"sh", "-c", "yes line-of-output | head -n 100000; echo finished"}})
+	id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("chatty"), JobDefinition: aws.String("chatty")})
+	j := bargetest.WaitJob(t, c, id, jobWait, terminal)
+	if j.Status != types.JobStatusSucceeded {
+		t.Fatalf("the job: %s %q", j.Status, aws.ToString(j.StatusReason))
+	}
+	lines := logLines(t, b.Logs(), aws.ToString(j.Container.LogStreamName))
+	if len(lines) < 10 || len(lines) > 200 || !strings.Contains(lines[len(lines)-1], "reached its limit of 4096 bytes") {
+		t.Fatalf("%d lines stored, ending %q", len(lines), lines[len(lines)-1])
+	}
 }

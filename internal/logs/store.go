@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,8 @@ type Store struct {
 	// dirs caches the directories known to exist.
 	dirs sync.Map
 	now  func() time.Time
+	// limit caps the bytes of one stream (SetLimit); 0: none.
+	limit atomic.Int64
 
 	// mu orders stream creation, deletion, the last Close of a stream and
 	// the start of every read, so a reader never opens a file that is
@@ -59,6 +62,10 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	}
 	return &Store{root: root, dir: dir, now: now, active: make(map[string]*stream), creating: make(map[string]chan struct{})}, nil
 }
+
+// SetLimit caps every stream at n bytes from now on (barge's --log-limit): past it one last event
+// says so and later output is dropped. 0 removes the cap.
+func (s *Store) SetLimit(n int64) { s.limit.Store(n) }
 
 // Close releases the store's handle on its directory. Writers already
 // created keep working; everything else fails afterwards.

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -34,6 +35,8 @@ type stream struct {
 	refs    int
 	lastTS  int64 // newest timestamp in the file, so timestamps never go back
 	scratch []byte
+	// truncated is set once the stream reached the store's limit: later output is dropped.
+	truncated bool
 }
 
 // recover prepares an existing file for appending after a restart: it
@@ -83,9 +86,16 @@ func (st *stream) append(msgs [][]byte) error {
 	if st.f == nil {
 		return fs.ErrClosed
 	}
+	if st.truncated {
+		return nil // past the limit: dropped, said once already
+	}
 	ts := max(st.store.now().UnixMilli(), st.lastTS)
 	buf := st.scratch[:0]
+	limit := st.store.limit.Load()
 	for i, m := range msgs {
+		if limit > 0 && st.size.Load()+int64(len(buf)+len(m))+40 > limit {
+			return st.truncate(buf, ts, limit)
+		}
 		buf = appendRecord(buf, ts, ts, m)
 		if len(buf) >= maxBatchBytes || i == len(msgs)-1 {
 			if err := st.write(buf); err != nil {
@@ -99,6 +109,16 @@ func (st *stream) append(msgs [][]byte) error {
 		st.scratch = buf
 	}
 	return nil
+}
+
+// truncate writes what fits (buf) and one last event saying the log stops here, then drops
+// whatever the stream is given after: one job printing without end cannot fill the disk.
+func (st *stream) truncate(buf []byte, ts, limit int64) error {
+	notice := fmt.Sprintf("barge: this log reached its limit of %d bytes (--log-limit); later output was dropped", limit)
+	buf = appendRecord(buf, ts, ts, []byte(notice))
+	st.truncated = true
+	st.lastTS = ts
+	return st.write(buf)
 }
 
 func (st *stream) write(b []byte) error {

@@ -30,6 +30,9 @@ import (
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
 
+// DefaultLogLimit is the most output stored per job attempt or function instance.
+const DefaultLogLimit = 1 << 30
+
 // DefaultAddr is where barge listens unless told otherwise: loopback only.
 const DefaultAddr = "127.0.0.1:7700"
 
@@ -66,6 +69,9 @@ type Options struct {
 	// VolumeRoots are the host directories job volumes may come from (--volume-root); none
 	// means job definitions cannot name host paths.
 	VolumeRoots []string
+	// LogLimit caps the stored output of one job attempt or function instance, in bytes
+	// (--log-limit; 0: DefaultLogLimit): past it one event says so and the rest is dropped.
+	LogLimit int64
 	// HostUsers turns user namespaces off (--userns host): root in a sandbox is root on the host.
 	HostUsers bool
 	// HostNetwork shares the host's network with sandboxes (--job-network host).
@@ -165,6 +171,10 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	if opts.LogLimit <= 0 {
+		opts.LogLimit = DefaultLogLimit
+	}
+	ls.SetLimit(opts.LogLimit)
 	s := &Server{opts: opts, db: db, logs: ls, creds: creds, errc: make(chan error, 1), lock: lock}
 	workDir := filepath.Join(opts.DataDir, "work")
 	// Working directories of attempts that died with a previous process are garbage now.
