@@ -43,6 +43,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"terminate": cmdTerminate,
 		"bench":     cmdBench,
 		"doctor":    cmdDoctor,
+		"backup":    cmdBackup,
 		"deploy":    cmdDeploy,
 		"invoke":    cmdInvoke,
 
@@ -88,6 +89,7 @@ Usage:
   barge env        [--addr …] [--data-dir …]                     print AWS_* exports for clients
   barge account add <12-digit id> [--data-dir …]                 add an account and print its key
   barge doctor                                                   what this host offers for isolation
+  barge backup     [--data-dir …] <new directory>                 a consistent copy of a (running) server's data
   barge deploy     [--runtime r] [--handler h] [--env K=V] <function> <zip | dir | executable>   create or update a function
   barge invoke     [--qualifier q] [--event] [--logs] <function> [payload]
 

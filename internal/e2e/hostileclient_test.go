@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +120,50 @@ func TestLogLimit(t *testing.T) {
 	lines := logLines(t, b.Logs(), aws.ToString(j.Container.LogStreamName))
 	if len(lines) < 10 || len(lines) > 200 || !strings.Contains(lines[len(lines)-1], "reached its limit of 4096 bytes") {
 		t.Fatalf("%d lines stored, ending %q", len(lines), lines[len(lines)-1])
+	}
+}
+
+// TestBackupAndDamagedStore: `barge backup` copies a running server's data into a directory a
+// new server starts from with the same jobs and output; a server refuses a damaged store at
+// start, saying what to do.
+func TestBackupAndDamagedStore(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := b.Batch()
+	register(t, c, "kept", &types.ContainerProperties{Command: []string{"echo", "kept-output"}})
+	id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("kept"), JobDefinition: aws.String("kept")})
+	j := bargetest.WaitJob(t, c, id, jobWait, terminal)
+
+	dest := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command(bargetest.Binary(t), "backup", "--data-dir", b.DataDir, dest).CombinedOutput(); err != nil {
+		t.Fatalf("barge backup of a running server: %v\n%s", err, out)
+	}
+	restored := bargetest.Start(t, bargetest.WithDataDir(dest))
+	got := describe(t, restored.Batch(), id)
+	if len(got) != 1 || got[0].Status != types.JobStatusSucceeded {
+		t.Fatalf("the restored server's job: %+v", got)
+	}
+	if lines := logLines(t, restored.Logs(), aws.ToString(j.Container.LogStreamName)); len(lines) != 1 || lines[0] != "kept-output" {
+		t.Fatalf("the restored server's log: %q", lines)
+	}
+
+	// A damaged store: the server refuses to start and says what to do.
+	damaged := t.TempDir()
+	if out, err := exec.Command(bargetest.Binary(t), "backup", "--data-dir", b.DataDir, filepath.Join(damaged, "d")).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dbPath := filepath.Join(damaged, "d", "barge.db")
+	f, err := os.OpenFile(dbPath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	f.WriteAt([]byte(strings.Repeat("\xde\xad\xbe\xef", 1024)), fi.Size()-4096)
+	f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bargetest.Binary(t), "server", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(damaged, "d")).CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "damaged") || !strings.Contains(string(out), "barge backup") {
+		t.Fatalf("a server on a damaged store (err %v):\n%s", err, out)
 	}
 }
