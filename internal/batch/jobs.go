@@ -199,6 +199,9 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 		return nil, awserr.Client("containerOverrides.command: the job has no command and no image to take one from")
 	}
 	c.Command = substituteRefs(c.Command, params)
+	if err := checkExecSize(c.Command, c.Environment); err != nil {
+		return nil, err
+	}
 
 	retry := def.RetryStrategy
 	if in.RetryStrategy != nil {

@@ -231,3 +231,34 @@ func substituteRefs(cmd []string, params map[string]string) []string {
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
+
+// Linux's limits on what execve takes: one argument or environment entry at most 128 KiB
+// (MAX_ARG_STRLEN), all of them together well under ARG_MAX (2 MiB with the default stack
+// limit; barge keeps 1 MiB, leaving room for the variables it adds). Past them a job could never
+// start; it is refused at submit instead, naming the field.
+const (
+	maxExecString = 128 << 10
+	maxExecTotal  = 1 << 20
+)
+
+// checkExecSize refuses a command and environment that could not be exec'd.
+func checkExecSize(cmd []string, env []wire.KeyValuePair) error {
+	total := 0
+	for i, a := range cmd {
+		if len(a)+1 > maxExecString {
+			return awserr.Client("command[%d] is %d bytes; one argument may have at most %d", i, len(a), maxExecString-1)
+		}
+		total += len(a) + 1
+	}
+	for i, kv := range env {
+		n := len(kv.Name) + 1 + len(kv.Value) + 1
+		if n > maxExecString {
+			return awserr.Client("environment[%d] (%s) is %d bytes; one variable may have at most %d", i, kv.Name, n, maxExecString)
+		}
+		total += n
+	}
+	if total > maxExecTotal {
+		return awserr.Client("command and environment together are %d bytes; at most %d", total, maxExecTotal)
+	}
+	return nil
+}

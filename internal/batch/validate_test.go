@@ -51,3 +51,24 @@ func TestResourceNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestExecSize: a command or environment Linux could not exec is refused at submit, naming it.
+func TestExecSize(t *testing.T) {
+	big := strings.Repeat("a", 128<<10)
+	for _, c := range []struct {
+		name string
+		cmd  []string
+		env  []wire.KeyValuePair
+		want string
+	}{
+		{"fits", []string{"echo", strings.Repeat("a", 1000)}, []wire.KeyValuePair{{Name: "A", Value: "b"}}, ""},
+		{"one argument too long", []string{"echo", big}, nil, "command[1]"},
+		{"one variable too long", []string{"true"}, []wire.KeyValuePair{{Name: "BIG", Value: big}}, "environment[0] (BIG)"},
+		{"too much together", []string{"echo", big[:100000], big[:100000], big[:100000], big[:100000], big[:100000], big[:100000], big[:100000], big[:100000], big[:100000], big[:100000], big[:100000]}, nil, "together"},
+	} {
+		err := checkExecSize(c.cmd, c.env)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+	}
+}

@@ -73,6 +73,12 @@ func TestAuthenticateFirst(t *testing.T) {
 	if _, err := b.Batch().DescribeJobQueues(ctx, &batch.DescribeJobQueuesInput{}); err != nil {
 		t.Fatalf("an authenticated client beside them: %v", err)
 	}
+	// Profiling is never on the API's listener (only on --pprof's own).
+	if res, err := http.Get(b.Endpoint + "/debug/pprof/"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ on the API: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	// Announced past the bound, with a valid key: 413 without reading it.
 	status, body := signedRawAnnounced(t, b, "/v1/describejobqueues", 64<<20)
 	if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "RequestEntityTooLargeException") {

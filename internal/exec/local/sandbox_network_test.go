@@ -87,7 +87,7 @@ func TestSandboxNetworkNAT(t *testing.T) {
 		t.Skip("python3 is not installed")
 	}
 	ext, extConns := greeter(t, net.JoinHostPort(hostIPv4(t), "0"), "hello-from-host")
-	lo, loConns := greeter(t, "127.0.0.1:0", "hello-from-host-loopback")
+	lo, _ := greeter(t, "127.0.0.1:0", "hello-from-host-loopback")
 	_, loPort, _ := net.SplitHostPort(lo)
 	job := func(v env, targets ...string) string {
 		t.Helper()
@@ -109,8 +109,10 @@ func TestSandboxNetworkNAT(t *testing.T) {
 				t.Errorf("%s reached from the sandbox:\n%s", target, out)
 			}
 		}
-		if n := loConns.Load(); n != 0 {
-			t.Errorf("the host's loopback listener had %d connections from the sandbox", n)
+		// (The loopback listener's own count is no witness: other tests on this host, such as
+		// e2e's unprotected Runtime API thief, scan loopback ports and connect to it.)
+		if strings.Contains(out, "hello-from-host-loopback") {
+			t.Errorf("the sandbox read from the host's loopback:\n%s", out)
 		}
 		if strings.Contains(out, "no-gateway") {
 			t.Errorf("no default route inside:\n%s", out)
