@@ -123,6 +123,7 @@ func TestSandboxIsolation(t *testing.T) {
 		{name: "barge data hidden", spec: bexec.Spec{Command: sh(`cat ` + secret + ` 2>/dev/null || echo hidden`)}, wantOut: "hidden"},
 		{name: "private /tmp", spec: bexec.Spec{Command: sh(`test -e ` + hostTmp.Name() + ` && echo seen || echo private; touch /tmp/x && echo tmp-writable`)}, wantOut: "private\ntmp-writable"},
 		{name: "private /dev", spec: bexec.Spec{Command: sh(`ls /dev | tr '\n' ' '; echo; echo x > /dev/null && echo null-ok`)}, wantOut: "null-ok"},
+		{name: "a read-only sysfs of its own network", spec: bexec.Spec{Command: sh(`ls /sys/class/net | tr '\n' ' '; echo; touch /sys/x 2>/dev/null || echo sys-read-only; test -e /sys/firmware/acpi && echo firmware-seen || echo firmware-masked`)}, wantOut: "lo \nsys-read-only\nfirmware-masked"},
 		{name: "docker default capabilities", spec: bexec.Spec{Command: sh(`grep CapBnd /proc/self/status`)}, wantOut: "CapBnd:\t00000000a00425fb"},
 		{name: "ulimit nofile", spec: bexec.Spec{Command: sh(`ulimit -n; ulimit -Hn`), Ulimits: []bexec.Ulimit{{Name: "nofile", Soft: 64, Hard: 128}}}, wantOut: "64\n128"},
 		{name: "user nobody", spec: bexec.Spec{Command: sh(`id -u; id -g`), User: "nobody"}, wantOut: "65534\n65534"},

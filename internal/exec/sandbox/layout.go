@@ -197,9 +197,17 @@ func (s *Sandbox) hostRoot(p *plan, pr *prepared, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	// The host's /sys stays, read-only and masked: a sysfs of the sandbox's own would need a
-	// network namespace the sandbox owns, and those come from the zygote's pool.
+	sys := -1
+	if !s.opts.HostNetwork {
+		sys = p.sysfs()
+	}
 	p.readOnly("/")
+	if sys >= 0 {
+		// A sysfs of the sandbox's network namespace (read-only, made by the zygote: the
+		// sandbox does not own the pooled namespace); with the host's network, the host's /sys
+		// stays, read-only. Masked below either way.
+		p.attachAs(sys, "/sys")
+	}
 	if tmp >= 0 {
 		p.attach(tmp, "/tmp", false, s.unsafe["mknod"])
 	} else {
@@ -322,9 +330,13 @@ func (s *Sandbox) imageRoot(p *plan, pr *prepared, cfg Config) error {
 	// proc and sysfs before the pivot: in a user namespace the kernel mounts them only while the
 	// host's are still visible (mount_too_revealing).
 	p.mount("proc", root+"/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	// The host's /sys, read-only (and masked, below): see hostRoot.
-	p.mount("/sys", root+"/sys", "", unix.MS_BIND|unix.MS_REC, "")
-	p.readOnly(root + "/sys")
+	// /sys: see hostRoot (masked below).
+	if !s.opts.HostNetwork {
+		p.attachAs(p.sysfs(), root+"/sys")
+	} else {
+		p.mount("/sys", root+"/sys", "", unix.MS_BIND|unix.MS_REC, "")
+		p.readOnly(root + "/sys")
+	}
 	p.pivot(root)
 	return nil
 }

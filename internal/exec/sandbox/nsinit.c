@@ -159,7 +159,7 @@ static int arity(char op) {
 	case 'l': case 'u': case 'O': case 'L': return 3;
 	case 'v': case 'k': case 's': case 'c': case 'o': case 'U': return 2;
 	case 'r': case 'q': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': return 1;
-	case 'i': case 'N': return 0;
+	case 'i': case 'N': case 'Y': return 0;
 	}
 	return -1;
 }
@@ -231,7 +231,9 @@ static int holder(unsigned long base, unsigned long count) {
 // namespace, so a sandbox, root only in its own, can change nothing in one (addresses, routes,
 // sysctls, firewall) that the next sandbox would see.
 static int hostnet = -1;
-static struct { int fd, used; pid_t pasta; } nets[1024];
+// sysfs is a read-only sysfs made inside the namespace (it lists that namespace's devices):
+// each sandbox of the slot gets a copy of it as its /sys.
+static struct { int fd, used, sysfs; pid_t pasta; } nets[1024];
 static int nnets;
 
 // nat is pasta's path when barge asked for outbound network (--job-network nat: _BARGE_NAT):
@@ -359,6 +361,19 @@ static pid_t startpasta(int fd) {
 
 // netmake makes the namespace of pool slot i: loopback up, ping open to every group and, with
 // nat, a pasta attached. Only here, once per slot, never per start: that is what the pool saves.
+// netsysfs makes a detached, read-only sysfs of the current network namespace: the sandbox,
+// not owning the namespace, could not mount one itself.
+static int netsysfs(void) {
+	int fs = syscall(SYS_fsopen, "sysfs", 1);
+	if (fs < 0) return -1;
+	int m = -1;
+	if (syscall(SYS_fsconfig, fs, BARGE_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		m = syscall(SYS_fsmount, fs, BARGE_FSMOUNT_CLOEXEC,
+			BARGE_MOUNT_ATTR_RDONLY | BARGE_MOUNT_ATTR_NOSUID | BARGE_MOUNT_ATTR_NODEV | 0x8 /* NOEXEC */);
+	close(fs);
+	return m;
+}
+
 static int netmake(int i) {
 	if (hostnet < 0 && (hostnet = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) return -1;
 	if (unshare(CLONE_NEWNET) < 0) return -1;
@@ -369,6 +384,7 @@ static int netmake(int i) {
 		// ICMP echo sockets for any id, so ping works without CAP_NET_RAW over this namespace.
 		writefile("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 		fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		nets[i].sysfs = netsysfs();
 	}
 	int e = errno;
 	if (setns(hostnet, CLONE_NEWNET) < 0) _exit(1); // never serve the next sandbox from here
@@ -401,7 +417,9 @@ static int netslot(void) {
 	}
 	if (i == 1024) { errno = ENOSPC; return -1; }
 	if (i < nnets && nets[i].fd >= 0) close(nets[i].fd);
+	if (i < nnets && nets[i].sysfs >= 0) close(nets[i].sysfs);
 	nets[i].fd = -1;
+	nets[i].sysfs = -1;
 	nets[i].pasta = 0;
 	if (i == nnets) nnets++;
 	if (netmake(i) < 0) return -1;
@@ -452,6 +470,15 @@ static long prepare(char *plan, size_t len, unsigned long *ubase, unsigned long 
 			if ((usfd = holder(*ubase, *ucount)) < 0) { *what = "user namespace"; return -1; }
 			flags |= CLONE_NEWUSER;
 			break;
+		case 'Y': {
+			// A copy of the slot's sysfs ('N' came first and took the slot).
+			int fd = *slot >= 0 && nets[*slot].sysfs >= 0 && ntrees < 64
+				? syscall(SYS_open_tree, nets[*slot].sysfs, "", BARGE_OPEN_TREE_CLONE | O_CLOEXEC | BARGE_AT_EMPTY_PATH | AT_RECURSIVE)
+				: -1;
+			if (fd < 0) { *what = "sysfs"; if (!errno) errno = ENOENT; return -1; }
+			trees[ntrees++] = fd;
+			break;
+		}
 		case 'N':
 			if ((*slot = netslot()) < 0) { *what = netwhy[0] ? netwhy : "network namespace"; return -1; }
 			break;
@@ -694,6 +721,9 @@ static void run(char *plan, size_t len) {
 		}
 		case 'N':
 			break; // the zygote put the sandbox in a namespace of the pool, loopback up
+		case 'Y':
+			ntree++; // the zygote's copy of the namespace's sysfs
+			break;
 		case 'L': {
 			char *host = next(&p, end), *port = next(&p, end);
 			listen_on(host, port, atoi(next(&p, end)));

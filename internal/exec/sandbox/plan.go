@@ -80,6 +80,14 @@ func (p *plan) userns(base uint32, count int) {
 // netns gives the sandbox a network namespace of its own, with only a loopback interface.
 func (p *plan) netns() { p.op('N') }
 
+// sysfs has the zygote copy the read-only sysfs of the sandbox's network namespace (made when
+// the namespace was, after netns in the plan); it returns its index for attachAs.
+func (p *plan) sysfs() int {
+	p.op('Y')
+	p.trees++
+	return p.trees - 1
+}
+
 // listen makes a listening socket at host:port in the sandbox's network and sends it to barge
 // over the descriptor with index fd.
 func (p *plan) listen(host, port, fd string) { p.op('L', host, port, fd) }

@@ -15,7 +15,7 @@ import (
 
 // arity is how many arguments each plan operation has; keep in step with nsinit.c.
 var arity = map[byte]int{'m': 5, 'o': 2, 'O': 3, 'v': 2, 'r': 1, 'w': 1, 'W': 1, 'k': 2, 'n': 4, 's': 2, 'p': 1, 'h': 1,
-	'l': 3, 'c': 2, 'u': 3, 'd': 1, 'i': 0, 'e': 1, 'a': 1, 'g': 1, 'U': 2, 'N': 0, 'L': 3, 'M': 1, 'R': 1, 'F': 1, 'f': 1}
+	'l': 3, 'c': 2, 'u': 3, 'd': 1, 'i': 0, 'e': 1, 'a': 1, 'g': 1, 'U': 2, 'N': 0, 'Y': 0, 'L': 3, 'M': 1, 'R': 1, 'F': 1, 'f': 1}
 
 // decode turns a plan into readable operations, e.g. "m tmpfs /tmp tmpfs 6 mode=1777".
 func decode(t *testing.T, b []byte) []string {
@@ -147,7 +147,7 @@ func TestPlanImage(t *testing.T) {
 		"o fd:3 1",                       // the volume
 		"v 7 /tmp", "r /tmp",             // root assembled on the sandbox's own /tmp; read-only
 		"v 8 /tmp/data", "w /tmp/data", // the volume stays writable
-		"m proc /tmp/proc proc", "m /sys /tmp/sys", "r /tmp/sys", // before the pivot
+		"m proc /tmp/proc proc", "Y", "v 11 /tmp/sys", // before the pivot
 		"p /tmp",
 		"m tmpfs /dev tmpfs", "R /proc/sys",
 		"u 1000 1001", "d /w", "i", "a /app")

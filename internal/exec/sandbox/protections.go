@@ -41,7 +41,7 @@ func (s *Sandbox) Protections() []Protection {
 	if s.unsafe["masks"] {
 		ps = append(ps, off("/proc and /sys", "turned off: /proc/sys and kernel files as the host has them"))
 	} else {
-		ps = append(ps, on("/proc and /sys", "runc's masks: /proc/sys, sysrq-trigger, irq, bus, fs read-only; kcore, keys, timer_list, sched_debug, scsi, acpi, /sys/firmware hidden; the host's /sys read-only"))
+		ps = append(ps, on("/proc and /sys", "runc's masks: /proc/sys, sysrq-trigger, irq, bus, fs read-only; kcore, keys, timer_list, sched_debug, scsi, acpi, /sys/firmware hidden; a read-only sysfs of its own network"))
 	}
 	if s.unsafe["mknod"] {
 		ps = append(ps, off("devices", "turned off: CAP_MKNOD kept, writable mounts allow device nodes"))
