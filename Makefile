@@ -1,7 +1,7 @@
 # barge — run `make help` for the targets.
 GO ?= go
 
-.PHONY: help run test lint unit generate bench build
+.PHONY: help run test lint unit generate bench build fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -12,8 +12,15 @@ run: ## run the server on 127.0.0.1:7700 with data in ./.barge
 build: ## build ./barge
 	$(GO) build -o barge ./cmd/barge
 
-test: lint ## what CI runs: vet, gofmt, and every test with the race detector
+test: lint ## what CI runs: vet, gofmt, every test with the race detector, then a bounded fuzz run
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+FUZZTIME ?= 60s
+fuzz: ## fuzz each request decoder for FUZZTIME (SigV4 parsing, Batch and Logs JSON, Lambda paths and bodies)
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/sigv4/
+	$(GO) test -run '^$$' -fuzz '^FuzzBatchRequests$$' -fuzztime $(FUZZTIME) ./internal/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzLambdaRequests$$' -fuzztime $(FUZZTIME) ./internal/api/
 
 lint: ## go vet and gofmt
 	$(GO) vet ./...

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/barge-run/barge/internal/account"
 	apipkg "github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
@@ -29,6 +31,9 @@ import (
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
+
+// MaxConnections bounds the client connections served at once.
+const MaxConnections = 4096
 
 // DefaultLogLimit is the most output stored per job attempt or function instance.
 const DefaultLogLimit = 1 << 30
@@ -248,7 +253,9 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		// write timeout outlasts the longest synchronous Invoke (Lambda's 15-minute maximum).
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		WriteTimeout: 16 * time.Minute, MaxHeaderBytes: 64 << 10}
-	go func() { s.errc <- s.http.Serve(s.ln) }()
+	// At most MaxConnections connections at once: past them new ones wait in the kernel's
+	// backlog instead of each costing a goroutine and buffers.
+	go func() { s.errc <- s.http.Serve(netutil.LimitListener(s.ln, MaxConnections)) }()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
 	return s, nil
 }
