@@ -173,3 +173,44 @@ func TestBackupAndDamagedStore(t *testing.T) {
 		t.Fatalf("a server on a damaged store (err %v):\n%s", err, out)
 	}
 }
+
+// TestSlowHeadersCut: a client that sends its headers a line at a time and never ends them
+// (slowloris) is cut off by the server's header timeout (10 s), not held forever.
+func TestSlowHeadersCut(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, err := net.Dial("tcp", strings.TrimPrefix(b.Endpoint, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	fmt.Fprintf(c, "POST /v1/submitjob HTTP/1.1\r\nHost: barge\r\n")
+	// Keep trickling a header line every second; the server must close the connection anyway.
+	closed := make(chan struct{})
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				close(closed)
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-closed:
+			if d := time.Since(start); d < 9*time.Second || d > 20*time.Second {
+				t.Errorf("cut after %v, want about the 10 s header timeout", d)
+			}
+			return
+		case <-tick.C:
+			if i > 30 {
+				t.Fatal("a slowloris connection is still open after 30 s")
+			}
+			fmt.Fprintf(c, "X-Slow-%d: x\r\n", i)
+		}
+	}
+}
