@@ -110,7 +110,8 @@ func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc)
 	return func(w http.ResponseWriter, r *http.Request) {
 		// Who is asking comes first: a client with no valid key never makes barge read (let
 		// alone buffer) a byte of its body.
-		if err := s.verifier.Precheck(r); err != nil {
+		pre, err := s.verifier.Precheck(r)
+		if err != nil {
 			writeSigError(w, err)
 			return
 		}
@@ -136,7 +137,7 @@ func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc)
 		if n := r.ContentLength; n > 0 && n <= limit {
 			buf.Grow(int(n) + 1)
 		}
-		_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+		_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 		body := buf.Bytes()
 		if err != nil {
 			var tooBig *http.MaxBytesError
@@ -148,7 +149,7 @@ func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		res, err := s.verifier.Verify(r, body)
+		res, err := s.verifier.VerifyBody(pre, r, body)
 		if err != nil {
 			writeSigError(w, err)
 			return

@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 			r.Header.Set("X-Amz-Date", date)
 		}
 		var se *Error
-		if err := v.Precheck(r); err != nil && !errors.As(err, &se) {
+		if _, err := v.Precheck(r); err != nil && !errors.As(err, &se) {
 			t.Fatalf("Precheck: %T %v", err, err)
 		}
 		if _, err := v.Verify(r, []byte("{}")); err == nil {

@@ -71,38 +71,24 @@ type keyID struct {
 	secret, date, region, service string
 }
 
+// Prechecked is a request whose signing header (or presigned query), time and key passed
+// Precheck; its signature, over the body, is checked by VerifyBody.
+type Prechecked struct {
+	a    *auth
+	cred Credential
+}
+
 // Precheck is what Verify checks before it needs the body: the Authorization header (or the
 // presigned query) parses, the signing time is within the skew window and the access key is
 // known. A server calls it before reading a byte of the body, so that a client without a key
-// cannot make it buffer one; the signature itself (over the body) is Verify's.
-func (v *Verifier) Precheck(r *http.Request) error {
+// cannot make it buffer one; the signature itself (over the body) is VerifyBody's.
+func (v *Verifier) Precheck(r *http.Request) (*Prechecked, error) {
 	a, err := parseAuth(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := v.checkTime(a); err != nil {
-		return err
-	}
-	if v.Lookup == nil {
-		return errUnrecognizedClient()
-	}
-	if _, ok := v.Lookup(a.accessKeyID); !ok {
-		return errUnrecognizedClient()
-	}
-	return nil
-}
-
-// Verify checks the SigV4 signature of r, using body as the request payload.
-// body must be the complete request body; Verify does not read r.Body.
-// On failure the error is an *Error carrying the AWS error code, message and
-// HTTP status to return to the client.
-func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
-	a, err := parseAuth(r)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := v.checkTime(a); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	var cred Credential
 	ok := false
@@ -110,8 +96,26 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
 		cred, ok = v.Lookup(a.accessKeyID)
 	}
 	if !ok {
-		return Result{}, errUnrecognizedClient()
+		return nil, errUnrecognizedClient()
 	}
+	return &Prechecked{a: a, cred: cred}, nil
+}
+
+// Verify checks the SigV4 signature of r, using body as the request payload.
+// body must be the complete request body; Verify does not read r.Body.
+// On failure the error is an *Error carrying the AWS error code, message and
+// HTTP status to return to the client.
+func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
+	p, err := v.Precheck(r)
+	if err != nil {
+		return Result{}, err
+	}
+	return v.VerifyBody(p, r, body)
+}
+
+// VerifyBody finishes Verify for a request that passed Precheck: the signature over body.
+func (v *Verifier) VerifyBody(p *Prechecked, r *http.Request, body []byte) (Result, error) {
+	a, cred := p.a, p.cred
 	payload, err := payloadHash(r, body)
 	if err != nil {
 		return Result{}, err

@@ -312,7 +312,7 @@ func (a *Area) Release(path string) error {
 		return err
 	}
 	defer a.closeParent(parent)
-	under, err := mountsAtOrUnder(filepath.Join(parent.Name(), name))
+	under, err := mountsUnder(filepath.Join(parent.Name(), name), true)
 	if err != nil {
 		return fmt.Errorf("release %s: %w", path, err)
 	}
@@ -353,7 +353,7 @@ func (a *Area) Used(path string) (int64, error) {
 // below the root are detached first. It must not run concurrently with Dir, Limit or Release.
 func (a *Area) Sweep() error {
 	a.free.clear()
-	under, err := mountsUnder(a.root)
+	under, err := mountsUnder(a.root, false)
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", a.root, err)
 	}

@@ -100,32 +100,17 @@ func mountAt(dir string) (mountEntry, bool, error) {
 	return mountEntry{}, false, nil
 }
 
-// mountsUnder lists mount points strictly below dir: deleting a tree must never walk into one
-// (a bind-mounted host directory would be emptied).
-func mountsUnder(dir string) ([]string, error) {
+// mountsUnder lists mount points strictly below dir — and dir itself when withDir is set:
+// deleting a tree must never walk into one (a bind-mounted host directory would be emptied), and
+// opening dir by name would enter a filesystem mounted on it.
+func mountsUnder(dir string, withDir bool) ([]string, error) {
 	mounts, err := readMounts()
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, m := range mounts {
-		if strings.HasPrefix(m.point, dir+"/") {
-			out = append(out, m.point)
-		}
-	}
-	return out, nil
-}
-
-// mountsAtOrUnder lists mount points that are dir or lie below it: opening dir by name would
-// enter a filesystem mounted on it.
-func mountsAtOrUnder(dir string) ([]string, error) {
-	mounts, err := readMounts()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, m := range mounts {
-		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
+		if (withDir && m.point == dir) || strings.HasPrefix(m.point, dir+"/") {
 			out = append(out, m.point)
 		}
 	}

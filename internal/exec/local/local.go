@@ -110,6 +110,14 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		listen = append(append([]bexec.Listen(nil), listen...), bexec.Listen{Addr: APIAddr, Serve: e.serveAPI})
 	}
 	var hostListeners []net.Listener
+	started := false
+	defer func() {
+		if !started { // every early return (a pull that failed, no command, no sandbox)
+			for _, l := range hostListeners {
+				l.Close()
+			}
+		}
+	}()
 	if e.opts.Sandbox.IsolatesNetwork() {
 		for _, l := range listen {
 			cfg.Listen = append(cfg.Listen, l.Addr)
@@ -166,22 +174,17 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		for _, l := range hostListeners {
-			l.Close()
-		}
 		return nil, err
 	}
+	started = true
 	p := &process{sandboxed: sp, drained: make(chan struct{}), readers: []*os.File{outR, errR}}
-	if len(sp.Listeners) > 0 {
-		hostListeners = sp.Listeners
-		listenFor := listen
-		for i, l := range sp.Listeners {
-			listenFor[i].Serve(l)
-		}
-	} else {
-		for i, l := range hostListeners {
-			spec.Listen[i].Serve(l)
-		}
+	// Listeners in the sandbox's network are the sandbox's to close (before its namespace goes
+	// back to the pool); those on the host's loopback are the process's.
+	for i, l := range sp.Listeners {
+		listen[i].Serve(l)
+	}
+	for i, l := range hostListeners {
+		spec.Listen[i].Serve(l)
 	}
 	p.listeners = hostListeners
 	go p.drain(outR, errR, spec.Stdout, spec.Stderr)

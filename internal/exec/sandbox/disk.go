@@ -78,7 +78,7 @@ func (sp space) sub(name string, mode os.FileMode) (string, error) {
 	return d, nil
 }
 
-// release gives the space back (it runs off the sandbox's exit path).
+// releaseSpace gives the space back (it runs off the sandbox's exit path).
 func (s *Sandbox) releaseSpace(sp space) {
 	if sp.dir != "" {
 		s.disk.Release(sp.dir)
