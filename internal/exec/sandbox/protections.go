@@ -53,7 +53,7 @@ func (s *Sandbox) Protections() []Protection {
 	if s.filter == "" {
 		ps = append(ps, off("seccomp", "turned off: every system call allowed"))
 	} else {
-		ps = append(ps, on("seccomp", seccompDescription()+"; no_new_privs"))
+		ps = append(ps, on("seccomp", s.filterDesc+"; no_new_privs"))
 	}
 	switch {
 	case s.unsafe["volumes"]:

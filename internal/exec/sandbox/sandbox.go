@@ -39,6 +39,8 @@ type Sandbox struct {
 	unsafe map[string]bool
 	// filter is the seccomp program every unprivileged sandbox gets, hex-encoded for the plan.
 	filter string
+	// filterDesc says what the filter is, for Protections.
+	filterDesc string
 	// lacking says which protection this host could not give, and why ("" when none).
 	lacking string
 	// devDir holds the device nodes every sandbox's /dev is (prepareDev); "" builds it node by node.
@@ -126,7 +128,7 @@ func New(opts Options) (*Sandbox, error) {
 		}
 	}
 	if !s.unsafe["seccomp"] {
-		if s.filter, err = seccompFilter(s.keep, deny); err != nil {
+		if s.filter, s.filterDesc, err = seccompFilter(s.keep, deny); err != nil {
 			s.closeDisk()
 			cg.close()
 			return nil, fmt.Errorf("seccomp: %w", err)

@@ -13,7 +13,7 @@ import (
 
 // seccompFilter is Docker's default seccomp profile for a sandbox keeping capabilities keep,
 // hex-encoded for the plan.
-func seccompFilter(keep uint64, denyIoctls []uint32) (string, error) {
+func seccompFilter(keep uint64, denyIoctls []uint32) (hexProgram, description string, err error) {
 	var names []string
 	for _, c := range capability.ListKnown() {
 		if keep&(1<<uint(c)) != 0 {
@@ -22,10 +22,7 @@ func seccompFilter(keep uint64, denyIoctls []uint32) (string, error) {
 	}
 	prog, err := seccomp.ProgramDenying(names, denyIoctls)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return hex.EncodeToString(prog), nil
+	return hex.EncodeToString(prog), seccomp.Describe(names, denyIoctls), nil
 }
-
-// seccompDescription names the filter.
-func seccompDescription() string { return seccomp.Describe() }

@@ -17,14 +17,6 @@ import (
 // profileModule is the module Docker's default profile comes from; Describe reports its version.
 const profileModule = "github.com/moby/profiles/seccomp"
 
-// sandboxCaps is the capability set barge's sandbox keeps (Docker's default less CAP_MKNOD,
-// as internal/exec/sandbox's defaultCaps), which is what Describe compiles for.
-var sandboxCaps = []string{
-	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
-	"CAP_SETUID", "CAP_SYS_CHROOT",
-}
-
 // cache holds one compiled program per capability set, keyed by the sorted names.
 var cache = struct {
 	sync.Mutex
@@ -56,11 +48,11 @@ func ProgramDenying(caps []string, ioctls []uint32) ([]byte, error) {
 }
 
 // Describe names the profile and its size for `barge doctor` (e.g. "Docker's default seccomp
-// profile (moby/profiles v0.x, N syscalls allowed, N instructions)"), as compiled for the
-// capabilities barge's sandbox keeps.
-func Describe() string {
+// profile (moby/profiles v0.x, N syscalls allowed, N instructions)"), as ProgramDenying
+// compiles it for caps and ioctls (cached: no second compile).
+func Describe(caps []string, ioctls []uint32) string {
 	name := "Docker's default seccomp profile (" + strings.TrimPrefix(profileModule, "github.com/") + " " + profileVersion()
-	p, err := cached(sandboxCaps)
+	p, err := cached(caps, ioctls...)
 	if err != nil {
 		return name + "): not available: " + err.Error()
 	}

@@ -13,6 +13,6 @@ func Program(caps []string) ([]byte, error) {
 }
 
 // Describe says that no profile is available off Linux.
-func Describe() string {
+func Describe([]string, []uint32) string {
 	return "Docker's default seccomp profile: not available on " + runtime.GOOS
 }
