@@ -9,17 +9,17 @@ import (
 	"testing"
 )
 
-// TestProgramCachedAndDeterministic checks that Program compiles once per capability set,
-// whatever the order or repetition of the names, hands out copies, and that compiling again
-// yields the same bytes.
-// sandboxCaps is what the tests compile for: the capability set barge's sandbox keeps (Docker's default less CAP_MKNOD,
-// as internal/exec/sandbox's defaultCaps).
+// sandboxCaps is what the tests compile for: the capability set barge's sandbox keeps
+// (Docker's default less CAP_MKNOD, as internal/exec/sandbox's defaultCaps).
 var sandboxCaps = []string{
 	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
 	"CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
 	"CAP_SETUID", "CAP_SYS_CHROOT",
 }
 
+// TestProgramCachedAndDeterministic checks that Program compiles once per capability set,
+// whatever the order or repetition of the names, hands out copies, and that compiling again
+// yields the same bytes.
 func TestProgramCachedAndDeterministic(t *testing.T) {
 	first, err := cached(sandboxCaps)
 	if err != nil {
