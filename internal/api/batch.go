@@ -50,7 +50,7 @@ func (s *Server) routeBatch() {
 	if s.cfg.Batch != nil {
 		impl = s.batchHandlers()
 	}
-	s.routeModel("batch", maxBody, wire.Operations, impl, func(op string) *awserr.Error {
+	s.routeModel("batch", batchBound, wire.Operations, impl, func(op string) *awserr.Error {
 		return awserr.Client("barge does not implement the Batch operation %s yet (see docs/compatibility.md)", op)
 	})
 }

@@ -9,9 +9,6 @@ import (
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 )
 
-// maxLambdaBody bounds Lambda request bodies: CreateFunction carries a base64 zip of up to 50 MB.
-const maxLambdaBody = 70 << 20
-
 // lambdaHandlers are the implemented Lambda operations, by model name.
 func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 	l := s.cfg.Lambda
@@ -70,7 +67,7 @@ func (s *Server) routeLambda() {
 	if s.cfg.Lambda != nil {
 		impl = s.lambdaHandlers()
 	}
-	s.routeModel("lambda", maxLambdaBody, lw.Operations, impl, func(op string) *awserr.Error {
+	s.routeModel("lambda", lambdaBound, lw.Operations, impl, func(op string) *awserr.Error {
 		return lambdaParamError(fmt.Errorf("barge does not implement the Lambda operation %s yet (see docs/compatibility.md)", op))
 	})
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 	"github.com/barge-run/barge/internal/lambda"
+	"github.com/barge-run/barge/internal/sigv4"
 )
 
-// maxURLBody is Lambda's limit of a synchronous invocation's payload, for function URL requests.
-const maxURLBody = 6 << 20
+// urlBound is a function URL request's: a synchronous invocation's payload.
+var urlBound = bodyBound{maxSyncInvoke, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "Request Entity Too Large")}
 
 // lambdaURL serves function URLs (/lambda-url/<id>/<path>): the HTTP request becomes the event,
 // the function's answer the response. AuthType NONE needs no signature; AWS_IAM needs one from the
@@ -38,15 +39,23 @@ func (s *Server) lambdaURL(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxURLBody))
-	if err != nil {
-		message(http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+	// An AWS_IAM URL learns who is asking before it reads the body, as the API does.
+	var pre *sigv4.Prechecked
+	if t.IAM {
+		var err error
+		if pre, err = s.verifier.Precheck(r); err != nil {
+			message(http.StatusForbidden, "Forbidden")
+			return
+		}
+	}
+	body, ok := s.readBody(w, r, urlBound)
+	if !ok {
 		return
 	}
 	account := ""
 	if t.IAM {
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		res, err := s.verifier.Verify(r, body)
+		res, err := s.verifier.VerifyBody(pre, r, body)
 		if err != nil || res.Service != "lambda" || res.Credential.AccountID != t.Account {
 			message(http.StatusForbidden, "Forbidden")
 			return

@@ -14,12 +14,13 @@ import (
 // their handler, the others answer notImplemented's error, so no model path falls through to a
 // 404 page. Model paths carry literal query parts and greedy labels ({Key+}), which the mux
 // pattern drops or spells its own way; operations that then collide keep the first registration.
-func (s *Server) routeModel(service string, bodyLimit int64, ops []awstypes.Operation, impl map[string]http.HandlerFunc, notImplemented func(op string) *awserr.Error) {
+func (s *Server) routeModel(service string, bound func(op string) boundFor, ops []awstypes.Operation, impl map[string]http.HandlerFunc, notImplemented func(op string) *awserr.Error) {
 	// Some operations share a method and path and differ by a query literal in the model
 	// ("…/provisioned-concurrency?List=ALL"): each path gets one handler that picks by it.
 	type route struct {
 		key, value string // the query literal; "" for the operation without one
 		h          http.HandlerFunc
+		bound      boundFor
 	}
 	routes := map[string][]route{}
 	var order []string
@@ -35,7 +36,7 @@ func (s *Server) routeModel(service string, bodyLimit int64, ops []awstypes.Oper
 		if _, seen := routes[pattern]; !seen {
 			order = append(order, pattern)
 		}
-		routes[pattern] = append(routes[pattern], route{key, value, h})
+		routes[pattern] = append(routes[pattern], route{key, value, h, bound(op.Name)})
 	}
 	for _, pattern := range order {
 		rs := routes[pattern]
@@ -58,7 +59,11 @@ func (s *Server) routeModel(service string, bodyLimit int64, ops []awstypes.Oper
 				fallback(w, r)
 			}
 		}
-		s.mux.HandleFunc(pattern, s.authedLimit(service, bodyLimit, h))
+		bounds := make([]boundFor, len(rs))
+		for i, rt := range rs {
+			bounds[i] = rt.bound
+		}
+		s.mux.HandleFunc(pattern, s.authed(service, largestBound(bounds), h))
 	}
 }
 

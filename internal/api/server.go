@@ -25,9 +25,6 @@ import (
 // DefaultMaxInflightBytes bounds the request bodies read at once across all requests (Config).
 const DefaultMaxInflightBytes = 256 << 20
 
-// maxBody bounds request bodies: AWS's largest synchronous payload (Lambda, 6 MB) plus framing.
-const maxBody = 7 << 20
-
 // Config wires the edge to the services.
 type Config struct {
 	Batch  *batch.Service
@@ -66,7 +63,7 @@ func New(cfg Config) *Server {
 	if cfg.Lambda != nil {
 		s.mux.HandleFunc(lambda.URLPrefix+"{id}/{path...}", s.lambdaURL)
 	}
-	s.mux.HandleFunc("POST /{$}", s.authed("logs", s.serveLogs))
+	s.mux.HandleFunc("POST /{$}", s.authed("logs", logsBound, s.serveLogs))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, awserr.New(http.StatusNotFound, "UnknownOperationException",
@@ -100,13 +97,9 @@ func fromContext(ctx context.Context) *request {
 	return r
 }
 
-// authed reads the body, verifies the signature (scoped to service) and passes the account on.
-func (s *Server) authed(service string, next http.HandlerFunc) http.HandlerFunc {
-	return s.authedLimit(service, maxBody, next)
-}
-
-// authedLimit is authed with its own bound on the body size.
-func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc) http.HandlerFunc {
+// authed verifies a request's signature (scoped to service) before reading its body within
+// bound, and passes the account on.
+func (s *Server) authed(service string, bound boundFor, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// Who is asking comes first: a client with no valid key never makes barge read (let
 		// alone buffer) a byte of its body.
@@ -115,37 +108,8 @@ func (s *Server) authedLimit(service string, limit int64, next http.HandlerFunc)
 			writeSigError(w, err)
 			return
 		}
-		if r.ContentLength > limit {
-			writeError(w, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "request body of %d bytes exceeds %d bytes", r.ContentLength, limit))
-			return
-		}
-		// Bytes in flight across all requests are bounded: past the bound a request is turned
-		// away (503, Retry-After) rather than the server growing.
-		reserve := limit
-		if r.ContentLength >= 0 {
-			reserve = r.ContentLength
-		}
-		if !s.inflight.TryAcquire(reserve) {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, awserr.New(http.StatusServiceUnavailable, "ServiceUnavailableException", "the server is receiving too much at once; retry"))
-			return
-		}
-		defer s.inflight.Release(reserve)
-		// Sized from Content-Length when it is known: growing a buffer by doubling costs tens of
-		// milliseconds for a function's multi-megabyte package.
-		var buf bytes.Buffer
-		if n := r.ContentLength; n > 0 && n <= limit {
-			buf.Grow(int(n) + 1)
-		}
-		_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-		body := buf.Bytes()
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeError(w, awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "request body exceeds %d bytes", limit))
-				return
-			}
-			writeError(w, awserr.Client("reading request body: %v", err))
+		body, ok := s.readBody(w, r, bound(r))
+		if !ok {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -191,6 +191,25 @@ func (b *Barge) Stop() {
 // Restart starts the server again on the same data directory and port.
 func (b *Barge) Restart() { b.start() }
 
+// MemoryKiB is the server process's resident memory now and at its peak (VmRSS, VmHWM), in KiB.
+func (b *Barge) MemoryKiB() (rss, peak int64) {
+	b.t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
+	if err != nil {
+		b.t.Fatalf("server memory: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var n int64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &n); err == nil {
+			rss = n
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &n); err == nil {
+			peak = n
+		}
+	}
+	return rss, peak
+}
+
 // Log is what the server wrote to stderr so far.
 func (b *Barge) Log() string { return b.logs.String() }
 

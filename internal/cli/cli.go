@@ -165,6 +165,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	logLimit := sizeFlag(server.DefaultLogLimit)
 	fs.Var(&logLimit, "log-limit", "most output stored per job attempt or function instance (a `SIZE`, e.g. 1GiB); past it one event says so and the rest is dropped")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
+	limits := limitFlags(fs)
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -205,7 +206,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
-		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList})
+		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList,
+		Limits: limits()})
 	if err != nil {
 		return err
 	}

@@ -32,9 +32,6 @@ import (
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
 
-// MaxConnections bounds the client connections served at once.
-const MaxConnections = 4096
-
 // DefaultLogLimit is the most output stored per job attempt or function instance.
 const DefaultLogLimit = 1 << 30
 
@@ -95,6 +92,8 @@ type Options struct {
 	// GPUs is how many GPUs compute environments offer; negative: the host's NVIDIA devices
 	// (/dev/nvidia0, /dev/nvidia1, …).
 	GPUs int
+	// Limits bound what clients can hold of the API listener; zero fields take DefaultLimits'.
+	Limits Limits
 }
 
 // Server is a running barge.
@@ -229,7 +228,9 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	functions := lambda.New(lcfg)
 	functions.Start()
 	s.fns = functions
-	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region})
+	limits := opts.Limits.withDefaults()
+	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region,
+		MaxInflightBytes: limits.MaxInflightBytes})
 	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -247,15 +248,10 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	} else {
 		log.Warn("JOBS AND FUNCTIONS ARE NOT ISOLATED", "backend", executor.Describe())
 	}
-	s.http = &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// Slow clients are cut off: headers within 10 s, a whole request (a 50 MB function
-		// package included) within 2 minutes, an idle keep-alive connection after 2 minutes. The
-		// write timeout outlasts the longest synchronous Invoke (Lambda's 15-minute maximum).
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
-		WriteTimeout: 16 * time.Minute, MaxHeaderBytes: 64 << 10}
+	s.http = limits.httpServer(handler, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	// At most MaxConnections connections at once: past them new ones wait in the kernel's
 	// backlog instead of each costing a goroutine and buffers.
-	go func() { s.errc <- s.http.Serve(netutil.LimitListener(s.ln, MaxConnections)) }()
+	go func() { s.errc <- s.http.Serve(netutil.LimitListener(s.ln, limits.MaxConnections)) }()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
 	return s, nil
 }
