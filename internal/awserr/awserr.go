@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 )
 
 // Error is an API error with an AWS error code.
@@ -34,12 +35,30 @@ func New(status int, code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
 }
 
-// As returns err as an *Error, or a ServerException wrapping it when it is not one, so that
-// internal failures never leak as anything but a generic 500.
+// As returns err as an *Error; otherwise NoSpace's error when err failed for lack of disk
+// space, else a generic ServerException, so that internal failures never leak as anything but
+// a 500.
 func As(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	if IsNoSpace(err) {
+		return NoSpace(err)
+	}
 	return Server("internal error")
+}
+
+// IsNoSpace reports whether err failed for lack of disk space: ENOSPC, or EDQUOT for a quota.
+// Stores translate their own codes to ENOSPC (SQLite's SQLITE_FULL).
+func IsNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// NoSpace is what a request gets when barge could not store what it asked for lack of disk
+// space: 503, which the AWS SDKs retry, with a message that names the space and says that
+// nothing was stored. barge goes on by itself once space returns.
+func NoSpace(err error) *Error {
+	return New(http.StatusServiceUnavailable, "ServiceUnavailableException",
+		"barge's disk is full (%v): nothing was stored; free space on the disk of barge's data directory and retry", err)
 }

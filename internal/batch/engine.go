@@ -572,8 +572,8 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 		dir, startErr = e.dirs.take()
 	}
 	var proc bexec.Process
-	out := &lazyLog{store: e.s.cfg.Logs, account: account, group: LogGroup, stream: sp.stream}
-	stdout, stderr := out.writer(), out.writer()
+	out := e.s.cfg.Logs.Lazy(account, LogGroup, sp.stream)
+	stdout, stderr := out.Writer(), out.Writer()
 	if startErr == nil {
 		sp.exec.Dir = dir
 		sp.exec.Stdout, sp.exec.Stderr = stdout, stderr
@@ -602,7 +602,13 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	exit := proc.Wait()
 	stdout.Close()
 	stderr.Close()
-	e.do(func() { e.exited(id, sp.attempt, exit) })
+	var lost string
+	if le := out.Lost(); le != nil {
+		// Not even the log could say so: the job's record does.
+		lost = "OutputLost: " + le.Error()
+		e.s.log.Warn("job output lost", "job", id, "attempt", sp.attempt, "err", le)
+	}
+	e.do(func() { e.exited(id, sp.attempt, exit, lost) })
 	// After reporting the exit, so cleaning up never delays the next job.
 	e.dirs.give(dir)
 }
@@ -662,12 +668,12 @@ func (e *engine) kill(aj *activeJob) {
 	a.timers = append(a.timers, e.s.clock.AfterFunc(e.s.cfg.KillGrace, func() { proc.Signal(syscall.SIGKILL) }))
 }
 
-func (e *engine) exited(id string, attempt int, exit bexec.Exit) {
+func (e *engine) exited(id string, attempt int, exit bexec.Exit, outputLost string) {
 	aj, ok := e.current(id, attempt)
 	if !ok {
 		return
 	}
-	e.finishAttempt(aj, attemptEnd{exit: exit})
+	e.finishAttempt(aj, attemptEnd{exit: exit, outputLost: outputLost})
 }
 
 // attemptEnd is how an attempt ended: a start failure, an exit, or lost with the server.
@@ -675,6 +681,9 @@ type attemptEnd struct {
 	startErr error
 	exit     bexec.Exit
 	lost     bool
+	// outputLost says how much of the attempt's output could not be stored, when not even its
+	// log could say so.
+	outputLost string
 }
 
 // finishAttempt records the attempt and moves the job to SUCCEEDED, FAILED or (retry) RUNNABLE.
@@ -716,6 +725,8 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 			c.Reason = "OutOfMemoryError: Container killed due to memory usage"
 		case end.exit.Reason != "":
 			c.Reason = end.exit.Reason
+		case end.outputLost != "":
+			c.Reason = end.outputLost
 		}
 		if a.timedOut {
 			statusReason = reasonTimeout

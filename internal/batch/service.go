@@ -223,6 +223,9 @@ func (s *Service) storeErr(err error, notFound string) error {
 		return awserr.Client("%s", notFound)
 	}
 	s.log.Error("store", "err", err)
+	if awserr.IsNoSpace(err) {
+		return awserr.NoSpace(err)
+	}
 	return awserr.Server("internal error")
 }
 

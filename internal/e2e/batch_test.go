@@ -92,20 +92,26 @@ func firstLogLine(t *testing.T, c *cloudwatchlogs.Client, stream string) string 
 // logLinesSoFar is logLines for a job that may not have written anything yet: as in CloudWatch,
 // its stream exists only from its first output, so a missing stream is no lines (not an error).
 func logLinesSoFar(c *cloudwatchlogs.Client, stream string) ([]string, error) {
-	out, err := c.GetLogEvents(context.Background(), &cloudwatchlogs.GetLogEventsInput{
-		LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)})
-	var missing *cwltypes.ResourceNotFoundException
-	if errors.As(err, &missing) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
+	in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)}
 	var lines []string
-	for _, e := range out.Events {
-		lines = append(lines, aws.ToString(e.Message))
+	for {
+		out, err := c.GetLogEvents(context.Background(), in)
+		var missing *cwltypes.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range out.Events {
+			lines = append(lines, aws.ToString(e.Message))
+		}
+		// As in CloudWatch, the end is a page that hands back the token it was given.
+		if len(out.Events) == 0 || aws.ToString(out.NextForwardToken) == aws.ToString(in.NextToken) {
+			return lines, nil
+		}
+		in.NextToken = out.NextForwardToken
 	}
-	return lines, nil
 }
 
 // apiErr asserts err is an AWS API error with this code, HTTP status and a message containing want.

@@ -506,9 +506,10 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 	inst.logStream = streamName(p.cfg.Now(), fn.Version)
 	inst.out, inst.errw, inst.sys = nopCloser{io.Discard}, nopCloser{io.Discard}, nopCloser{io.Discard}
 	if p.cfg.Logs != nil {
-		if w, err := p.cfg.Logs.Create(fn.Account, inst.logGroup, inst.logStream); err == nil {
-			inst.out, inst.errw, inst.sys = w, w.Sibling(), w.Sibling()
-		}
+		// Created on the first output (START comes at once); output the disk cannot take is
+		// counted and said in the stream once it can.
+		l := p.cfg.Logs.Lazy(fn.Account, inst.logGroup, inst.logStream)
+		inst.out, inst.errw, inst.sys = l.Writer(), l.Writer(), l.Writer()
 	}
 
 	spec := bexec.Spec{

@@ -23,7 +23,7 @@ func (s *Service) GetAccountSettings(ctx context.Context, account string, _ *lw.
 	for _, kind := range []store.Kind{KindFunction, KindVersion} {
 		rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: kind})
 		if err != nil {
-			return nil, serviceErr("reading the account's functions failed")
+			return nil, serviceErr("reading the account's functions failed", err)
 		}
 		for _, r := range rs {
 			var rec record

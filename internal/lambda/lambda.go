@@ -96,8 +96,30 @@ func userErr(status int, code, format string, args ...any) *awserr.Error {
 	return e
 }
 
-// serviceErr is Lambda's ServiceException (500): barge failed, not the caller.
-func serviceErr(what string) *awserr.Error {
+// unpackCode unzips a function's package into dir with its runtime's bootstrap; on failure dir
+// is gone and the error says whose fault it was (a bad zip, or no space left).
+func unpackCode(zip []byte, rt lw.Runtime, dir string) *awserr.Error {
+	err := unzip(zip, dir)
+	if err != nil && !awserr.IsNoSpace(err) {
+		os.RemoveAll(dir)
+		return userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
+	}
+	if err == nil {
+		err = prepareRuntime(rt, dir)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return serviceErr("unpacking the function's code failed", err)
+	}
+	return nil
+}
+
+// serviceErr is Lambda's ServiceException (500): barge failed, not the caller; or, when err
+// failed for lack of disk space, the 503 that says so.
+func serviceErr(what string, err error) *awserr.Error {
+	if awserr.IsNoSpace(err) {
+		return awserr.NoSpace(err)
+	}
 	return awserr.New(http.StatusInternalServerError, "ServiceException", "%s", what)
 }
 
@@ -200,12 +222,8 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	} else {
 		sum := sha256.Sum256(in.Code.ZipFile)
 		dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
-		if err := unzip(in.Code.ZipFile, dir); err != nil {
-			os.RemoveAll(dir)
-			return nil, userErr(http.StatusBadRequest, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
-		}
-		if err := prepareRuntime(in.Runtime, dir); err != nil {
-			return nil, serviceErr("installing the runtime failed")
+		if err := unpackCode(in.Code.ZipFile, in.Runtime, dir); err != nil {
+			return nil, err
 		}
 		rec.CodeDir, codeSha, codeSize = dir, base64.StdEncoding.EncodeToString(sum[:]), int64(len(in.Code.ZipFile))
 	}
@@ -248,7 +266,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
 	}
 	if err != nil {
-		return nil, serviceErr("storing the function failed")
+		return nil, serviceErr("storing the function failed", err)
 	}
 	if deref(in.Publish, false) {
 		return s.PublishVersion(ctx, account, &lw.PublishVersionRequest{FunctionName: name})
@@ -338,7 +356,7 @@ func (s *Service) getRecord(ctx context.Context, account, ref, qualifier string,
 		return nil, notFound(account, s.cfg.Region, name)
 	}
 	if err != nil {
-		return nil, serviceErr("reading the function failed")
+		return nil, serviceErr("reading the function failed", err)
 	}
 	latest := qualifier == "" || qualifier == "$LATEST"
 	if readOnly && latest && shared != nil {
@@ -346,7 +364,7 @@ func (s *Service) getRecord(ctx context.Context, account, ref, qualifier string,
 	}
 	var rec record
 	if err := json.Unmarshal(body, &rec); err != nil {
-		return nil, serviceErr("reading the function failed")
+		return nil, serviceErr("reading the function failed", err)
 	}
 	if latest {
 		return &rec, nil
@@ -399,7 +417,7 @@ func (s *Service) ListFunctions(ctx context.Context, account string, in *lw.List
 	}
 	rs, err := s.cfg.Store.ResourceList(ctx, p)
 	if err != nil {
-		return nil, serviceErr("listing functions failed")
+		return nil, serviceErr("listing functions failed", err)
 	}
 	out := &lw.ListFunctionsResponse{Functions: []lw.FunctionConfiguration{}}
 	for i, r := range rs {
@@ -564,7 +582,7 @@ func (s *Service) resolveImage(ctx context.Context, account, name, ref string, r
 	rec.ImageURI, rec.ResolvedImageURI = ref, r.Context().Name()+"@"+img.Digest
 	rec.CodeDir = filepath.Join(s.cfg.CodeDir, account, name, "image-"+strings.TrimPrefix(img.Digest, "sha256:"))
 	if err := os.MkdirAll(rec.CodeDir, 0o755); err != nil {
-		return serviceErr("preparing the function failed")
+		return serviceErr("preparing the function failed", err)
 	}
 	return nil
 }

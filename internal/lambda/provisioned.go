@@ -71,7 +71,7 @@ func (s *Service) PutProvisionedConcurrencyConfig(ctx context.Context, account s
 		err = s.cfg.Store.ResourceCreate(ctx, r)
 	}
 	if err != nil {
-		return nil, serviceErr("storing the provisioned concurrency config failed")
+		return nil, serviceErr("storing the provisioned concurrency config failed", err)
 	}
 	spec, _ := s.spec(account, rec)
 	s.cfg.Pool.Provision(spec, int(n))
@@ -150,7 +150,7 @@ func (s *Service) ListProvisionedConcurrencyConfigs(ctx context.Context, account
 	name := rec.Config.FunctionName
 	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindProvisioned})
 	if err != nil {
-		return nil, serviceErr("listing provisioned concurrency configs failed")
+		return nil, serviceErr("listing provisioned concurrency configs failed", err)
 	}
 	out := &lw.ListProvisionedConcurrencyConfigsResponse{ProvisionedConcurrencyConfigs: []lw.ProvisionedConcurrencyConfigListItem{}}
 	for _, r := range rs {

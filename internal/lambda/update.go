@@ -61,7 +61,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 			return nil, invalid("Runtime: %q is not supported on this host", in.Runtime)
 		}
 		if err := prepareRuntime(in.Runtime, rec.CodeDir); err != nil {
-			return nil, serviceErr("installing the runtime failed")
+			return nil, serviceErr("installing the runtime failed", err)
 		}
 		c.Runtime = in.Runtime
 	}
@@ -108,12 +108,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 	sum := sha256.Sum256(in.ZipFile)
 	dir := filepath.Join(s.cfg.CodeDir, account, rec.Config.FunctionName, hex.EncodeToString(sum[:]))
 	if dir != rec.CodeDir {
-		if err := unzip(in.ZipFile, dir); err != nil {
-			os.RemoveAll(dir)
-			return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again. (%v)", err)
-		}
-		if err := prepareRuntime(rec.Config.Runtime, dir); err != nil {
-			return nil, serviceErr("installing the runtime failed")
+		if err := unpackCode(in.ZipFile, rec.Config.Runtime, dir); err != nil {
+			return nil, err
 		}
 	}
 	old := rec.CodeDir

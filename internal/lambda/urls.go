@@ -99,7 +99,7 @@ func (s *Service) getURL(ctx context.Context, account, function, qualifier strin
 	}
 	var c urlConfig
 	if json.Unmarshal(r.Body, &c) != nil {
-		return nil, serviceErr("reading the function URL failed")
+		return nil, serviceErr("reading the function URL failed", err)
 	}
 	return &c, nil
 }
@@ -131,7 +131,7 @@ func (s *Service) CreateFunctionUrlConfig(ctx context.Context, account string, i
 	}
 	if err := s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindFunctionURLID, Name: c.ID,
 		Status: "Active", Body: body, CreatedAt: time.Now()}); err != nil {
-		return nil, serviceErr("storing the function URL failed")
+		return nil, serviceErr("storing the function URL failed", err)
 	}
 	return &lw.CreateFunctionUrlConfigResponse{FunctionUrl: s.urlOf(&c), FunctionArn: s.urlArn(&c), AuthType: c.AuthType, Cors: c.Cors,
 		CreationTime: c.CreationTime, InvokeMode: c.InvokeMode}, nil
@@ -166,7 +166,7 @@ func (s *Service) UpdateFunctionUrlConfig(ctx context.Context, account string, i
 	for _, r := range []*store.Resource{{Account: account, Kind: KindFunctionURL, Name: c.Function + ":" + in.Qualifier, Status: "Active", Body: body},
 		{Account: account, Kind: KindFunctionURLID, Name: c.ID, Status: "Active", Body: body}} {
 		if err := s.cfg.Store.ResourceUpdate(ctx, r); err != nil {
-			return nil, serviceErr("storing the function URL failed")
+			return nil, serviceErr("storing the function URL failed", err)
 		}
 	}
 	out := lw.UpdateFunctionUrlConfigResponse(*s.urlResponse(c))
@@ -194,7 +194,7 @@ func (s *Service) ListFunctionUrlConfigs(ctx context.Context, account string, in
 	}
 	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindFunctionURL})
 	if err != nil {
-		return nil, serviceErr("listing function URLs failed")
+		return nil, serviceErr("listing function URLs failed", err)
 	}
 	out := &lw.ListFunctionUrlConfigsResponse{FunctionUrlConfigs: []lw.FunctionUrlConfig{}}
 	for _, r := range rs {

@@ -53,7 +53,7 @@ func (s *Service) version(ctx context.Context, account, name, v string) (*record
 	}
 	var rec record
 	if err := json.Unmarshal(r.Body, &rec); err != nil {
-		return nil, serviceErr("reading the version failed")
+		return nil, serviceErr("reading the version failed", err)
 	}
 	return &rec, nil
 }
@@ -65,7 +65,7 @@ func (s *Service) alias(ctx context.Context, account, name, alias string) (*lw.A
 	}
 	var a lw.AliasConfiguration
 	if err := json.Unmarshal(r.Body, &a); err != nil {
-		return nil, serviceErr("reading the alias failed")
+		return nil, serviceErr("reading the alias failed", err)
 	}
 	return &a, nil
 }
@@ -94,7 +94,7 @@ func (s *Service) PublishVersion(ctx context.Context, account string, in *lw.Pub
 	name := rec.Config.FunctionName
 	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{name}})
 	if err != nil {
-		return nil, serviceErr("listing versions failed")
+		return nil, serviceErr("listing versions failed", err)
 	}
 	if n := len(versions); n > 0 {
 		var last record
@@ -115,7 +115,7 @@ func (s *Service) PublishVersion(ctx context.Context, account string, in *lw.Pub
 		return v.Config.FunctionArn, body
 	})
 	if err != nil {
-		return nil, serviceErr("publishing failed")
+		return nil, serviceErr("publishing failed", err)
 	}
 	return &v.Config, nil
 }
@@ -129,7 +129,7 @@ func (s *Service) ListVersionsByFunction(ctx context.Context, account string, in
 	all := []lw.FunctionConfiguration{rec.Config}
 	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{rec.Config.FunctionName}})
 	if err != nil {
-		return nil, serviceErr("listing versions failed")
+		return nil, serviceErr("listing versions failed", err)
 	}
 	for _, r := range versions {
 		var v record
@@ -241,7 +241,7 @@ func (s *Service) CreateAlias(ctx context.Context, account string, in *lw.Create
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Alias already exists: %s", a.AliasArn)
 	}
 	if err != nil {
-		return nil, serviceErr("storing the alias failed")
+		return nil, serviceErr("storing the alias failed", err)
 	}
 	return &a, nil
 }
@@ -331,7 +331,7 @@ func (s *Service) ListAliases(ctx context.Context, account string, in *lw.ListAl
 func (s *Service) aliasesOf(ctx context.Context, account, name string) ([]lw.AliasConfiguration, error) {
 	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindAlias})
 	if err != nil {
-		return nil, serviceErr("listing aliases failed")
+		return nil, serviceErr("listing aliases failed", err)
 	}
 	var out []lw.AliasConfiguration
 	for _, r := range rs {

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -37,6 +38,10 @@ type stream struct {
 	scratch []byte
 	// truncated is set once the stream reached the store's limit: later output is dropped.
 	truncated bool
+	// lost counts the message bytes that could not be stored (a full disk), lostErr says why;
+	// the next write that succeeds stores one event saying so first (lostNotice).
+	lost    int64
+	lostErr error
 }
 
 // recover prepares an existing file for appending after a restart: it
@@ -79,7 +84,10 @@ func (st *stream) recover(f *os.File) error {
 
 // append writes msgs as events stamped with the current time, each event
 // whole within a single write(2), so that a crash loses at most a line that
-// had not been completed yet.
+// had not been completed yet. Output that cannot be stored (the disk is full)
+// is counted, not returned as an error: the process writing it must not block
+// on its own output, and once writes succeed again one event says how much was
+// lost and why.
 func (st *stream) append(msgs [][]byte) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -90,18 +98,18 @@ func (st *stream) append(msgs [][]byte) error {
 		return nil // past the limit: dropped, said once already
 	}
 	ts := max(st.store.now().UnixMilli(), st.lastTS)
-	buf := st.scratch[:0]
+	buf, noted := st.lostNotice(st.scratch[:0], ts)
+	var pending int64 // message bytes in buf
 	limit := st.store.limit.Load()
 	for i, m := range msgs {
 		if limit > 0 && st.size.Load()+int64(len(buf)+len(m))+40 > limit {
 			return st.truncate(buf, ts, limit)
 		}
 		buf = appendRecord(buf, ts, ts, m)
+		pending += int64(len(m))
 		if len(buf) >= maxBatchBytes || i == len(msgs)-1 {
-			if err := st.write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
+			st.writeOrCount(buf, pending, noted)
+			buf, pending, noted = buf[:0], 0, 0
 		}
 	}
 	st.lastTS = ts
@@ -109,6 +117,36 @@ func (st *stream) append(msgs [][]byte) error {
 		st.scratch = buf
 	}
 	return nil
+}
+
+// lostNotice appends the event saying how much output was lost, when some was; noted is the
+// count it reports.
+func (st *stream) lostNotice(buf []byte, ts int64) ([]byte, int64) {
+	if st.lost == 0 {
+		return buf, 0
+	}
+	notice := fmt.Sprintf("barge: %d bytes of output could not be stored and are lost (%v)", st.lost, st.lostErr)
+	return appendRecord(buf, ts, ts, []byte(notice)), st.lost
+}
+
+// writeOrCount writes buf, holding pending bytes of messages and a notice of noted lost bytes;
+// if it fails, the messages join the lost count.
+func (st *stream) writeOrCount(buf []byte, pending, noted int64) {
+	if err := st.write(buf); err != nil {
+		st.lost += pending
+		st.lostErr = err
+		return
+	}
+	st.lost -= noted
+}
+
+// noteLost adds n bytes lost for err (output that never reached the stream) to the count the
+// next successful write reports.
+func (st *stream) noteLost(n int64, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.lost += n
+	st.lostErr = err
 }
 
 // truncate writes what fits (buf) and one last event saying the log stops here, then drops
@@ -147,6 +185,16 @@ func (st *stream) release() error {
 		s.mu.Unlock()
 		return nil
 	}
+	var lostErr error
+	if st.lost > 0 && !st.truncated {
+		// A last try at saying what was lost; failing that, the closer is told.
+		ts := max(st.store.now().UnixMilli(), st.lastTS)
+		buf, noted := st.lostNotice(nil, ts)
+		st.writeOrCount(buf, 0, noted)
+		if st.lost > 0 {
+			lostErr = &LostError{Bytes: st.lost, Err: st.lostErr}
+		}
+	}
 	if s.active[st.path] == st {
 		delete(s.active, st.path)
 	}
@@ -155,8 +203,21 @@ func (st *stream) release() error {
 	st.mu.Unlock()
 	s.mu.Unlock()
 	// Closing outside the locks: readers open their own descriptors by path.
-	return f.Close()
+	return errors.Join(lostErr, f.Close())
 }
+
+// LostError is what closing a stream's last Writer returns when output could not be stored and
+// not even the event saying so could be.
+type LostError struct {
+	Bytes int64 // message bytes lost
+	Err   error // why the last write failed
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("%d bytes of output could not be stored: %v", e.Bytes, e.Err)
+}
+
+func (e *LostError) Unwrap() error { return e.Err }
 
 // Writer appends to a log stream, one event per line. A line is complete
 // at '\n', which is not part of the message ("\r\n" leaves the '\r'); the
@@ -193,8 +254,9 @@ func (w *Writer) Sibling() *Writer {
 	return &Writer{st: st}
 }
 
-// Write stores every line p completes. If it fails, no byte of p is
-// counted as written, though lines completed by p may have been stored.
+// Write stores every line p completes. Lines the disk cannot take are
+// counted, not failed: the stream stores one event saying how much was lost
+// once it can. Write fails only on a closed Writer.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

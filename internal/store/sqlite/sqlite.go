@@ -12,11 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/barge-run/barge/internal/store"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 //go:embed migrations/*.sql
@@ -37,6 +38,7 @@ type Store struct {
 	// definition revisions at SubmitJob, functions, versions and aliases).
 	getResource *sql.Stmt
 
+	path      string
 	writes    chan *writeOp
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -104,6 +106,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	s := &Store{
+		path:        path,
 		insertJob:   insertJob,
 		updateJob:   updateJob,
 		getResource: getResource,
@@ -212,54 +215,76 @@ func (s *Store) writer() {
 }
 
 // commit runs a batch of writes in one transaction; each write has its own savepoint so one
-// failing write does not undo the others.
+// failing write does not undo the others. When SQLite itself gives up on the transaction (a
+// full disk rolls it back whole), every write of the batch fails: none of them is on disk.
 func (s *Store) commit(batch []*writeOp) {
-	results := make([]error, len(batch))
+	fail := func(err error) {
+		for _, op := range batch {
+			op.done <- s.translate(err)
+		}
+	}
 	tx, err := s.write.Begin()
 	if err != nil {
-		for _, op := range batch {
-			op.done <- fmt.Errorf("begin: %w", err)
-		}
+		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
 	if len(batch) == 1 {
 		// Alone in its transaction, a write needs no savepoint: failing undoes all of it.
 		if err := batch[0].fn(tx); err != nil {
 			tx.Rollback()
-			batch[0].done <- err
+			fail(err)
 			return
 		}
 		if err := tx.Commit(); err != nil {
-			batch[0].done <- fmt.Errorf("commit: %w", err)
+			fail(fmt.Errorf("commit: %w", err))
 			return
 		}
 		batch[0].done <- nil
 		return
 	}
+	results := make([]error, len(batch))
 	for i, op := range batch {
 		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
-			results[i] = err
-			continue
+			tx.Rollback()
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
 		}
 		if err := op.fn(tx); err != nil {
 			results[i] = err
+			// The savepoint is gone when SQLite rolled the whole transaction back: going on
+			// would run the next writes outside any transaction.
 			if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
-				results[i] = errors.Join(err, rerr)
+				tx.Rollback()
+				fail(errors.Join(err, rerr))
+				return
 			}
 		}
-		if _, err := tx.Exec(`RELEASE w`); err != nil && results[i] == nil {
-			results[i] = err
+		if _, err := tx.Exec(`RELEASE w`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		for _, op := range batch {
-			op.done <- fmt.Errorf("commit: %w", err)
-		}
+		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
 	for i, op := range batch {
-		op.done <- results[i]
+		op.done <- s.translate(results[i])
 	}
+}
+
+// sqliteFull is SQLITE_FULL, the primary result code of a write that found the disk full.
+const sqliteFull = 13
+
+// translate makes a failure for lack of space an ENOSPC naming the database file, as a file
+// write's would be, so that the API answers it as such (awserr.IsNoSpace).
+func (s *Store) translate(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull && !errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("%s: %w (%w)", s.path, syscall.ENOSPC, err)
+	}
+	return err
 }
 
 func isUniqueViolation(err error) bool {
