@@ -46,6 +46,9 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, account string, in 
 	if err := checkTimeout("timeout", in.Timeout); err != nil {
 		return nil, err
 	}
+	if p := in.SchedulingPriority; p != nil && (*p < 0 || *p > 9999) {
+		return nil, awserr.Client("schedulingPriority must be between 0 and 9999, got %d", *p)
+	}
 	if len(in.PlatformCapabilities) == 0 {
 		in.PlatformCapabilities = []wire.PlatformCapability{wire.PlatformCapabilityEc2}
 	}

@@ -64,7 +64,7 @@ func checkFairshare(field string, p *wire.FairsharePolicy) error {
 			return awserr.Client("%s.shareIdentifier: %q appears twice", f, sh.ShareIdentifier)
 		}
 		seen[sh.ShareIdentifier] = true
-		if w := sh.WeightFactor; w != nil && (*w < 0.0001 || *w > 999.9999) {
+		if w := sh.WeightFactor; w != nil && !(*w >= 0.0001 && *w <= 999.9999) { // NaN too
 			return awserr.Client("%s.weightFactor must be between 0.0001 and 999.9999, got %g", f, *w)
 		}
 	}
