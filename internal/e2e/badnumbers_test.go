@@ -57,14 +57,18 @@ func TestBadNumbersRefused(t *testing.T) {
 			return def(func(in *batch.RegisterJobDefinitionInput) { in.ContainerProperties.ResourceRequirements = vcpu("inf") })
 		}, "VCPU value \"inf\""},
 		{"VCPU 1e-300", func() error {
-			return def(func(in *batch.RegisterJobDefinitionInput) { in.ContainerProperties.ResourceRequirements = vcpu("1e-300") })
+			return def(func(in *batch.RegisterJobDefinitionInput) {
+				in.ContainerProperties.ResourceRequirements = vcpu("1e-300")
+			})
 		}, "VCPU value \"1e-300\""},
 		{"VCPU override NaN", func() error { return job(overrides(types.ContainerOverrides{ResourceRequirements: vcpu("NaN")})) }, "containerOverrides.resourceRequirements[0]"},
 		{"MEMORY override 0", func() error {
 			return job(overrides(types.ContainerOverrides{ResourceRequirements: []types.ResourceRequirement{{Type: types.ResourceTypeMemory, Value: aws.String("0")}}}))
 		}, "MEMORY value \"0\""},
 		{"retry attempts 0", func() error {
-			return def(func(in *batch.RegisterJobDefinitionInput) { in.RetryStrategy = &types.RetryStrategy{Attempts: aws.Int32(0)} })
+			return def(func(in *batch.RegisterJobDefinitionInput) {
+				in.RetryStrategy = &types.RetryStrategy{Attempts: aws.Int32(0)}
+			})
 		}, "retryStrategy.attempts"},
 		{"retry attempts override 11", func() error {
 			return job(func(in *batch.SubmitJobInput) { in.RetryStrategy = &types.RetryStrategy{Attempts: aws.Int32(11)} })
@@ -81,7 +85,9 @@ func TestBadNumbersRefused(t *testing.T) {
 			return job(func(in *batch.SubmitJobInput) { in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(1)} })
 		}, "arrayProperties.size"},
 		{"array size past a million", func() error {
-			return job(func(in *batch.SubmitJobInput) { in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(1_000_001)} })
+			return job(func(in *batch.SubmitJobInput) {
+				in.ArrayProperties = &types.ArrayProperties{Size: aws.Int32(1_000_001)}
+			})
 		}, "arrayProperties.size"},
 		{"scheduling priority 10000", func() error {
 			return def(func(in *batch.RegisterJobDefinitionInput) { in.SchedulingPriority = aws.Int32(10000) })
