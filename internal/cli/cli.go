@@ -48,6 +48,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"invoke":    cmdInvoke,
 
 		"bench-lambda": cmdBenchLambda,
+		"bench-load":   cmdBenchLoad,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -102,6 +103,7 @@ Usage:
   barge terminate  <jobId> [--reason …]
   barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
   barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
+  barge bench-load [--clients 100] [--duration 60s] [--endpoint URL]                                   many clients, mixed Batch, Lambda and Logs calls
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).
