@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -34,11 +36,17 @@ type LoadOptions struct {
 
 // OpStats are one operation's calls in a load run.
 type OpStats struct {
-	Name       string
-	Calls      int
-	Errors     int
-	P50, P99   time.Duration
-	FirstError string
+	Name   string
+	Calls  int
+	Errors int
+	// ClientClosed counts the calls the client's own HTTP transport failed after the server had
+	// answered them: aws-sdk-go-v2 closes a request's body as soon as the response arrives, and
+	// Go's transport, still finishing the request's write, then closes the connection under the
+	// response being read ("use of closed network connection", aws-sdk-go-v2 issue #2737). The
+	// SDK retries these by default; Load makes no retries, so it counts them apart from Errors.
+	ClientClosed int
+	P50, P99     time.Duration
+	FirstError   string
 }
 
 // LoadResult is a load run.
@@ -143,12 +151,7 @@ func Load(ctx context.Context, o Options, lo LoadOptions, code []byte) (LoadResu
 	for _, op := range loadMix {
 		total += op.weight
 	}
-	type sample struct {
-		op  int
-		d   time.Duration
-		err error
-	}
-	samples := make([][]sample, lo.Clients)
+	samples := make([][]loadSample, lo.Clients)
 	start := time.Now()
 	deadline := start.Add(lo.Duration)
 	var wg sync.WaitGroup
@@ -165,12 +168,24 @@ func Load(ctx context.Context, o Options, lo LoadOptions, code []byte) (LoadResu
 				}
 				t := time.Now()
 				err := loadMix[k].call(ctx, &cl)
-				samples[i] = append(samples[i], sample{k, time.Since(t), err})
+				samples[i] = append(samples[i], loadSample{k, time.Since(t), err})
 			}
 		})
 	}
 	wg.Wait()
-	r := LoadResult{Clients: lo.Clients, Elapsed: time.Since(start)}
+	return summarize(lo.Clients, time.Since(start), samples), nil
+}
+
+// loadSample is one call: its operation (an index of loadMix), latency and outcome.
+type loadSample struct {
+	op  int
+	d   time.Duration
+	err error
+}
+
+// summarize turns every client's calls into per-operation statistics and a total.
+func summarize(clients int, elapsed time.Duration, samples [][]loadSample) LoadResult {
+	r := LoadResult{Clients: clients, Elapsed: elapsed}
 	per := make([][]time.Duration, len(loadMix)+1)
 	r.Ops = make([]OpStats, len(loadMix)+1)
 	for k, op := range loadMix {
@@ -183,7 +198,11 @@ func Load(ctx context.Context, o Options, lo LoadOptions, code []byte) (LoadResu
 				st := &r.Ops[k]
 				st.Calls++
 				per[k] = append(per[k], s.d)
-				if s.err != nil {
+				switch {
+				case s.err == nil:
+				case errors.Is(s.err, net.ErrClosed):
+					st.ClientClosed++
+				default:
 					st.Errors++
 					if st.FirstError == "" {
 						st.FirstError = s.err.Error()
@@ -196,7 +215,7 @@ func Load(ctx context.Context, o Options, lo LoadOptions, code []byte) (LoadResu
 		slices.Sort(per[k])
 		r.Ops[k].P50, r.Ops[k].P99 = percentile(per[k], 0.50), percentile(per[k], 0.99)
 	}
-	return r, nil
+	return r
 }
 
 // loadSetup creates the parked queue, the job definition and the echo function, and invokes

@@ -80,11 +80,12 @@ func cmdBenchLoad(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return apiError(err)
 	}
-	fmt.Fprintf(out, "%-26s %9s %8s %7s %9s %9s\n", "operation", "calls", "calls/s", "errors", "p50 ms", "p99 ms")
+	fmt.Fprintf(out, "%-26s %9s %8s %7s %7s %9s %9s\n", "operation", "calls", "calls/s", "errors", "client¹", "p50 ms", "p99 ms")
 	for _, s := range r.Ops {
-		fmt.Fprintf(out, "%-26s %9d %8.0f %7d %9.1f %9.1f\n", s.Name, s.Calls, float64(s.Calls)/r.Elapsed.Seconds(), s.Errors,
+		fmt.Fprintf(out, "%-26s %9d %8.0f %7d %7d %9.1f %9.1f\n", s.Name, s.Calls, float64(s.Calls)/r.Elapsed.Seconds(), s.Errors, s.ClientClosed,
 			float64(s.P50.Microseconds())/1000, float64(s.P99.Microseconds())/1000)
 	}
+	fmt.Fprintln(out, "¹ answered by the server, then failed by the client's own transport (net.ErrClosed, aws-sdk-go-v2 #2737; the SDK retries these by default)")
 	for _, s := range r.Ops[:len(r.Ops)-1] {
 		if s.Errors > 0 {
 			fmt.Fprintf(out, "%s: first error: %s\n", s.Name, s.FirstError)
