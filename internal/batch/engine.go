@@ -12,10 +12,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/sched"
+	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/store"
 )
 
@@ -519,6 +521,7 @@ type attemptSpec struct {
 	attempt int
 	stream  string
 	timeout time.Duration
+	role    string // the job's jobRoleArn, recorded with its credentials
 }
 
 func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
@@ -555,6 +558,7 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 		},
 		attempt: n,
 		stream:  d.Container.LogStreamName,
+		role:    d.Container.JobRoleArn,
 	}
 	isolationSpec(d.Container, &sp.exec)
 	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
@@ -577,6 +581,12 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	if startErr == nil {
 		sp.exec.Dir = dir
 		sp.exec.Stdout, sp.exec.Stderr = stdout, stderr
+		// Credentials for this attempt alone, as ECS hands a task its role's: they die with it.
+		if c := e.s.cfg.Credentials; c != nil {
+			cred := c.Mint(account, sp.role)
+			defer c.Revoke(cred.AccessKeyID)
+			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
+		}
 		proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
 	}
 	// The loop may have stopped meanwhile: then nobody supervises the process, so kill it.
@@ -611,6 +621,15 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	e.do(func() { e.exited(id, sp.attempt, exit, lost) })
 	// After reporting the exit, so cleaning up never delays the next job.
 	e.dirs.give(dir)
+}
+
+// callbackEnv hands an attempt its credentials and barge's endpoint (account.Env).
+func callbackEnv(env []string, cred sigv4.Credential, endpoint func() string) []string {
+	ep := ""
+	if endpoint != nil {
+		ep = endpoint()
+	}
+	return account.Env(env, cred, ep)
 }
 
 func (e *engine) current(id string, attempt int) (*activeJob, bool) {

@@ -16,6 +16,7 @@ import (
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/store"
 )
 
@@ -73,6 +74,18 @@ type Config struct {
 	// UncheckedVolumes accepts any absolute host path as a volume: the attack tests' unprotected
 	// server (--unsafe-sandbox volumes), never a real one.
 	UncheckedVolumes bool
+	// Credentials mints each attempt's temporary credentials (revoked when it ends); nil gives
+	// attempts none.
+	Credentials Credentials
+	// APIEndpoint is barge's API as an attempt reaches it (AWS_ENDPOINT_URL); nil or "": none.
+	APIEndpoint func() string
+}
+
+// Credentials mints the temporary credentials a job attempt gets in its environment, scoped to
+// the job's account and recorded with its jobRoleArn, and revokes them when the attempt ends.
+type Credentials interface {
+	Mint(account, role string) sigv4.Credential
+	Revoke(accessKeyID string)
 }
 
 // Service implements the AWS Batch operations for every account.

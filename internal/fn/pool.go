@@ -21,8 +21,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/barge-run/barge/internal/account"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/sigv4"
 )
 
 // Defaults for [Config].
@@ -78,6 +80,8 @@ type FunctionSpec struct {
 	Entrypoint []string
 	Command    []string
 	WorkingDir string
+	// Role is the function's execution role ARN, recorded with its instances' credentials.
+	Role string
 }
 
 // Result is the outcome of a synchronous invocation. A function error is a Result with
@@ -113,6 +117,18 @@ type Config struct {
 	Region string
 	// Now is the clock for log stream names; nil means time.Now. Durations use real time.
 	Now func() time.Time
+	// Credentials mints each instance's temporary credentials (revoked when it ends); nil gives
+	// instances none.
+	Credentials Credentials
+	// APIEndpoint is barge's API as an instance reaches it (AWS_ENDPOINT_URL); nil or "": none.
+	APIEndpoint func() string
+}
+
+// Credentials mints the temporary credentials a function instance gets in its environment, as
+// Lambda hands an execution environment its execution role's, and revokes them when it ends.
+type Credentials interface {
+	Mint(account, role string) sigv4.Credential
+	Revoke(accessKeyID string)
 }
 
 // Pool runs function instances and routes invocations to them. It is safe for concurrent use.
@@ -190,6 +206,7 @@ type instance struct {
 
 	logGroup, logStream string
 	out, errw, sys      io.WriteCloser // stdout, stderr, and the pool's own lines
+	session             string         // the access key of its credentials, revoked when it ends
 
 	// The instance's output since the current invocation's START (or since launch, during
 	// init), for Result.LogTail, so that it needs no read back from the stream.
@@ -543,9 +560,15 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 		}
 		inst.scratch = spec.Dir
 	}
+	if c := p.cfg.Credentials; c != nil {
+		cred := c.Mint(fn.Account, fn.Role)
+		inst.session = cred.AccessKeyID
+		spec.Env = sessionEnv(spec.Env, cred, p.cfg.APIEndpoint)
+	}
 	// Not ctx: the instance outlives this invocation.
 	proc, err := p.cfg.Executor.Start(context.Background(), spec)
 	if err != nil {
+		p.revoke(inst)
 		r := p.initFailure(fn, inst, res, begin, "Runtime.InvalidEntrypoint", nil, err.Error())
 		inst.stop()
 		inst.sys.Close()
@@ -593,6 +616,7 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 func (p *Pool) watch(inst *instance) {
 	defer p.wg.Done()
 	inst.exit = inst.proc.Wait()
+	p.revoke(inst)
 	if inst.scratch != "" {
 		os.RemoveAll(inst.scratch)
 	}
@@ -607,6 +631,31 @@ func (p *Pool) watch(inst *instance) {
 	if idle {
 		p.discard(inst)
 	}
+}
+
+// revoke ends the instance's credentials: a process that is gone needs none, and whatever it
+// left behind can use them no longer.
+func (p *Pool) revoke(inst *instance) {
+	if inst.session != "" && p.cfg.Credentials != nil {
+		p.cfg.Credentials.Revoke(inst.session)
+	}
+}
+
+// sessionEnv hands an instance its credentials, as Lambda does (they are reserved variables: a
+// function's own environment cannot set them), and barge's endpoint.
+func sessionEnv(env []string, cred sigv4.Credential, endpoint func() string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "AWS_ACCESS_KEY_ID" && name != "AWS_SECRET_ACCESS_KEY" && name != "AWS_SESSION_TOKEN" {
+			out = append(out, kv)
+		}
+	}
+	ep := ""
+	if endpoint != nil {
+		ep = endpoint()
+	}
+	return account.Env(out, cred, ep)
 }
 
 // initFailure builds the Result of an invocation whose instance failed to initialise and logs

@@ -544,7 +544,7 @@ func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 	spec := fn.FunctionSpec{
 		Account: account, Name: c.FunctionName, Version: c.Version, ARN: c.FunctionArn, CodeDir: rec.CodeDir,
 		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
-		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second,
+		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second, Role: c.Role,
 	}
 	if c.Environment != nil {
 		spec.Env = c.Environment.Variables

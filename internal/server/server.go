@@ -29,6 +29,7 @@ import (
 	"github.com/barge-run/barge/internal/image"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
 
@@ -110,6 +111,8 @@ type Server struct {
 	exec  *local.Executor
 	errc  chan error
 	lock  *os.File // the data directory's, held while the server runs
+	// hostEndpoint is the API's URL from this host (callbackEndpoint), set once it listens.
+	hostEndpoint atomic.Value
 }
 
 // Start brings barge up and starts serving; it returns once the listener accepts connections.
@@ -192,7 +195,17 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		return nil, err
 	}
 	s.exec = executor
+	// Jobs and functions call barge back with credentials of their own, minted per attempt and
+	// per instance, at the endpoint they can reach.
+	sessions := account.NewSessions()
+	endpoint := func() string {
+		if executor.ServesAPIInside() {
+			return "http://" + local.APIAddr
+		}
+		return s.callbackEndpoint()
+	}
 	s.batch, err = batch.New(batch.Config{
+		Credentials: sessions, APIEndpoint: endpoint,
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
@@ -213,7 +226,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region,
+	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region, Credentials: sessions, APIEndpoint: endpoint,
 		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency})
 	if err != nil {
 		s.batch.Stop()
@@ -229,7 +242,12 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	functions.Start()
 	s.fns = functions
 	limits := opts.Limits.withDefaults()
-	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: creds.Lookup, Logger: log.With("component", "api"), Region: opts.Region,
+	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: func(key string) (sigv4.Credential, bool) {
+		if c, ok := creds.Lookup(key); ok {
+			return c, true
+		}
+		return sessions.Lookup(key)
+	}, Logger: log.With("component", "api"), Region: opts.Region,
 		MaxInflightBytes: limits.MaxInflightBytes})
 	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
@@ -240,6 +258,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		s.closeStores()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	s.setCallbackEndpoint()
 	if host, _, _ := net.SplitHostPort(s.ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		log.Warn("listening beyond loopback: every request is still SigV4-authenticated; keep credentials.json secret", "addr", s.ln.Addr().String())
 	}
@@ -264,6 +283,22 @@ func (s *Server) Isolated() bool { return s.exec.Sandboxed() }
 
 // Endpoint is the URL clients set as their endpoint.
 func (s *Server) Endpoint() string { return "http://" + s.Addr() }
+
+// callbackEndpoint is the server as a process on this host reaches it; "" before it listens
+// (attempts recovered at start run before the listener exists, and get no endpoint).
+func (s *Server) callbackEndpoint() string {
+	ep, _ := s.hostEndpoint.Load().(string)
+	return ep
+}
+
+// setCallbackEndpoint records where the server listens, with loopback for a wildcard address.
+func (s *Server) setCallbackEndpoint() {
+	host, port, _ := net.SplitHostPort(s.Addr())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	s.hostEndpoint.Store("http://" + net.JoinHostPort(host, port))
+}
 
 // Wait blocks until the server fails or ctx ends.
 func (s *Server) Wait(ctx context.Context) error {

@@ -32,6 +32,10 @@ func errMissingToken() *Error {
 	return &Error{Code: "MissingAuthenticationTokenException", Message: "Missing Authentication Token", Status: http.StatusForbidden}
 }
 
+func errExpiredToken() *Error {
+	return &Error{Code: "ExpiredTokenException", Message: "The security token included in the request is expired", Status: http.StatusForbidden}
+}
+
 func errUnrecognizedClient() *Error {
 	return &Error{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusForbidden}
 }

@@ -3,6 +3,7 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -35,6 +36,16 @@ type Credential struct {
 	// AccountID is the 12-digit AWS-style account the key belongs to; the
 	// verifier does not use it, it is handed back in Result.
 	AccountID string
+	// SessionToken is set for temporary credentials: a request signed with
+	// the key must carry it (X-Amz-Security-Token, as a header or in a
+	// presigned query). Long-term keys have none and take none.
+	SessionToken string
+	// Role is the IAM role ARN a temporary credential acts as (handed back
+	// in Result; barge has no policy engine, see docs/credentials.md).
+	Role string
+	// Expired marks a temporary credential whose session has ended: the
+	// verifier refuses it with ExpiredTokenException.
+	Expired bool
 }
 
 // Verifier checks SigV4 signatures. Lookup returns the credential for an
@@ -96,6 +107,16 @@ func (v *Verifier) Precheck(r *http.Request) (*Prechecked, error) {
 		cred, ok = v.Lookup(a.accessKeyID)
 	}
 	if !ok {
+		return nil, errUnrecognizedClient()
+	}
+	if cred.Expired {
+		return nil, errExpiredToken()
+	}
+	token := r.Header.Get("X-Amz-Security-Token")
+	if token == "" {
+		token = r.URL.Query().Get("X-Amz-Security-Token")
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(cred.SessionToken)) != 1 {
 		return nil, errUnrecognizedClient()
 	}
 	return &Prechecked{a: a, cred: cred}, nil

@@ -88,6 +88,12 @@ func (e *Executor) Images() *image.Store { return e.opts.Images }
 // Sandboxed reports whether attempts run isolated.
 func (e *Executor) Sandboxed() bool { return e.opts.Sandbox != nil }
 
+// ServesAPIInside reports whether attempts reach barge's API at APIAddr inside their own network
+// (else they share the host's and reach the server where it listens).
+func (e *Executor) ServesAPIInside() bool {
+	return e.opts.API != nil && e.opts.Sandbox != nil && e.opts.Sandbox.IsolatesNetwork()
+}
+
 // Start implements exec.Executor.
 func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, error) {
 	host := spec.Image == "" || spec.Image == "host"
