@@ -103,8 +103,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, b bodyBound) (
 		reserve = r.ContentLength
 	}
 	if !s.inflight.TryAcquire(reserve) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, awserr.New(http.StatusServiceUnavailable, "ServiceUnavailableException", "the server is receiving too much at once; retry"))
+		e := awserr.New(http.StatusServiceUnavailable, "ServiceUnavailableException", "the server is receiving too much at once; retry")
+		e.RetryAfter = 1
+		writeError(w, e)
 		return nil, false
 	}
 	defer s.inflight.Release(reserve)

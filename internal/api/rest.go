@@ -63,7 +63,13 @@ func (s *Server) routeModel(service string, bound func(op string) boundFor, ops 
 		for i, rt := range rs {
 			bounds[i] = rt.bound
 		}
-		s.mux.HandleFunc(pattern, s.authed(service, largestBound(bounds), h))
+		handler := s.authed(service, largestBound(bounds), h)
+		s.mux.HandleFunc(pattern, handler)
+		// The same path with a trailing slash, which some clients send (Debian's AWS CLI v2:
+		// "GET /2015-03-31/functions/"); the signature is over the path as sent.
+		if !strings.HasSuffix(pattern, "/") && !strings.HasSuffix(pattern, "...}") {
+			s.mux.HandleFunc(pattern+"/{$}", handler)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/barge-run/barge/internal/awserr"
 	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/fn"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/sigv4"
@@ -75,7 +76,11 @@ func New(cfg Config) *Server {
 
 // ServeHTTP implements http.Handler; no panic reaches a client as anything but a 500.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	// One id per request: the answer's x-amzn-RequestId and, for Invoke, the invocation's own
+	// request id, as on Lambda.
+	id := uuid.NewString()
+	w.Header().Set("x-amzn-RequestId", id)
+	r = r.WithContext(fn.WithRequestID(r.Context(), id))
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
@@ -160,6 +165,9 @@ func writeError(w http.ResponseWriter, e *awserr.Error) {
 		body[k] = v
 	}
 	b, _ := json.Marshal(body)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	w.Header().Set("x-amzn-ErrorType", e.Code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)

@@ -16,6 +16,9 @@ type Error struct {
 	Status  int // HTTP status
 	// Fields are extra members of the error body (e.g. Lambda's "Type", "Reason").
 	Fields map[string]string
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds): throttles and
+	// refusals for load say when to come back.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

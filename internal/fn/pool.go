@@ -99,6 +99,22 @@ type Result struct {
 	ColdStart              bool
 }
 
+type requestIDKey struct{}
+
+// WithRequestID gives an invocation its request id: the API request's, which Lambda returns as
+// x-amzn-RequestId and the function sees as its context's request id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the request id ctx carries (WithRequestID), or a new one.
+func RequestID(ctx context.Context) string {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok && id != "" {
+		return id
+	}
+	return uuid.NewString()
+}
+
 // Config configures a [Pool].
 type Config struct {
 	// Executor starts instances. Required.
@@ -291,7 +307,7 @@ func (p *Pool) Invoke(ctx context.Context, fn FunctionSpec, payload []byte) (Res
 		return Result{}, err
 	}
 	cold := inst == nil
-	res := Result{ExecutedVersion: fn.Version, ColdStart: cold, RequestID: uuid.NewString()}
+	res := Result{ExecutedVersion: fn.Version, ColdStart: cold, RequestID: RequestID(ctx)}
 	var initFail *Result
 	if cold {
 		inst, initFail, err = p.start(ctx, &fn, key, &res)

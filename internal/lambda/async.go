@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/barge-run/barge/internal/fn"
 	"github.com/barge-run/barge/internal/store"
 )
@@ -77,7 +75,7 @@ func (s *Service) enqueue(ctx context.Context, account, function string, payload
 	if len(payload) > maxAsyncPayload {
 		return "", userErr(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than 262144 bytes for the InvokeAsync operation")
 	}
-	id := uuid.NewString()
+	id := fn.RequestID(ctx)
 	now := time.Now()
 	ev := asyncEvent{Account: account, Function: function, Payload: payload, Enqueued: now, NextAt: now}
 	body, _ := json.Marshal(ev)
@@ -200,7 +198,8 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 	}
 	spec, throttled := s.spec(ev.Account, rec)
 	if !throttled {
-		res, err = s.cfg.Pool.Invoke(ctx, spec, ev.Payload)
+		// Every attempt at an event has the id its Invoke was answered with, as on Lambda.
+		res, err = s.cfg.Pool.Invoke(fn.WithRequestID(ctx, id), spec, ev.Payload)
 	}
 	switch {
 	case throttled || errors.Is(err, fn.ErrThrottled):

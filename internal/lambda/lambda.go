@@ -515,7 +515,7 @@ func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationR
 	var te *fn.ThrottledError
 	switch {
 	case errors.As(err, &te):
-		e := userErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+		e := throttle()
 		e.Fields["Reason"] = te.Reason
 		return nil, e
 	case err != nil:

@@ -195,9 +195,18 @@ func (s *Service) DeleteFunctionConcurrency(ctx context.Context, account string,
 	return &Empty{}, nil
 }
 
+// throttle is Lambda's 429: TooManyRequestsException with Retry-After (and retryAfterSeconds in
+// the body, as the model binds it to that header).
+func throttle() *awserr.Error {
+	e := userErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+	e.RetryAfter = 1
+	e.Fields["retryAfterSeconds"] = "1"
+	return e
+}
+
 // throttledByReservation is the 429 for a function whose reserved concurrency is 0.
 func throttledByReservation() *awserr.Error {
-	e := userErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+	e := throttle()
 	e.Fields["Reason"] = "ReservedFunctionConcurrentInvocationLimitExceeded"
 	return e
 }
