@@ -274,7 +274,7 @@ func TestLambdaMemoryLimit(t *testing.T) {
 	zw.Close()
 	b := bargetest.Start(t)
 	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
-	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hog"), Runtime: ltypes.RuntimePython312,
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hog"), Runtime: hostPython(t),
 		Handler: aws.String("hog.handler"), Role: aws.String("arn:aws:iam::000000000000:role/x"), MemorySize: aws.Int32(128),
 		Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
 		t.Fatal(err)

@@ -350,14 +350,14 @@ func TestCLILambda(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "app.py"), []byte("def handler(event, context):\n    return {'version': "+version+"}\n"), 0o644)
 		}
 		write("1")
-		if res := barge("deploy", "--runtime", "python3.12", "--handler", "app.handler", "py-dir", dir); !strings.HasPrefix(res.stdout, "created ") {
+		if res := barge("deploy", "--runtime", string(hostPython(t)), "--handler", "app.handler", "py-dir", dir); !strings.HasPrefix(res.stdout, "created ") {
 			t.Fatalf("barge deploy of a directory:\n%s", res)
 		}
 		if res := barge("invoke", "py-dir"); !strings.Contains(res.stdout, `"version": 1`) {
 			t.Fatalf("invoking the deployed directory:\n%s", res)
 		}
 		write("2")
-		if res := barge("deploy", "--runtime", "python3.12", "--handler", "app.handler", "py-dir", dir); !strings.HasPrefix(res.stdout, "updated ") {
+		if res := barge("deploy", "--runtime", string(hostPython(t)), "--handler", "app.handler", "py-dir", dir); !strings.HasPrefix(res.stdout, "updated ") {
 			t.Fatalf("barge deploy again:\n%s", res)
 		}
 		if res := barge("invoke", "py-dir"); !strings.Contains(res.stdout, `"version": 2`) {
@@ -580,7 +580,7 @@ def handler(event, context):
 	b := bargetest.Start(t)
 	c := lambda.NewFromConfig(b.Config())
 	ctx := context.Background()
-	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("py"), Runtime: ltypes.RuntimePython311,
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("py"), Runtime: hostPython(t),
 		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
 		t.Fatal(err)
 	}
@@ -618,7 +618,7 @@ func TestLambdaDestinations(t *testing.T) {
 	c := lambda.NewFromConfig(b.Config())
 	ctx := context.Background()
 	role := aws.String("arn:aws:iam::000000000000:role/any")
-	sink, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), Runtime: ltypes.RuntimePython311,
+	sink, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), Runtime: hostPython(t),
 		Handler: aws.String("sink.handler"), Role: role, Code: &ltypes.FunctionCode{ZipFile: sinkPkg}})
 	if err != nil {
 		t.Fatal(err)
@@ -783,7 +783,7 @@ exports.cb = (event, context, callback) => { setTimeout(() => callback(null, { v
 	b := bargetest.Start(t)
 	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
 	for name, handler := range map[string]string{"node": "index.handler", "node-cb": "index.cb", "node-esm": "esm.handler"} {
-		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: ltypes.RuntimeNodejs20x,
+		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: hostNode(t),
 			Handler: aws.String(handler), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
 			t.Fatal(err)
 		}
@@ -963,7 +963,7 @@ def handler(event, context):
 `)
 	b := bargetest.Start(t)
 	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
-	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("web"), Runtime: ltypes.RuntimePython312,
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("web"), Runtime: hostPython(t),
 		Handler: aws.String("web.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
 		t.Fatal(err)
 	}

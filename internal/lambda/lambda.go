@@ -181,7 +181,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	case !image && in.Runtime == "":
 		return nil, invalid("Runtime is required for a zip package")
 	case !image && !runtimeSupported(in.Runtime):
-		return nil, invalid("Runtime: %q is not supported on this host; use provided.al2023 or provided.al2 (a bootstrap executable), python3.x where python3 is installed, or nodejs*.x where node is installed", in.Runtime)
+		return nil, unsupportedRuntime(in.Runtime)
 	case !image && in.ImageConfig != nil:
 		return nil, invalid("ImageConfig is only for PackageType Image")
 	}

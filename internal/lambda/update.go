@@ -58,7 +58,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 	}
 	if in.Runtime != "" {
 		if !runtimeSupported(in.Runtime) {
-			return nil, invalid("Runtime: %q is not supported on this host", in.Runtime)
+			return nil, unsupportedRuntime(in.Runtime)
 		}
 		if err := prepareRuntime(in.Runtime, rec.CodeDir); err != nil {
 			return nil, serviceErr("installing the runtime failed", err)
