@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -72,5 +73,36 @@ func TestRuntimesHonest(t *testing.T) {
 	var bad *ltypes.InvalidParameterValueException
 	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), string(missing)) || !strings.Contains(aws.ToString(bad.Message), string(have)) {
 		t.Fatalf("CreateFunction with %s, which this host lacks: %v", missing, err)
+	}
+}
+
+// TestLogTailUnderLoad: with the CPU saturated, every invoke's LogResult holds all the function
+// printed before it answered (the tail is taken only once the output in the pipes has come
+// through).
+func TestLogTailUnderLoad(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
+	pkg := pythonPackage(t, "app.py", "import sys\ndef handler(event, context):\n    for i in range(100):\n        print('line', i)\n    sys.stderr.write('last words\\n')\n    return 'ok'\n")
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("chatty"), Runtime: hostPython(t),
+		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a busy loop per core
+		burn := exec.Command("sh", "-c", "while :; do :; done")
+		if err := burn.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { burn.Process.Kill(); burn.Wait() }()
+	}
+	for i := range 20 {
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("chatty"), LogType: ltypes.LogTypeTail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+		if !strings.Contains(string(tail), "line 99\n") || !strings.Contains(string(tail), "last words\n") {
+			t.Fatalf("invoke %d: the tail lacks the function's last output:\n%s", i, tail)
+		}
 	}
 }

@@ -104,6 +104,14 @@ type Process interface {
 	PeakMemory() int64
 }
 
+// OutputSyncer is a Process whose output can be caught up with: SyncOutput returns once
+// everything the process wrote before the call has reached its Stdout and Stderr writers, or
+// when ctx ends. A function's log tail uses it so that it holds everything printed before the
+// response.
+type OutputSyncer interface {
+	SyncOutput(ctx context.Context) error
+}
+
 // Executor starts attempts.
 type Executor interface {
 	// Start launches spec. An error means nothing was started; its text becomes the job's reason

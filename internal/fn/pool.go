@@ -731,6 +731,9 @@ func (p *Pool) run(ctx context.Context, fn *FunctionSpec, inst *instance, payloa
 		if out.isError {
 			res.FunctionError = "Unhandled"
 		}
+		// What the function printed before it answered may still be in its pipes: the tail and
+		// the stream hold all of it, as Lambda's do.
+		inst.syncOutput(ctx)
 	case <-inst.exited:
 		healthy = false
 		msg := "Runtime exited with error: " + exitText(inst.exit)
@@ -894,6 +897,19 @@ func (inst *instance) hasExited() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// outputSyncWait bounds how long an answered invocation waits for the output printed before its
+// answer to come through the pipes (a function flooding its output could hold it up).
+const outputSyncWait = 500 * time.Millisecond
+
+// syncOutput waits until the instance's output written so far has been captured.
+func (inst *instance) syncOutput(ctx context.Context) {
+	if s, ok := inst.proc.(bexec.OutputSyncer); ok {
+		ctx, cancel := context.WithTimeout(ctx, outputSyncWait)
+		defer cancel()
+		s.SyncOutput(ctx)
 	}
 }
 

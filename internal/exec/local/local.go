@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -175,15 +176,13 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		return nil, err
 	}
 	sp, err := e.opts.Sandbox.Start(cfg, outW, errW)
-	outW.Close()
-	errW.Close()
 	if err != nil {
-		outR.Close()
-		errR.Close()
+		closeAll(outR, outW, errR, errW)
 		return nil, err
 	}
 	started = true
-	p := &process{sandboxed: sp, drained: make(chan struct{}), readers: []*os.File{outR, errR}}
+	p := newProcess(outR, outW, errR, errW)
+	p.sandboxed = sp
 	// Listeners in the sandbox's network are the sandbox's to close (before its namespace goes
 	// back to the pool); those on the host's loopback are the process's.
 	for i, l := range sp.Listeners {
@@ -298,15 +297,12 @@ func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	startErr := cmd.Start()
-	outW.Close()
-	errW.Close()
-	if startErr != nil {
-		outR.Close()
-		errR.Close()
-		return nil, fmt.Errorf("start %s: %w", cmd.Args[0], startErr)
+	if err := cmd.Start(); err != nil {
+		closeAll(outR, outW, errR, errW)
+		return nil, fmt.Errorf("start %s: %w", cmd.Args[0], err)
 	}
-	p := &process{cmd: cmd, drained: make(chan struct{}), readers: []*os.File{outR, errR}}
+	p := newProcess(outR, outW, errR, errW)
+	p.cmd = cmd
 	go p.drain(outR, errR, spec.Stdout, spec.Stderr)
 	return p, nil
 }
@@ -338,22 +334,37 @@ type process struct {
 	cmd       *exec.Cmd
 	sandboxed *sandbox.Proc
 	readers   []*os.File
+	pipes     []*outputPipe // stdout, stderr: barge's write ends, for SyncOutput
+	syncMu    sync.Mutex
 	drained   chan struct{}
 	// listeners end with the attempt: a socket in its network namespace would keep it alive.
 	listeners []net.Listener
 }
 
+// newProcess is a started process's output: the read ends for the drain, and barge's own
+// write ends (the process has its copies) for SyncOutput's marks.
+func newProcess(outR, outW, errR, errW *os.File) *process {
+	return &process{drained: make(chan struct{}), readers: []*os.File{outR, errR},
+		pipes: []*outputPipe{{w: outW}, {w: errW}}}
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
 func (p *process) drain(outR, errR *os.File, stdout, stderr io.Writer) {
 	done := make(chan struct{}, 2)
-	cp := func(w io.Writer, r *os.File) {
+	cp := func(op *outputPipe, w io.Writer, r *os.File) {
 		if w == nil {
 			w = io.Discard
 		}
-		io.Copy(w, r)
+		op.copy(w, r)
 		done <- struct{}{}
 	}
-	go cp(stdout, outR)
-	go cp(stderr, errR)
+	go cp(p.pipes[0], stdout, outR)
+	go cp(p.pipes[1], stderr, errR)
 	<-done
 	<-done
 	close(p.drained)
@@ -378,6 +389,7 @@ func (p *process) Wait() bexec.Exit {
 	for _, l := range p.listeners {
 		l.Close()
 	}
+	p.closeWriters()
 	select {
 	case <-p.drained:
 	case <-time.After(outputGrace):
