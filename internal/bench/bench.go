@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"slices"
@@ -27,6 +28,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
@@ -126,8 +129,8 @@ func (r Result) JobsPerSecond() float64 {
 
 // Client is an AWS Batch client for the options' server whose HTTP transport keeps a connection
 // per concurrent caller alive (the SDK's default keeps 10 per host, which would make the
-// benchmark measure TCP connection setup), and which does not retry: a failed call fails the
-// benchmark instead of hiding in its latency.
+// benchmark measure TCP connection setup), and which retries nothing the server answered: a
+// failed call fails the benchmark instead of hiding in its latency (retryClientClosed).
 func Client(o Options) *batch.Client {
 	o = o.withDefaults(0, "")
 	idle := o.Concurrency + 4
@@ -136,11 +139,25 @@ func Client(o Options) *batch.Client {
 	tr.MaxIdleConnsPerHost = idle
 	hc := &http.Client{Transport: tr}
 	return batch.NewFromConfig(aws.Config{
-		Region:           o.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(o.AccessKey, o.Secret, ""),
-		BaseEndpoint:     aws.String(o.Endpoint),
-		HTTPClient:       hc,
-		RetryMaxAttempts: 1,
+		Region:       o.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(o.AccessKey, o.Secret, ""),
+		BaseEndpoint: aws.String(o.Endpoint),
+		HTTPClient:   hc,
+		Retryer:      retryClientClosed,
+	})
+}
+
+// retryClientClosed retries a call once, and only when the client's own transport closed the
+// connection under a response the server had sent (net.ErrClosed: aws-sdk-go-v2 issue #2737,
+// which the SDK's default retryer also retries; see docs/benchmarks.md); anything the server
+// answers fails the benchmark.
+func retryClientClosed() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 2
+		o.RateLimiter = ratelimit.None
+		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			return aws.BoolTernary(errors.Is(err, net.ErrClosed))
+		})}
 	})
 }
 
