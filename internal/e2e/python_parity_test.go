@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,6 +40,11 @@ def aset(event, context):
 
 def boom(event, context):
     raise ValueError("boom requested")
+
+def sdk(event, context):
+    import boto3
+    me = boto3.client("lambda").get_function_configuration(FunctionName=context.function_name)
+    return me["FunctionName"]
 
 def remaining(event, context):
     return 0 < context.get_remaining_time_in_millis() <= 3000
@@ -90,6 +96,14 @@ func TestPythonParity(t *testing.T) {
 	t.Run("decimal", func(t *testing.T) {
 		if out, _ := invoke(t, "app.dec"); string(out.Payload) != `{"n": 1.5, "i": 3}` {
 			t.Errorf("a Decimal result: %s", out.Payload)
+		}
+	})
+	t.Run("boto3", func(t *testing.T) {
+		if exec.Command("/usr/bin/"+string(rt), "-c", "import boto3").Run() != nil {
+			t.Skip("the host's " + string(rt) + " has no boto3 (Debian: apt install python3-boto3)")
+		}
+		if out, tail := invoke(t, "app.sdk"); string(out.Payload) != `"app-sdk"` {
+			t.Errorf("boto3 calling barge from a function: %s\n%s", out.Payload, tail)
 		}
 	})
 	t.Run("remaining time", func(t *testing.T) {

@@ -140,24 +140,42 @@ def load_handler():
     return handler
 
 
-def use_endpoint_in_old_botocore():
+def patch_botocore(session_module):
     """botocore before 1.31 ignores AWS_ENDPOINT_URL: give its clients barge's endpoint."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    session = sys.modules.get("botocore.session")
-    if not endpoint or session is None or getattr(session.Session.create_client, "_barge", False):
-        return
     version = tuple(int(p) for p in sys.modules["botocore"].__version__.split(".")[:2] if p.isdigit())
-    if version >= (1, 31):
+    if not endpoint or version >= (1, 31):
         return
-    create = session.Session.create_client
+    create = session_module.Session.create_client
 
     def create_client(self, *args, **kwargs):
         if len(args) < 5 and kwargs.get("endpoint_url") is None:
             kwargs["endpoint_url"] = endpoint
         return create(self, *args, **kwargs)
 
-    create_client._barge = True
-    session.Session.create_client = create_client
+    session_module.Session.create_client = create_client
+
+
+class BotocoreHook:
+    """Patches botocore.session as it is imported, whenever the function imports it."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "botocore.session":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None:
+                run = spec.loader.exec_module
+
+                def exec_module(module):
+                    run(module)
+                    patch_botocore(module)
+
+                spec.loader.exec_module = exec_module
+                return spec
+        return None
 
 
 def log_error(error_type, message, stack, request_id):
@@ -185,6 +203,8 @@ def main():
     sys.stderr.reconfigure(line_buffering=True)
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "."))
     install_logging()
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        sys.meta_path.insert(0, BotocoreHook())
     try:
         handler = load_handler()
     except InitError as exc:
@@ -192,7 +212,6 @@ def main():
         post("/init/error", error_doc(exc.error_type, str(exc), exc.stack), exc.error_type)
         sys.exit(1)
     while True:
-        use_endpoint_in_old_botocore()
         with urllib.request.urlopen(BASE + "/invocation/next") as resp:
             headers = dict(resp.headers)
             event = json.loads(resp.read() or b"null")
