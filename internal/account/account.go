@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/barge-run/barge/internal/sigv4"
 )
@@ -153,4 +154,23 @@ func randomString(n int, alphabet string) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// Scope is the key of what one account owns in one region: resources, jobs, functions and logs
+// of an account in one region are apart from its others, as on AWS. The server's own region
+// keeps the bare account id (so data from before regions were kept apart stays where it was);
+// another region is "<account>@<region>".
+func Scope(accountID, region, defaultRegion string) string {
+	if region == "" || region == defaultRegion {
+		return accountID
+	}
+	return accountID + "@" + region
+}
+
+// SplitScope is Scope's inverse: the account id and region of a scope key.
+func SplitScope(scope, defaultRegion string) (accountID, region string) {
+	if a, r, ok := strings.Cut(scope, "@"); ok {
+		return a, r
+	}
+	return scope, defaultRegion
 }

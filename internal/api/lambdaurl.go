@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 	"github.com/barge-run/barge/internal/lambda"
@@ -52,17 +53,17 @@ func (s *Server) lambdaURL(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	account := ""
+	caller := ""
 	if t.IAM {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		res, err := s.verifier.VerifyBody(pre, r, body)
-		if err != nil || res.Service != "lambda" || res.Credential.AccountID != t.Account {
+		if err != nil || res.Service != "lambda" || account.Scope(res.Credential.AccountID, res.Region, s.cfg.Region) != t.Account {
 			message(http.StatusForbidden, "Forbidden")
 			return
 		}
-		account = t.Account
+		caller = res.Credential.AccountID
 	}
-	event := lambda.URLEvent(r, id, "/"+r.PathValue("path"), body, account, time.Now())
+	event := lambda.URLEvent(r, id, "/"+r.PathValue("path"), body, caller, time.Now())
 	out, err := s.cfg.Lambda.Invoke(r.Context(), t.Account, &lw.InvocationRequest{FunctionName: t.Function, Qualifier: t.Qualifier, Payload: event})
 	var ae *awserr.Error
 	switch {

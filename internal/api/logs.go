@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"github.com/barge-run/barge/internal/account"
 	"net/http"
 	"strings"
 
@@ -149,11 +150,17 @@ func (s *Server) describeLogStreams(_ context.Context, account string, in *lw.De
 	out := &lw.DescribeLogStreamsResponse{LogStreams: make([]lw.LogStream, len(res.Streams)), NextToken: res.NextToken}
 	for i, st := range res.Streams {
 		ls := lw.LogStream{LogStreamName: st.Name, CreationTime: &st.CreationTime, StoredBytes: &st.StoredBytes,
-			Arn: "arn:aws:logs:" + s.cfg.Region + ":" + account + ":log-group:" + group + ":log-stream:" + st.Name}
+			Arn: s.logsARN(account) + ":log-group:" + group + ":log-stream:" + st.Name}
 		if st.LastEventTimestamp != 0 {
 			ls.FirstEventTimestamp, ls.LastEventTimestamp, ls.LastIngestionTime = &st.FirstEventTimestamp, &st.LastEventTimestamp, &st.LastIngestionTime
 		}
 		out.LogStreams[i] = ls
 	}
 	return out, nil
+}
+
+// logsARN is the start of a CloudWatch Logs ARN of the scope key's account and region.
+func (s *Server) logsARN(key string) string {
+	acct, region := account.SplitScope(key, s.cfg.Region)
+	return "arn:aws:logs:" + region + ":" + acct
 }

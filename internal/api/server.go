@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -48,6 +49,9 @@ type Server struct {
 	inflight *semaphore.Weighted
 	mux      *http.ServeMux
 	log      *slog.Logger
+
+	regionsMu sync.Mutex
+	regions   map[string]bool // scope keys whose default compute environment and queue exist
 }
 
 // New builds the handler.
@@ -129,7 +133,12 @@ func (s *Server) authed(service string, bound boundFor, next http.HandlerFunc) h
 				"Credential should be scoped to correct service: '%s'. ", service))
 			return
 		}
-		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: res.Credential.AccountID, body: body})
+		scope, err := s.scopeOf(r.Context(), res)
+		if err != nil {
+			writeError(w, awserr.As(err))
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: scope, body: body})
 		next(w, r.WithContext(ctx))
 	}
 }

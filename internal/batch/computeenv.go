@@ -61,10 +61,11 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 		}
 	}
 	arn := s.arn(account, "compute-environment", in.ComputeEnvironmentName)
+	acct, region := s.scope(account)
 	detail := wire.ComputeEnvironmentDetail{
 		ComputeEnvironmentName:     in.ComputeEnvironmentName,
 		ComputeEnvironmentArn:      arn,
-		EcsClusterArn:              fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/barge-%s", s.region, account, in.ComputeEnvironmentName),
+		EcsClusterArn:              fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/barge-%s", region, acct, in.ComputeEnvironmentName),
 		Tags:                       in.Tags,
 		Type:                       in.Type,
 		State:                      in.State,
@@ -78,7 +79,7 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 		Context:                    in.Context,
 	}
 	if in.ServiceRole == "" {
-		detail.ServiceRole = fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch", account)
+		detail.ServiceRole = fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch", acct)
 	}
 	body, _ := json.Marshal(detail)
 	r := &store.Resource{Account: account, Kind: store.KindComputeEnvironment, Name: in.ComputeEnvironmentName,

@@ -506,8 +506,9 @@ func (e *engine) schedule() {
 		c.ExitCode = nil
 		c.Reason = ""
 		c.LogStreamName = run.JobDefName + "/default/" + run.TaskID
-		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.s.region, aj.store.Account, ceName(p.ComputeEnv), run.TaskID)
-		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", e.s.region, aj.store.Account, ceName(p.ComputeEnv))
+		acct, region := e.s.scope(aj.store.Account)
+		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", region, acct, ceName(p.ComputeEnv), run.TaskID)
+		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", region, acct, ceName(p.ComputeEnv))
 		aj.attempt = &attemptRun{gpus: e.gpus.take(p.ComputeEnv, int(p.Need.GPU))}
 		e.starts = append(e.starts, aj)
 	}
@@ -527,6 +528,7 @@ type attemptSpec struct {
 func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 	d := &aj.rec.Detail
 	n := len(d.Attempts) + 1
+	_, region := e.s.scope(aj.store.Account)
 	// PATH and HOME default in the executor, under an image's own.
 	env := make([]string, 0, len(d.Container.Environment)+8)
 	for _, kv := range d.Container.Environment {
@@ -537,8 +539,8 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 		"AWS_BATCH_JQ_NAME="+aj.rec.Run.QueueName,
 		"AWS_BATCH_CE_NAME="+ceName(aj.rec.Run.ComputeEnv),
 		"AWS_BATCH_JOB_ATTEMPT="+strconv.Itoa(n),
-		"AWS_REGION="+e.s.region,
-		"AWS_DEFAULT_REGION="+e.s.region,
+		"AWS_REGION="+region,
+		"AWS_DEFAULT_REGION="+region,
 	)
 	if d.ArrayProperties != nil && d.ArrayProperties.Index != nil {
 		env = append(env, "AWS_BATCH_JOB_ARRAY_INDEX="+strconv.Itoa(int(*d.ArrayProperties.Index)))
@@ -583,7 +585,8 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 		sp.exec.Stdout, sp.exec.Stderr = stdout, stderr
 		// Credentials for this attempt alone, as ECS hands a task its role's: they die with it.
 		if c := e.s.cfg.Credentials; c != nil {
-			cred := c.Mint(account, sp.role)
+			acct, _ := e.s.scope(account)
+			cred := c.Mint(acct, sp.role)
 			defer c.Revoke(cred.AccessKeyID)
 			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
 		}

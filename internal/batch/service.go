@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 	bexec "github.com/barge-run/barge/internal/exec"
@@ -186,7 +187,13 @@ func (s *Service) EnsureDefaults(ctx context.Context, account string) error {
 }
 
 func (s *Service) arn(account, kind, name string) string {
-	return fmt.Sprintf("arn:aws:batch:%s:%s:%s/%s", s.region, account, kind, name)
+	acct, region := s.scope(account)
+	return fmt.Sprintf("arn:aws:batch:%s:%s:%s/%s", region, acct, kind, name)
+}
+
+// scope is the account id and region of a scope key (account.Scope): what ARNs carry.
+func (s *Service) scope(key string) (accountID, region string) {
+	return account.SplitScope(key, s.region)
 }
 
 // parseRef accepts a resource's name or its ARN (of this kind, in this account and region) and
@@ -195,7 +202,8 @@ func (s *Service) parseRef(account, kind, field, ref string) (string, error) {
 	if !strings.HasPrefix(ref, "arn:") {
 		return ref, nil
 	}
-	prefix := fmt.Sprintf("arn:aws:batch:%s:%s:%s/", s.region, account, kind)
+	acct, region := s.scope(account)
+	prefix := fmt.Sprintf("arn:aws:batch:%s:%s:%s/", region, acct, kind)
 	name, ok := strings.CutPrefix(ref, prefix)
 	if !ok || name == "" {
 		return "", awserr.Client("%s: %q is not a %s ARN of this account and region", field, ref, kind)

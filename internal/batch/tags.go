@@ -93,7 +93,8 @@ func (s *Service) tagTarget(account, arn string) (kind string, name string, rev 
 	if arn == "" {
 		return "", "", 0, awserr.Client("resourceArn is required")
 	}
-	prefix := "arn:aws:batch:" + s.region + ":" + account + ":"
+	acct, region := s.scope(account)
+	prefix := "arn:aws:batch:" + region + ":" + acct + ":"
 	rest, ok := strings.CutPrefix(arn, prefix)
 	if !ok {
 		return "", "", 0, awserr.Client("resourceArn: %q is not a Batch ARN of this account and region", arn)

@@ -1,6 +1,7 @@
 package fn
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,6 +83,13 @@ type FunctionSpec struct {
 	WorkingDir string
 	// Role is the function's execution role ARN, recorded with its instances' credentials.
 	Role string
+	// LogFormat ("JSON" or "Text") and LogLevel (the application log level, JSON only) are the
+	// function's LoggingConfig, given to its runtime as AWS_LAMBDA_LOG_FORMAT and
+	// AWS_LAMBDA_LOG_LEVEL; "" sets no variable.
+	LogFormat, LogLevel string
+	// Region is the function's region (AWS_REGION); "" means the pool's. Account is then the
+	// account's scope key in that region (account.Scope), its id what credentials carry.
+	Region string
 }
 
 // Result is the outcome of a synchronous invocation. A function error is a Result with
@@ -171,6 +179,7 @@ type instanceKey struct {
 	memory                                            int
 	timeout                                           time.Duration
 	env                                               string
+	logFormat, logLevel                               string
 }
 
 // keyOf returns fn's instance key, first filling in Lambda's defaults (3 s timeout, 128 MB).
@@ -197,7 +206,7 @@ func keyOf(fn *FunctionSpec) instanceKey {
 		}
 		env = b.String()
 	}
-	return instanceKey{fn.Account, fn.Name, fn.Version, fn.CodeDir, fn.Handler, fn.Runtime, fn.MemoryMiB, fn.Timeout, env}
+	return instanceKey{fn.Account, fn.Name, fn.Version, fn.CodeDir, fn.Handler, fn.Runtime, fn.MemoryMiB, fn.Timeout, env, fn.LogFormat, fn.LogLevel}
 }
 
 type versionState struct {
@@ -577,7 +586,8 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 		inst.scratch = spec.Dir
 	}
 	if c := p.cfg.Credentials; c != nil {
-		cred := c.Mint(fn.Account, fn.Role)
+		accountID, _ := account.SplitScope(fn.Account, "")
+		cred := c.Mint(accountID, fn.Role)
 		inst.session = cred.AccessKeyID
 		spec.Env = sessionEnv(spec.Env, cred, p.cfg.APIEndpoint)
 	}
@@ -734,6 +744,10 @@ func (p *Pool) run(ctx context.Context, fn *FunctionSpec, inst *instance, payloa
 		// What the function printed before it answered may still be in its pipes: the tail and
 		// the stream hold all of it, as Lambda's do.
 		inst.syncOutput(ctx)
+		// Lambda gives an environment its next event only once its runtime asks for one; a
+		// runtime that exits after answering instead (Node's after an unhandled rejection) must
+		// not be parked and handed the next event. It asks at once, normally.
+		healthy = inst.awaitPoll(out.polled)
 	case <-inst.exited:
 		healthy = false
 		msg := "Runtime exited with error: " + exitText(inst.exit)
@@ -813,13 +827,19 @@ func (p *Pool) environ(fn *FunctionSpec, inst *instance) []string {
 		"AWS_LAMBDA_LOG_GROUP_NAME":       inst.logGroup,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      inst.logStream,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
-		"AWS_REGION":                      p.cfg.Region,
-		"AWS_DEFAULT_REGION":              p.cfg.Region,
+		"AWS_REGION":                      cmp.Or(fn.Region, p.cfg.Region),
+		"AWS_DEFAULT_REGION":              cmp.Or(fn.Region, p.cfg.Region),
 		"LAMBDA_TASK_ROOT":                taskRoot(fn),
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
 	}
 	if fn.Runtime != "" && !strings.HasPrefix(fn.Runtime, "provided") {
 		reserved["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + fn.Runtime
+	}
+	if fn.LogFormat != "" {
+		reserved["AWS_LAMBDA_LOG_FORMAT"] = fn.LogFormat
+	}
+	if fn.LogLevel != "" {
+		reserved["AWS_LAMBDA_LOG_LEVEL"] = fn.LogLevel
 	}
 	for k, v := range reserved {
 		env[k] = v
@@ -898,6 +918,23 @@ func (inst *instance) hasExited() bool {
 	default:
 		return false
 	}
+}
+
+// pollWait bounds how long an answered invocation waits for its runtime to ask for the next
+// event (or exit) before the instance is parked anyway.
+const pollWait = 100 * time.Millisecond
+
+// awaitPoll waits until the runtime asks for its next event after an answer (polled closed),
+// or exits, at most pollWait. It reports whether the instance is still alive.
+func (inst *instance) awaitPoll(polled <-chan struct{}) bool {
+	t := time.NewTimer(pollWait)
+	defer t.Stop()
+	select {
+	case <-polled:
+	case <-inst.exited:
+	case <-t.C:
+	}
+	return !inst.hasExited()
 }
 
 // outputSyncWait bounds how long an answered invocation waits for the output printed before its

@@ -159,7 +159,7 @@ func (s *Service) deliver(ctx context.Context, ev asyncEvent, id, condition, des
 		record["responsePayload"] = json.RawMessage(response)
 	}
 	body, _ := json.Marshal(record)
-	prefix := "arn:aws:lambda:" + s.cfg.Region + ":" + ev.Account + ":function:"
+	prefix := s.arn(ev.Account, "")
 	if target, ok := strings.CutPrefix(dest, prefix); ok {
 		if _, err := s.enqueue(ctx, ev.Account, target, body); err == nil {
 			return

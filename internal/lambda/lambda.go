@@ -26,6 +26,7 @@ import (
 	gname "github.com/google/go-containerregistry/pkg/name"
 	kflate "github.com/klauspost/compress/flate"
 
+	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 	"github.com/barge-run/barge/internal/fn"
@@ -138,13 +139,14 @@ var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 func (s *Service) functionName(account, ref string) (string, string, error) {
 	name := ref
 	if strings.HasPrefix(ref, "arn:") {
-		prefix := fmt.Sprintf("arn:aws:lambda:%s:%s:function:", s.cfg.Region, account)
+		acct, region := s.scope(account)
+		prefix := fmt.Sprintf("arn:aws:lambda:%s:%s:function:", region, acct)
 		rest, ok := strings.CutPrefix(ref, prefix)
 		if !ok {
 			return "", "", invalid("FunctionName: %q is not a function ARN of this account and region", ref)
 		}
 		name = rest
-	} else if rest, ok := strings.CutPrefix(ref, account+":function:"); ok {
+	} else if rest, ok := strings.CutPrefix(ref, s.accountID(account)+":function:"); ok {
 		name = rest
 	}
 	qualifier := ""
@@ -158,7 +160,24 @@ func (s *Service) functionName(account, ref string) (string, string, error) {
 }
 
 func (s *Service) arn(account, name string) string {
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", s.cfg.Region, account, name)
+	acct, region := s.scope(account)
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, acct, name)
+}
+
+// scope is the account id and region of a scope key (account.Scope): what ARNs carry.
+func (s *Service) scope(key string) (accountID, region string) {
+	return account.SplitScope(key, s.cfg.Region)
+}
+
+func (s *Service) accountID(key string) string {
+	a, _ := s.scope(key)
+	return a
+}
+
+// notFound is Lambda's 404 for a function of the scope key's account and region.
+func (s *Service) notFound(account, name string) *awserr.Error {
+	acct, region := s.scope(account)
+	return notFound(acct, region, name)
 }
 
 // CreateFunction implements the Lambda operation for zip packages with a custom runtime.
@@ -254,6 +273,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if in.Environment != nil {
 		cfg.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
 	}
+	cfg.LoggingConfig = loggingConfig(in.LoggingConfig)
 	if d := in.DeadLetterConfig; d != nil && d.TargetArn != "" {
 		cfg.DeadLetterConfig = d
 	}
@@ -353,7 +373,7 @@ func (s *Service) getRecord(ctx context.Context, account, ref, qualifier string,
 	}
 	shared, body, err := s.fns.shared(ctx, s.cfg.Store, account, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound(account, s.cfg.Region, name)
+		return nil, s.notFound(account, name)
 	}
 	if err != nil {
 		return nil, serviceErr("reading the function failed", err)
@@ -457,14 +477,14 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 		}
 		n, _ := strconv.Atoi(v)
 		if err := s.cfg.Store.ResourceDelete(ctx, account, KindVersion, name, n); err != nil {
-			return nil, notFound(account, s.cfg.Region, name+":"+v)
+			return nil, s.notFound(account, name+":"+v)
 		}
 		return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
 	}
 	err = s.cfg.Store.ResourceDelete(ctx, account, KindFunction, name, 0)
 	s.fns.drop(account, name)
 	if err != nil {
-		return nil, notFound(account, s.cfg.Region, name)
+		return nil, s.notFound(account, name)
 	}
 	s.cfg.Store.ResourceDelete(ctx, account, KindVersion, name, 0)
 	aliases, _ := s.aliasesOf(ctx, account, name)
@@ -538,6 +558,24 @@ func deref[T any](p *T, def T) T {
 	return *p
 }
 
+// loggingConfig is the LoggingConfig a function keeps, with Lambda's defaults for JSON logs
+// (application and system logs at INFO) filled in.
+func loggingConfig(in *lw.LoggingConfig) *lw.LoggingConfig {
+	if in == nil {
+		return nil
+	}
+	c := *in
+	if c.LogFormat == lw.LogFormatJson {
+		if c.ApplicationLogLevel == "" {
+			c.ApplicationLogLevel = lw.ApplicationLogLevelInfo
+		}
+		if c.SystemLogLevel == "" {
+			c.SystemLogLevel = lw.SystemLogLevelInfo
+		}
+	}
+	return &c
+}
+
 // spec is what the pool needs to run the function; throttled when its reserved concurrency is 0.
 func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 	c := &rec.Config
@@ -546,8 +584,15 @@ func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
 		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second, Role: c.Role,
 	}
+	_, spec.Region = s.scope(account)
 	if c.Environment != nil {
 		spec.Env = c.Environment.Variables
+	}
+	if lc := c.LoggingConfig; lc != nil {
+		spec.LogFormat = string(lc.LogFormat)
+		if lc.LogFormat == lw.LogFormatJson { // Lambda filters by level only JSON logs
+			spec.LogLevel = string(lc.ApplicationLogLevel)
+		}
 	}
 	if rec.ResolvedImageURI != "" {
 		spec.Image = rec.ResolvedImageURI

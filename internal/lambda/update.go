@@ -27,7 +27,7 @@ func (s *Service) put(ctx context.Context, account string, rec *record) error {
 		Status: "Active", Body: body})
 	s.fns.drop(account, rec.Config.FunctionName)
 	if err != nil {
-		return notFound(account, s.cfg.Region, rec.Config.FunctionName)
+		return s.notFound(account, rec.Config.FunctionName)
 	}
 	return nil
 }
@@ -37,7 +37,7 @@ func touch(c *lw.FunctionConfiguration) {
 }
 
 // UpdateFunctionConfiguration implements the Lambda operation (handler, role, runtime,
-// description, memory, timeout, environment). Instances of the old configuration are not reused.
+// description, memory, timeout, environment, logging). Instances of the old configuration are not reused.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account string, in *lw.UpdateFunctionConfigurationRequest) (*lw.FunctionConfiguration, error) {
 	rec, err := s.latest(ctx, account, in.FunctionName)
 	if err != nil {
@@ -85,6 +85,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 	}
 	if in.Environment != nil {
 		c.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
+	}
+	if in.LoggingConfig != nil {
+		c.LoggingConfig = loggingConfig(in.LoggingConfig)
 	}
 	touch(c)
 	if err := s.put(ctx, account, rec); err != nil {
