@@ -150,11 +150,11 @@ var Notes = map[string]map[string]Note{
 	},
 	"lambda": {
 		"CreateFunction": {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{
-			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), `python3.x` when the host has `python3` and `nodejs*.x` when it has `node` (barge's own runtime clients run the handler `module.function` / `file.function` with the host's interpreter, whatever its version; TestLambdaPython, TestLambdaNode); other runtimes are refused",
+			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), `python3.X` when the host has `python3.X` and `nodejsN.x` when its `node` is version N (barge's own runtime clients, with Lambda's logging, context and error types; TestRuntimesHonest, TestPythonParity, TestNodeParity); other runtimes are refused, naming those the host can run",
 			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); S3 locations are refused",
 			"`DeadLetterConfig` (SQS/SNS ARN) is honoured: failed asynchronous events are kept in barge's store as the messages AWS would send (TestLambdaDeadLetter)",
 			"`Publish` publishes a version and answers with it (TestLambdaPublishOnWrite)",
-			"`VpcConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart`, `LoggingConfig` are ignored",
+			"`VpcConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart` are ignored; `LoggingConfig` `LogFormat` (Text or JSON) and `ApplicationLogLevel` reach the runtime (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), barge's own START/END/REPORT lines stay text and `SystemLogLevel` is kept but not applied",
 		}},
 		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
 		"GetFunctionConfiguration": {Level: Partial},
@@ -162,7 +162,7 @@ var Notes = map[string]map[string]Note{
 		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
 		"UpdateFunctionCode":       {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{"`ZipFile`, or `ImageUri` for image functions; `Publish` publishes a version; `DryRun`, `RevisionId`, `Architectures` and S3 sources are ignored or refused"}},
 		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{
-			"`Role`, `Handler`, `Runtime` (provided runtimes), `Description`, `Timeout`, `MemorySize` and `Environment` are honoured; the other members are ignored",
+			"`Role`, `Handler`, `Runtime` (those the host can run), `Description`, `Timeout`, `MemorySize`, `Environment` and `LoggingConfig` are honoured; the other members are ignored",
 		}},
 		"PutFunctionConcurrency": {Level: Tested, Tests: lambdaTests, Ignored: []string{"0 throttles every invocation, as in AWS; the account limit is 1000 and barge does not keep 100 unreserved"}},
 		"GetFunctionConcurrency": {Level: Tested, Tests: lambdaTests},

@@ -45,6 +45,9 @@ type outcome struct {
 	payload   []byte
 	errorType string // set for /error
 	isError   bool
+	// polled is closed when the runtime next asks for an event (it never is if the runtime
+	// exits instead, as Node's does after an unhandled rejection).
+	polled chan struct{}
 }
 
 // initFailure is what a runtime reported on /runtime/init/error.
@@ -72,7 +75,8 @@ type RuntimeAPI struct {
 	closeOnce sync.Once
 
 	mu      sync.Mutex
-	current *invocation // handed out by /next, not yet answered
+	current *invocation   // handed out by /next, not yet answered
+	polled  chan struct{} // the last answer's outcome.polled, until the next /next
 }
 
 func newRuntimeAPI() *RuntimeAPI {
@@ -123,6 +127,10 @@ func (a *RuntimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *RuntimeAPI) next(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	busy := a.current != nil
+	if !busy && a.polled != nil {
+		close(a.polled)
+		a.polled = nil
+	}
 	a.mu.Unlock()
 	if busy {
 		// The runtime asked for another event without answering the one it holds.
@@ -170,6 +178,8 @@ func (a *RuntimeAPI) answer(w http.ResponseWriter, r *http.Request, id string, i
 		return
 	}
 	a.current = nil
+	polled := make(chan struct{})
+	a.polled = polled
 	a.mu.Unlock()
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBytes+1))
@@ -180,7 +190,7 @@ func (a *RuntimeAPI) answer(w http.ResponseWriter, r *http.Request, id string, i
 	case !isError && len(body) > maxResponseBytes:
 		msg := "Response payload size exceeded maximum allowed payload size (" + strconv.Itoa(maxResponseBytes) + " bytes)."
 		inv.done <- outcome{isError: true, errorType: "Function.ResponseSizeTooLarge",
-			payload: errorJSON(msg, "Function.ResponseSizeTooLarge")}
+			payload: errorJSON(msg, "Function.ResponseSizeTooLarge"), polled: polled}
 		renderError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
 		return
 	case isError:
@@ -191,9 +201,9 @@ func (a *RuntimeAPI) answer(w http.ResponseWriter, r *http.Request, id string, i
 			}
 			body = errorJSON("Invalid error body", et)
 		}
-		inv.done <- outcome{isError: true, errorType: et, payload: body}
+		inv.done <- outcome{isError: true, errorType: et, payload: body, polled: polled}
 	default:
-		inv.done <- outcome{payload: body}
+		inv.done <- outcome{payload: body, polled: polled}
 	}
 	renderAccepted(w)
 }
