@@ -195,7 +195,7 @@ func (s *Service) DescribeJobDefinitions(ctx context.Context, account string, in
 			if err := json.Unmarshal(r.Body, &d); err != nil {
 				return nil, s.storeErr(err, "")
 			}
-			out.JobDefinitions = append(out.JobDefinitions, d)
+			out.JobDefinitions = append(out.JobDefinitions, definitionWithEmptyCollections(d))
 		}
 		if len(rs) < p.Limit {
 			return out, nil

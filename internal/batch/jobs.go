@@ -352,12 +352,12 @@ func (s *Service) DescribeJobs(ctx context.Context, account string, in *wire.Des
 			if err != nil {
 				return nil, s.storeErr(err, "")
 			}
-			out.Jobs = append(out.Jobs, rec.Detail)
+			out.Jobs = append(out.Jobs, withEmptyCollections(rec.Detail))
 			continue
 		}
 		parent, idx, _ := splitChildID(id)
 		if prec := parents[parent]; prec != nil && idx < prec.Run.Array.Size {
-			out.Jobs = append(out.Jobs, virtualChild(&prec.Detail, prec.Run.Array, idx))
+			out.Jobs = append(out.Jobs, withEmptyCollections(virtualChild(&prec.Detail, prec.Run.Array, idx)))
 		}
 	}
 	return out, nil
@@ -709,5 +709,6 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 			return nil
 		}
 	}
-	return awserr.Client("jobId: job %s does not exist", ref)
+	// AWS answers 200 for an id it does not know, as for a finished job: nothing to stop.
+	return nil
 }
