@@ -46,6 +46,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		"backup":    cmdBackup,
 		"deploy":    cmdDeploy,
 		"invoke":    cmdInvoke,
+		"runtime":   cmdRuntime,
 
 		"bench-lambda": cmdBenchLambda,
 		"bench-load":   cmdBenchLoad,
@@ -103,6 +104,7 @@ Usage:
   barge terminate  <jobId> [--reason …]
   barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
   barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
+  barge runtime install node-sdk [--dir /usr/local/lib/barge/nodejs]                                    the AWS SDK for JavaScript v3 for Node.js functions (npm)
   barge bench-load [--clients 100] [--duration 60s] [--endpoint URL]                                   many clients, mixed Batch, Lambda and Logs calls
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /

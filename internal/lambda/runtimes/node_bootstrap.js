@@ -24,6 +24,28 @@ const path = require('path');
 const util = require('util');
 const { pathToFileURL } = require('url');
 
+// The AWS SDK for JavaScript v3, which Lambda's Node.js runtimes include: barge's copy, installed
+// by `barge runtime install node-sdk` into BARGE_NODE_SDK (default below), is found after the
+// function's own node_modules, by require() and by import alike.
+const SDK = process.env.BARGE_NODE_SDK || '/usr/local/lib/barge/nodejs/node_modules';
+if (fs.existsSync(SDK)) {
+  const Module = require('module');
+  process.env.NODE_PATH = [process.env.NODE_PATH, SDK].filter(Boolean).join(path.delimiter);
+  Module._initPaths(); // require() reads NODE_PATH once, at start
+  if (typeof Module.register === 'function') {
+    // ES modules ignore NODE_PATH and the global paths: a bare specifier the function's own
+    // tree does not have is resolved again from the SDK's directory.
+    const parent = pathToFileURL(path.join(path.dirname(SDK), 'index.mjs')).href;
+    const loader = `export async function resolve(spec, ctx, next) {
+      try { return await next(spec, ctx); } catch (err) {
+        if (err.code !== 'ERR_MODULE_NOT_FOUND' || /^[./]|^[a-z]+:/.test(spec)) throw err;
+        try { return await next(spec, { ...ctx, parentURL: ${JSON.stringify(parent)} }); } catch { throw err; }
+      }
+    }`;
+    Module.register('data:text/javascript,' + encodeURIComponent(loader));
+  }
+}
+
 const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
 // Idle keep-alive sockets are unreferenced by the agent: they never keep the event loop busy,
 // so 'beforeExit' tells when the handler has nothing left to do.
@@ -177,8 +199,12 @@ async function loadModule(full, ext, root) {
     return await import(pathToFileURL(full).href);
   } catch (err) {
     if (err instanceof SyntaxError) throw runtimeError('Runtime.UserCodeSyntaxError', String(err), err);
-    if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND')) {
-      throw runtimeError('Runtime.ImportModuleError', String(err), err);
+    if (err && err.code === 'MODULE_NOT_FOUND') throw runtimeError('Runtime.ImportModuleError', String(err), err);
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND') {
+      // Errors from the resolve hook (the SDK's, above) cross a thread and lose the code from
+      // their text: Node's own says "Error [ERR_MODULE_NOT_FOUND]: …".
+      const text = String(err).replace(/^Error: /, 'Error [ERR_MODULE_NOT_FOUND]: ');
+      throw runtimeError('Runtime.ImportModuleError', text, err);
     }
     throw err;
   }
