@@ -104,7 +104,7 @@ Usage:
   barge terminate  <jobId> [--reason …]
   barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
   barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
-  barge runtime install node-sdk [--dir /usr/local/lib/barge/nodejs]                                    the AWS SDK for JavaScript v3 for Node.js functions (npm)
+  barge runtime install node-sdk|python-boto3 [--dir DIR]                                              the AWS SDK for Node.js (npm) or Python (Debian's boto3) functions
   barge bench-load [--clients 100] [--duration 60s] [--endpoint URL]                                   many clients, mixed Batch, Lambda and Logs calls
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /

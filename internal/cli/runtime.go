@@ -18,14 +18,79 @@ const DefaultNodeSDKDir = "/usr/local/lib/barge/nodejs"
 // nodeSDKPackages are the AWS SDK for JavaScript v3 clients of the services barge serves.
 var nodeSDKPackages = []string{"@aws-sdk/client-lambda", "@aws-sdk/client-batch", "@aws-sdk/client-cloudwatch-logs"}
 
-// cmdRuntime manages what barge's interpreted runtimes bring besides the interpreter.
+// DefaultPythonSDKDir is where `barge runtime install python-boto3` unpacks boto3 and the Python
+// runtime looks for it (its python directory; the runtime's BARGE_PYTHON_SDK).
+const DefaultPythonSDKDir = "/usr/local/lib/barge/python"
+
+// pythonSDKPackages are the Debian packages of boto3 and what it imports.
+var pythonSDKPackages = []string{"python3-boto3", "python3-botocore", "python3-s3transfer", "python3-jmespath",
+	"python3-dateutil", "python3-six", "python3-urllib3"}
+
+const runtimeUsage = "usage: barge runtime install node-sdk|python-boto3 [--dir DIR]"
+
+// cmdRuntime installs what Lambda's interpreted runtimes bring besides the interpreter: the AWS
+// SDK. Running it again refreshes it.
 func cmdRuntime(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) < 2 || args[0] != "install" || args[1] != "node-sdk" {
-		return usageError{"usage: barge runtime install node-sdk [--dir " + DefaultNodeSDKDir + "]"}
+	if len(args) < 2 || args[0] != "install" {
+		return usageError{runtimeUsage}
 	}
+	switch args[1] {
+	case "node-sdk":
+		return installNodeSDK(ctx, args[2:], out)
+	case "python-boto3":
+		return installPythonSDK(ctx, args[2:], out)
+	}
+	return usageError{runtimeUsage}
+}
+
+// installPythonSDK unpacks the distribution's boto3 (Debian packages, fetched with apt-get
+// download) into its own directory, which barge's Python runtime puts on sys.path after the
+// function's code: boto3 for every python3.X function whether or not the host's Python has it.
+func installPythonSDK(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("runtime install python-boto3", flag.ContinueOnError)
+	dir := fs.String("dir", DefaultPythonSDKDir, "unpack into `DIR` (the runtime reads BARGE_PYTHON_SDK, default "+DefaultPythonSDKDir+")")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	for _, tool := range []string{"apt-get", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("installing boto3 needs %s (a Debian or Ubuntu host): %w", tool, err)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "barge-boto3-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	get := exec.CommandContext(ctx, "apt-get", append([]string{"download", "-q"}, pythonSDKPackages...)...)
+	get.Dir = tmp
+	if b, err := get.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get download (run apt-get update first?): %v: %s", err, b)
+	}
+	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+	// Unpacked next to the old copy, then swapped in, so functions starting meanwhile see one or
+	// the other whole.
+	next := *dir + ".new"
+	os.RemoveAll(next)
+	for _, deb := range debs {
+		if b, err := exec.CommandContext(ctx, "dpkg-deb", "-x", deb, next).CombinedOutput(); err != nil {
+			return fmt.Errorf("dpkg-deb -x %s: %v: %s", filepath.Base(deb), err, b)
+		}
+	}
+	os.RemoveAll(*dir)
+	if err := os.Rename(next, *dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "boto3 (%d Debian packages) is in %s; Python functions import it as Lambda's runtime provides it\n",
+		len(debs), filepath.Join(*dir, "usr/lib/python3/dist-packages"))
+	return nil
+}
+
+// installNodeSDK installs the AWS SDK for JavaScript v3 clients of the services barge serves.
+func installNodeSDK(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("runtime install node-sdk", flag.ContinueOnError)
 	dir := fs.String("dir", DefaultNodeSDKDir, "install into `DIR`/node_modules (the runtime reads BARGE_NODE_SDK, default "+DefaultNodeSDKDir+"/node_modules)")
-	if err := parse(fs, args[2:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	npm, err := exec.LookPath("npm")
