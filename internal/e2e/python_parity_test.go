@@ -51,7 +51,7 @@ def remaining(event, context):
     return 0 < context.get_remaining_time_in_millis() <= 3000
 `,
 	"broken.py": "def handler(event, context:\n    return 1\n",
-	"jlog.py": "import logging\ndef handler(event, context):\n    logging.getLogger().debug('dbg %d', 2)\n    logging.getLogger('x').info('hello')\n    return 'ok'\n",
+	"jlog.py":   "import logging\ndef handler(event, context):\n    logging.getLogger().debug('dbg %d', 2)\n    logging.getLogger('x').info('hello')\n    return 'ok'\n",
 }
 
 // TestPythonParity: a Python function behaves as on Lambda's Python runtime where code can tell —
