@@ -122,7 +122,16 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", envOr("BARGE_ADDR", server.DefaultAddr), "server address (host:port)")
 	fs.StringVar(&c.dataDir, "data-dir", envOr("BARGE_DATA_DIR", ".barge"), "data directory")
-	fs.StringVar(&c.region, "region", envOr("AWS_REGION", "us-east-1"), "AWS region barge reports")
+	fs.StringVar(&c.region, "region", os.Getenv("AWS_REGION"), "AWS region: the server's default one (server), the one client commands act in (default: AWS_REGION, else the server's, recorded in the data directory, else us-east-1)")
+}
+
+// resolveRegion fills in the region when neither --region nor AWS_REGION gave one: the region
+// the server on this data directory last ran with (server.RegionFile), else us-east-1.
+func (c *commonFlags) resolveRegion() string {
+	if c.region == "" {
+		c.region = server.RecordedRegion(c.dataDir)
+	}
+	return c.region
 }
 
 func envOr(key, def string) string {
@@ -206,7 +215,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		go http.Serve(ln, mux)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.region, Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
+	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.resolveRegion(), Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
@@ -242,7 +251,7 @@ func cmdEnv(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=http://%s\n", c.addr)
 	fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", cred.AccessKeyID)
 	fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", cred.SecretAccessKey)
-	fmt.Fprintf(out, "export AWS_REGION=%s\n", c.region)
+	fmt.Fprintf(out, "export AWS_REGION=%s\n", c.resolveRegion())
 	fmt.Fprintf(out, "export AWS_DEFAULT_REGION=%s\n", c.region)
 	return nil
 }

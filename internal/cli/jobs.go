@@ -88,7 +88,7 @@ func (c *commonFlags) clients() (*clients, error) {
 		key, secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
 	}
 	cfg := aws.Config{
-		Region:       c.region,
+		Region:       c.resolveRegion(),
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		BaseEndpoint: aws.String(endpoint),
 	}

@@ -85,3 +85,35 @@ func TestRegionsApart(t *testing.T) {
 		t.Error("a request signed for the region \"not a region\" was served")
 	}
 }
+
+// TestCLIRegion: barge's own CLI acts in the server's region (recorded in its data directory)
+// unless --region or AWS_REGION says otherwise.
+func TestCLIRegion(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t, bargetest.WithArgs("--region", "eu-west-1"))
+	var env []string
+	for _, kv := range b.Env() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv) // BARGE_ADDR and BARGE_DATA_DIR only
+		}
+	}
+	ctx := t.Context()
+	res := runCmd(t, ctx, env, bargetest.Binary(t), "env")
+	if res.code != 0 || !strings.Contains(res.stdout, "export AWS_REGION=eu-west-1\n") {
+		t.Fatalf("barge env on an eu-west-1 server:\n%s", res)
+	}
+	res = runCmd(t, ctx, env, bargetest.Binary(t), "submit", "--", "true")
+	if res.code != 0 {
+		t.Fatalf("barge submit:\n%s", res)
+	}
+	id := strings.TrimSpace(res.stdout)
+	eu := b.Config()
+	eu.Region = "eu-west-1"
+	if got := describe(t, batch.NewFromConfig(eu), id); len(got) != 1 || !strings.Contains(aws.ToString(got[0].JobArn), ":eu-west-1:") {
+		t.Fatalf("the job barge submit made, seen in eu-west-1: %+v", got)
+	}
+	res = runCmd(t, ctx, env, bargetest.Binary(t), "jobs", "--region", "us-east-1", "--status", "all")
+	if res.code != 0 || strings.Contains(res.stdout, id) {
+		t.Fatalf("barge jobs --region us-east-1 lists the eu-west-1 job:\n%s", res)
+	}
+}

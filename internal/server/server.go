@@ -131,7 +131,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	opts.DataDir = dataDir
 	if opts.Region == "" {
-		opts.Region = "us-east-1"
+		opts.Region = RecordedRegion(opts.DataDir)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -143,6 +143,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	recordRegion(opts.DataDir, opts.Region)
 	s, err := start(ctx, opts, lock)
 	if err != nil {
 		lock.Close()
