@@ -23,7 +23,7 @@ print("definition", len(d["parameters"]), len(d["tags"]), len(d["containerProper
       len(d["containerProperties"]["environment"]), len(d["containerProperties"]["mountPoints"]), len(d["containerProperties"]["volumes"]))
 job = b.submit_job(jobName="bare", jobQueue="default", jobDefinition="bare")["jobId"]
 j = b.describe_jobs(jobs=[job])["jobs"][0]
-print("job", len(j["attempts"]), len(j["tags"]), len(j["parameters"]), len(j["dependsOn"]),
+print("job", type(j["attempts"]).__name__, len(j["tags"]), len(j["parameters"]), len(j["dependsOn"]),
       len(j["container"]["command"]), len(j["container"]["environment"]), len(j["container"]["volumes"]))
 print("cancel", b.cancel_job(jobId="00000000-0000-0000-0000-000000000000", reason="x")["ResponseMetadata"]["HTTPStatusCode"])
 print("terminate", b.terminate_job(jobId="00000000-0000-0000-0000-000000000000", reason="x")["ResponseMetadata"]["HTTPStatusCode"])
@@ -48,7 +48,7 @@ func TestResponseShapes(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("the script failed (a key missing?):\n%s", res)
 	}
-	want := "definition 0 0 0 0 0 0\njob 0 0 0 0 0 0 0\ncancel 200\nterminate 200"
+	want := "definition 0 0 0 0 0 0\njob list 0 0 0 0 0 0\ncancel 200\nterminate 200"
 	if got := strings.TrimSpace(res.stdout); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
