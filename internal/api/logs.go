@@ -3,10 +3,10 @@ package api
 import (
 	"context"
 	"errors"
-	"github.com/barge-run/barge/internal/account"
 	"net/http"
 	"strings"
 
+	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	lw "github.com/barge-run/barge/internal/awstypes/logs"
 	"github.com/barge-run/barge/internal/logs"
@@ -17,8 +17,16 @@ const logsContentType = "application/x-amz-json-1.1"
 // logsHandlers are the implemented CloudWatch Logs operations, by model name.
 func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"GetLogEvents":       awsJSON(s.getLogEvents),
-		"DescribeLogStreams": awsJSON(s.describeLogStreams),
+		"GetLogEvents":          awsJSON(s.getLogEvents),
+		"DescribeLogStreams":    awsJSON(s.describeLogStreams),
+		"CreateLogGroup":        awsJSON(s.createLogGroup),
+		"DeleteLogGroup":        awsJSON(s.deleteLogGroup),
+		"DescribeLogGroups":     awsJSON(s.describeLogGroups),
+		"PutRetentionPolicy":    awsJSON(s.putRetentionPolicy),
+		"DeleteRetentionPolicy": awsJSON(s.deleteRetentionPolicy),
+		"CreateLogStream":       awsJSON(s.createLogStream),
+		"DeleteLogStream":       awsJSON(s.deleteLogStream),
+		"PutLogEvents":          awsJSON(s.putLogEvents),
 	}
 }
 
@@ -65,6 +73,8 @@ func awsJSON[In, Out any](fn func(context.Context, string, *In) (*Out, error)) h
 
 func logsError(err error) error {
 	switch {
+	case errors.Is(err, logs.ErrNotFound) && strings.HasPrefix(err.Error(), "log group"):
+		return awserr.New(http.StatusBadRequest, "ResourceNotFoundException", "The specified log group does not exist.")
 	case errors.Is(err, logs.ErrNotFound):
 		return awserr.New(http.StatusBadRequest, "ResourceNotFoundException", "The specified log stream does not exist.")
 	case errors.Is(err, logs.ErrInvalidToken):
@@ -99,7 +109,21 @@ func groupName(name, ident string) (string, error) {
 	return "", invalidParam("logGroupName is required")
 }
 
-func (s *Server) getLogEvents(_ context.Context, account string, in *lw.GetLogEventsRequest) (*lw.GetLogEventsResponse, error) {
+// getLogEventsOutput is GetLogEvents' answer with every event's message present, an empty line
+// too ("message": ""), as CloudWatch sends it; the generated shape would leave it out.
+type getLogEventsOutput struct {
+	Events            []outputLogEvent `json:"events"`
+	NextForwardToken  string           `json:"nextForwardToken,omitempty"`
+	NextBackwardToken string           `json:"nextBackwardToken,omitempty"`
+}
+
+type outputLogEvent struct {
+	Timestamp     int64  `json:"timestamp"`
+	Message       string `json:"message"`
+	IngestionTime int64  `json:"ingestionTime"`
+}
+
+func (s *Server) getLogEvents(_ context.Context, account string, in *lw.GetLogEventsRequest) (*getLogEventsOutput, error) {
 	group, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
 	if err != nil {
 		return nil, err
@@ -119,10 +143,10 @@ func (s *Server) getLogEvents(_ context.Context, account string, in *lw.GetLogEv
 	if err != nil {
 		return nil, logsError(err)
 	}
-	out := &lw.GetLogEventsResponse{Events: make([]lw.OutputLogEvent, len(res.Events)),
+	out := &getLogEventsOutput{Events: make([]outputLogEvent, len(res.Events)),
 		NextForwardToken: res.NextForwardToken, NextBackwardToken: res.NextBackwardToken}
 	for i, ev := range res.Events {
-		out.Events[i] = lw.OutputLogEvent{Timestamp: &ev.Timestamp, Message: ev.Message, IngestionTime: &ev.IngestionTime}
+		out.Events[i] = outputLogEvent{Timestamp: ev.Timestamp, Message: ev.Message, IngestionTime: ev.IngestionTime}
 	}
 	return out, nil
 }

@@ -591,6 +591,9 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
 		}
 		proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
+		if startErr == nil {
+			out.Open()
+		}
 	}
 	// The loop may have stopped meanwhile: then nobody supervises the process, so kill it.
 	delivered := make(chan struct{})

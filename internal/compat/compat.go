@@ -207,6 +207,23 @@ var Notes = map[string]map[string]Note{
 		"GetLogEvents": {Level: Tested, Tests: allClient, Ignored: []string{
 			"`logGroupIdentifier` (a name or a log group ARN) is accepted in place of `logGroupName`",
 			"`unmask` is ignored: barge masks nothing",
+			"every event has its `message`, an empty line's too (TestLogsAPI)",
+		}},
+		"CreateLogGroup": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
+			"`kmsKeyId` and `tags` are stored (not used); `deletionProtectionEnabled` is ignored",
+		}},
+		"DeleteLogGroup":    {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"DescribeLogGroups": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{"`accountIdentifiers`, `includeLinkedAccounts`, `logGroupClass` and `logGroupIdentifiers` are ignored; `metricFilterCount` is 0"}},
+		"PutRetentionPolicy": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
+			"the retention is stored and PutLogEvents rejects events older than it; stored events are not expired yet",
+		}},
+		"DeleteRetentionPolicy": {Level: Partial},
+		"CreateLogStream":       {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"DeleteLogStream":       {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"PutLogEvents": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
+			"AWS's batch rules (1–10,000 events, 1 MiB, chronological, 24 hours); events more than 14 days old (or than the retention) or more than 2 hours ahead are rejected into `rejectedLogEventsInfo`",
+			"barge keeps a stream in time order: events older than the stream's newest are rejected as too old too (CloudWatch accepts them)",
+			"`sequenceToken` is ignored, as CloudWatch now does; `entity` is ignored",
 		}},
 	},
 }

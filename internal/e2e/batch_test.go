@@ -89,8 +89,8 @@ func firstLogLine(t *testing.T, c *cloudwatchlogs.Client, stream string) string 
 	}
 }
 
-// logLinesSoFar is logLines for a job that may not have written anything yet: as in CloudWatch,
-// its stream exists only from its first output, so a missing stream is no lines (not an error).
+// logLinesSoFar is logLines for a job that may not have started yet: as in CloudWatch, its stream
+// exists from the attempt's start, so before that a missing stream is no lines (not an error).
 func logLinesSoFar(c *cloudwatchlogs.Client, stream string) ([]string, error) {
 	in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)}
 	var lines []string

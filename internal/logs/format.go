@@ -208,8 +208,48 @@ func parseHeader(b []byte) (header, error) {
 	return h, nil
 }
 
-// appendRecord appends one event line. msg must not contain '\n'.
+// appendRecord appends one event line. A message holding '\n' (PutLogEvents may send one) is
+// escaped ('\\' and "\\n") and marked by a negative ingestion time, which no plain record has,
+// so that files written before escaping existed read as they did.
 func appendRecord(dst []byte, ts, ingested int64, msg []byte) []byte {
+	if bytes.IndexByte(msg, '\n') >= 0 {
+		return appendRawRecord(dst, ts, -ingested, escapeMessage(msg))
+	}
+	return appendRawRecord(dst, ts, ingested, msg)
+}
+
+func escapeMessage(msg []byte) []byte {
+	out := make([]byte, 0, len(msg)+8)
+	for _, c := range msg {
+		switch c {
+		case '\\':
+			out = append(out, '\\', '\\')
+		case '\n':
+			out = append(out, '\\', 'n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func unescapeMessage(msg []byte) []byte {
+	out := make([]byte, 0, len(msg))
+	for i := 0; i < len(msg); i++ {
+		if msg[i] == '\\' && i+1 < len(msg) {
+			i++
+			if msg[i] == 'n' {
+				out = append(out, '\n')
+				continue
+			}
+		}
+		out = append(out, msg[i])
+	}
+	return out
+}
+
+// appendRawRecord appends one event line as it is written. msg must not contain '\n'.
+func appendRawRecord(dst []byte, ts, ingested int64, msg []byte) []byte {
 	dst = strconv.AppendInt(dst, ts, 10)
 	dst = append(dst, '\t')
 	dst = strconv.AppendInt(dst, ingested, 10)
@@ -229,6 +269,9 @@ func parseRecord(line []byte) (ts, ingested int64, msg []byte, ok bool) {
 	ingested, line, ok = parseField(line)
 	if !ok {
 		return 0, 0, nil, false
+	}
+	if ingested < 0 { // an escaped message (appendRecord)
+		return ts, -ingested, unescapeMessage(line), true
 	}
 	return ts, ingested, line, true
 }

@@ -81,6 +81,23 @@ func (l *Lazy) writer(n int) *Writer {
 	return nil
 }
 
+// Open creates the stream now, as CloudWatch has a job's stream from its container's start: an
+// attempt that prints nothing has a stream with no events. If it cannot be created (the disk is
+// full), the first output tries again.
+func (l *Lazy) Open() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder != nil || l.created {
+		return
+	}
+	w, err := l.store.Create(l.account, l.group, l.stream)
+	if err != nil {
+		l.lostErr, l.lastTry = err, l.store.now()
+		return
+	}
+	l.holder, l.created = w, true
+}
+
 // closed records that a LazyWriter closed; after the last, the stream is released, storing
 // the notice of lost output if it can.
 func (l *Lazy) closed() error {

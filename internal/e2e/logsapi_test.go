@@ -1,0 +1,160 @@
+package e2e_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	"github.com/aws/aws-sdk-go-v2/service/batch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/barge-run/barge/internal/bargetest"
+)
+
+// TestLogsAPI: log groups and streams made, listed and deleted, PutLogEvents with CloudWatch's
+// batch rules, and job streams as CloudWatch has them — through aws-sdk-go-v2 and the AWS CLI.
+func TestLogsAPI(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	l, ctx := b.Logs(), context.Background()
+	code := func(err error) string {
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			return ae.ErrorCode()
+		}
+		return ""
+	}
+
+	for _, g := range []string{"app/one", "app/two", "app/three", "other"} {
+		if _, err := l.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g), Tags: map[string]string{"team": "x"}}); err != nil {
+			t.Fatalf("CreateLogGroup %s: %v", g, err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a group again", func() error {
+			_, err := l.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("app/one")})
+			return err
+		}(), "ResourceAlreadyExistsException"},
+		{"a bad group name", func() error {
+			_, err := l.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("bad name!")})
+			return err
+		}(), "InvalidParameterException"},
+		{"a retention AWS does not offer", func() error {
+			_, err := l.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("app/one"), RetentionInDays: aws.Int32(8)})
+			return err
+		}(), "InvalidParameterException"},
+		{"a stream in no group", func() error {
+			_, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("nope"), LogStreamName: aws.String("s")})
+			return err
+		}(), "ResourceNotFoundException"},
+	} {
+		if code(tc.err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, tc.err, tc.want)
+		}
+	}
+	if _, err := l.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("app/one"), RetentionInDays: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	page1, err := l.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("app/"), Limit: aws.Int32(2)})
+	if err != nil || len(page1.LogGroups) != 2 || page1.NextToken == nil {
+		t.Fatalf("DescribeLogGroups page 1: %v %+v", err, page1)
+	}
+	page2, err := l.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("app/"), Limit: aws.Int32(2), NextToken: page1.NextToken})
+	if err != nil || len(page2.LogGroups) != 1 || page2.NextToken != nil {
+		t.Fatalf("DescribeLogGroups page 2: %v %+v", err, page2)
+	}
+	one := page1.LogGroups[0] // app/one, by name
+	if aws.ToString(one.LogGroupName) != "app/one" || aws.ToInt32(one.RetentionInDays) != 7 || aws.ToInt64(one.CreationTime) == 0 ||
+		!strings.HasSuffix(aws.ToString(one.Arn), ":log-group:app/one:*") {
+		t.Errorf("app/one: %+v", one)
+	}
+
+	// Streams and events.
+	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); code(err) != "ResourceAlreadyExistsException" {
+		t.Errorf("a stream again: %v", err)
+	}
+	now := time.Now().UnixMilli()
+	put := func(events ...cwltypes.InputLogEvent) (*cloudwatchlogs.PutLogEventsOutput, error) {
+		return l.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1"), LogEvents: events})
+	}
+	ev := func(ts int64, msg string) cwltypes.InputLogEvent {
+		return cwltypes.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(msg)}
+	}
+	if _, err := put(ev(now-1000, "first"), ev(now-500, "two\nlines"), ev(now, "third")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := put(ev(now, "b"), ev(now-1, "a")); code(err) != "InvalidParameterException" {
+		t.Errorf("events out of order: %v", err)
+	}
+	old := now - 15*24*3600*1000
+	out, err := put(ev(old, "ancient"), ev(old+1, "ancient too"))
+	if err != nil || out.RejectedLogEventsInfo == nil || aws.ToInt32(out.RejectedLogEventsInfo.TooOldLogEventEndIndex) != 1 {
+		t.Errorf("events 15 days old: %v %+v", err, out)
+	}
+	out, err = put(ev(now+1, "fine"), ev(now+3*3600*1000, "future"))
+	if err != nil || out.RejectedLogEventsInfo == nil || aws.ToInt32(out.RejectedLogEventsInfo.TooNewLogEventStartIndex) != 1 ||
+		out.RejectedLogEventsInfo.TooOldLogEventEndIndex != nil {
+		t.Errorf("an event 3 hours ahead: %v %+v", err, out)
+	}
+	got, err := l.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1"), StartFromHead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, e := range got.Events {
+		msgs = append(msgs, aws.ToString(e.Message))
+	}
+	if strings.Join(msgs, "|") != "first|two\nlines|third|fine" || aws.ToInt64(got.Events[0].Timestamp) != now-1000 {
+		t.Errorf("stored events %q (first at %d, want %d)", msgs, aws.ToInt64(got.Events[0].Timestamp), now-1000)
+	}
+
+	// The AWS CLI sees the groups too.
+	res := runCmd(t, ctx, b.Env(), tool(t, "aws"), "logs", "describe-log-groups", "--log-group-name-prefix", "app/")
+	if res.code != 0 || !strings.Contains(res.stdout, `"logGroupName": "app/three"`) {
+		t.Errorf("aws logs describe-log-groups:\n%s", res)
+	}
+
+	// Deleting.
+	if _, err := l.DeleteLogStream(ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app/one")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app/one")}); code(err) != "ResourceNotFoundException" {
+		t.Errorf("deleting a group twice: %v", err)
+	}
+
+	// A job's stream exists from its start, a silent job's with no events; an empty line is an
+	// event whose message is "".
+	c := b.Batch()
+	register(t, c, "silent", &types.ContainerProperties{Command: []string{"true"}})
+	register(t, c, "blank", &types.ContainerProperties{Command: []string{"sh", "-c", "echo; echo after"}})
+	for name, want := range map[string][]string{"silent": nil, "blank": {"", "after"}} {
+		id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String(name), JobDefinition: aws.String(name)})
+		j := bargetest.WaitJob(t, c, id, jobWait, terminal)
+		got, err := l.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/batch/job"),
+			LogStreamName: j.Container.LogStreamName, StartFromHead: aws.Bool(true)})
+		if err != nil || len(got.Events) != len(want) {
+			t.Fatalf("job %s's stream: %v %+v", name, err, got)
+		}
+		for i, e := range got.Events {
+			if e.Message == nil || *e.Message != want[i] {
+				t.Errorf("job %s event %d: %v, want %q", name, i, e.Message, want[i])
+			}
+		}
+	}
+}
