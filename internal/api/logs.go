@@ -27,6 +27,7 @@ func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 		"CreateLogStream":       awsJSON(s.createLogStream),
 		"DeleteLogStream":       awsJSON(s.deleteLogStream),
 		"PutLogEvents":          awsJSON(s.putLogEvents),
+		"FilterLogEvents":       awsJSON(s.filterLogEvents),
 	}
 }
 

@@ -212,7 +212,11 @@ var Notes = map[string]map[string]Note{
 		"CreateLogGroup": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
 			"`kmsKeyId` and `tags` are stored (not used); `deletionProtectionEnabled` is ignored",
 		}},
-		"DeleteLogGroup":    {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"DeleteLogGroup": {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"FilterLogEvents": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
+			"filter patterns of terms, quoted phrases, `?` alternatives and `-` exclusions (case-sensitive); JSON (`{ $.… }`) and space-delimited (`[…]`) patterns are refused with InvalidParameterException for now",
+			"events of all (or the named, or prefixed) streams merged by time, in pages; every searched stream is searched completely; `aws logs tail` (CLI v2) works over it; `interleaved` and `unmask` are ignored",
+		}},
 		"DescribeLogGroups": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{"`accountIdentifiers`, `includeLinkedAccounts`, `logGroupClass` and `logGroupIdentifiers` are ignored; `metricFilterCount` is 0"}},
 		"PutRetentionPolicy": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
 			"the retention is stored and PutLogEvents rejects events older than it; stored events are not expired yet",

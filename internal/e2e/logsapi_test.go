@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -121,10 +122,52 @@ func TestLogsAPI(t *testing.T) {
 		t.Errorf("stored events %q (first at %d, want %d)", msgs, aws.ToInt64(got.Events[0].Timestamp), now-1000)
 	}
 
+	// FilterLogEvents across streams, merged by time, with a pattern, in pages.
+	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s2"),
+		LogEvents: []cwltypes.InputLogEvent{ev(now-750, "ERROR second"), ev(now-250, "INFO quiet"), ev(now+2, "ERROR last")}}); err != nil {
+		t.Fatal(err)
+	}
+	var filtered []string
+	in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String("?ERROR ?first"), Limit: aws.Int32(2)}
+	for pages := 0; ; pages++ {
+		out, err := l.FilterLogEvents(ctx, in)
+		if err != nil || pages > 3 {
+			t.Fatalf("FilterLogEvents: %v (page %d)", err, pages)
+		}
+		for _, e := range out.Events {
+			filtered = append(filtered, aws.ToString(e.LogStreamName)+":"+aws.ToString(e.Message))
+		}
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if strings.Join(filtered, "|") != "s1:first|s2:ERROR second|s2:ERROR last" {
+		t.Errorf("filtered events %q", filtered)
+	}
+	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`{ $.x = 1 }`)}); code(err) != "InvalidParameterException" {
+		t.Errorf("a JSON pattern: %v", err)
+	}
+
 	// The AWS CLI sees the groups too.
 	res := runCmd(t, ctx, b.Env(), tool(t, "aws"), "logs", "describe-log-groups", "--log-group-name-prefix", "app/")
 	if res.code != 0 || !strings.Contains(res.stdout, `"logGroupName": "app/three"`) {
 		t.Errorf("aws logs describe-log-groups:\n%s", res)
+	}
+
+	res = runCmd(t, ctx, b.Env(), tool(t, "aws"), "logs", "filter-log-events", "--log-group-name", "app/one", "--filter-pattern", "ERROR")
+	if res.code != 0 || !strings.Contains(res.stdout, `"message": "ERROR last"`) {
+		t.Errorf("aws logs filter-log-events:\n%s", res)
+	}
+	if v2, err := exec.Command("/usr/bin/aws", "--version").Output(); err == nil && strings.HasPrefix(string(v2), "aws-cli/2.") {
+		// aws logs tail (CLI v2) polls FilterLogEvents.
+		res = runCmd(t, ctx, b.Env(), "/usr/bin/aws", "--endpoint-url", b.Endpoint, "logs", "tail", "app/one", "--since", "1h", "--filter-pattern", "ERROR")
+		if res.code != 0 || !strings.Contains(res.stdout, "s2 ERROR last") {
+			t.Errorf("aws logs tail:\n%s", res)
+		}
 	}
 
 	// Deleting.
