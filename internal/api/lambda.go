@@ -54,6 +54,9 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"UpdateFunctionUrlConfig":            lambdaJSON(l.UpdateFunctionUrlConfig, http.StatusOK),
 		"DeleteFunctionUrlConfig":            lambdaJSON(l.DeleteFunctionUrlConfig, http.StatusNoContent),
 		"ListFunctionUrlConfigs":             lambdaJSON(l.ListFunctionUrlConfigs, http.StatusOK),
+		"AddPermission":                      lambdaJSON(l.AddPermission, http.StatusCreated),
+		"GetPolicy":                          lambdaJSON(l.GetPolicy, http.StatusOK),
+		"RemovePermission":                   lambdaJSON(l.RemovePermission, http.StatusNoContent),
 	}
 }
 

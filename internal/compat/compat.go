@@ -156,6 +156,11 @@ var Notes = map[string]map[string]Note{
 			"`Publish` publishes a version and answers with it (TestLambdaPublishOnWrite)",
 			"`VpcConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart` are ignored; `LoggingConfig` `LogFormat` (Text or JSON) and `ApplicationLogLevel` reach the runtime (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), barge's own START/END/REPORT lines stay text and `SystemLogLevel` is kept but not applied",
 		}},
+		"AddPermission": {Level: Tested, Tests: []string{"TestLambdaPermissions"}, Ignored: []string{
+			"statements are stored and enforced for Invoke by another account (a function ARN of its region): allowed when a statement names that account, its root or an IAM ARN in it, or *; service principals are stored; `SourceArn`/`SourceAccount` conditions are stored, not evaluated; `PrincipalOrgID` and `EventSourceToken` are ignored",
+		}},
+		"GetPolicy":                {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
+		"RemovePermission":         {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
 		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
 		"GetFunctionConfiguration": {Level: Partial},
 		"ListFunctions":            {Level: Tested, Tests: lambdaTests, Ignored: []string{"`MasterRegion` and `FunctionVersion` are ignored"}},

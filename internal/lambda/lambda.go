@@ -491,12 +491,18 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 	for _, a := range aliases {
 		s.cfg.Store.ResourceDelete(ctx, account, KindAlias, name+":"+a.Name, 0)
 	}
+	// Its permissions go with it: a function made later under the same name grants nothing.
+	s.deletePolicies(ctx, account, name)
 	os.RemoveAll(filepath.Dir(rec.CodeDir))
 	return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
 }
 
 // Invoke implements the Lambda operation for RequestResponse and DryRun invocations.
 func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationRequest) (*lw.InvocationResponse, error) {
+	account, err := s.invokeScope(ctx, account, in.FunctionName, in.Qualifier)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := s.getShared(ctx, account, in.FunctionName, in.Qualifier) // read only below
 	if err != nil {
 		return nil, err
