@@ -154,7 +154,7 @@ var Notes = map[string]map[string]Note{
 			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); S3 locations are refused",
 			"`DeadLetterConfig` (SQS/SNS ARN) is honoured: failed asynchronous events are kept in barge's store as the messages AWS would send (TestLambdaDeadLetter)",
 			"`Publish` publishes a version and answers with it (TestLambdaPublishOnWrite)",
-			"`VpcConfig`, `KMSKeyArn`, `TracingConfig`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart` are ignored; `LoggingConfig` `LogFormat` (Text or JSON) and `ApplicationLogLevel` reach the runtime (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), barge's own START/END/REPORT lines stay text and `SystemLogLevel` is kept but not applied",
+			"`TracingConfig` is kept and answered (TestLambdaDeployToolCalls; there is no X-Ray); `VpcConfig`, `KMSKeyArn`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart` are ignored; `LoggingConfig` `LogFormat` (Text or JSON) and `ApplicationLogLevel` reach the runtime (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), barge's own START/END/REPORT lines stay text and `SystemLogLevel` is kept but not applied",
 		}},
 		"AddPermission": {Level: Tested, Tests: []string{"TestLambdaPermissions"}, Ignored: []string{
 			"statements are stored and enforced for Invoke by another account (a function ARN of its region): allowed when a statement names that account, its root or an IAM ARN in it, or *; service principals are stored; `SourceArn`/`SourceAccount` conditions are stored, not evaluated; `PrincipalOrgID` and `EventSourceToken` are ignored",
@@ -163,7 +163,7 @@ var Notes = map[string]map[string]Note{
 		"RemovePermission":         {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
 		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
 		"GetFunctionConfiguration": {Level: Partial},
-		"ListFunctions":            {Level: Tested, Tests: lambdaTests, Ignored: []string{"`MasterRegion` and `FunctionVersion` are ignored"}},
+		"ListFunctions":            {Level: Tested, Tests: append([]string{"TestLambdaDeployToolCalls"}, lambdaTests...), Ignored: []string{"`FunctionVersion=ALL` lists the published versions after each function's $LATEST; `MasterRegion` is ignored"}},
 		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
 		"UpdateFunctionCode":       {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{"`ZipFile`, or `ImageUri` for image functions; `Publish` publishes a version; `DryRun`, `RevisionId`, `Architectures` and S3 sources are ignored or refused"}},
 		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{

@@ -274,6 +274,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		cfg.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
 	}
 	cfg.LoggingConfig = loggingConfig(in.LoggingConfig)
+	cfg.TracingConfig = tracingConfig(in.TracingConfig)
 	if d := in.DeadLetterConfig; d != nil && d.TargetArn != "" {
 		cfg.DeadLetterConfig = d
 	}
@@ -449,8 +450,25 @@ func (s *Service) ListFunctions(ctx context.Context, account string, in *lw.List
 		if json.Unmarshal(r.Body, &rec) == nil {
 			out.Functions = append(out.Functions, rec.Config)
 		}
+		if in.FunctionVersion == lw.FunctionVersionAll {
+			versions, err := s.publishedVersions(ctx, account, r.Name)
+			if err != nil {
+				return nil, err
+			}
+			out.Functions = append(out.Functions, versions...)
+		}
 	}
 	return out, nil
+}
+
+// tracingConfig is the TracingConfig a function keeps: the mode asked for, PassThrough when none
+// (barge records it; there is no X-Ray to send traces to).
+func tracingConfig(in *lw.TracingConfig) *lw.TracingConfigResponse {
+	mode := lw.TracingModePassThrough
+	if in != nil && in.Mode != "" {
+		mode = in.Mode
+	}
+	return &lw.TracingConfigResponse{Mode: mode}
 }
 
 // DeleteFunction implements the Lambda operation: unqualified, the function with all its

@@ -86,6 +86,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 	if in.Environment != nil {
 		c.Environment = &lw.EnvironmentResponse{Variables: in.Environment.Variables}
 	}
+	if in.TracingConfig != nil {
+		c.TracingConfig = tracingConfig(in.TracingConfig)
+	}
 	if in.LoggingConfig != nil {
 		c.LoggingConfig = loggingConfig(in.LoggingConfig)
 	}

@@ -126,17 +126,11 @@ func (s *Service) ListVersionsByFunction(ctx context.Context, account string, in
 	if err != nil {
 		return nil, err
 	}
-	all := []lw.FunctionConfiguration{rec.Config}
-	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{rec.Config.FunctionName}})
+	versions, err := s.publishedVersions(ctx, account, rec.Config.FunctionName)
 	if err != nil {
-		return nil, serviceErr("listing versions failed", err)
+		return nil, err
 	}
-	for _, r := range versions {
-		var v record
-		if json.Unmarshal(r.Body, &v) == nil {
-			all = append(all, v.Config)
-		}
-	}
+	all := append([]lw.FunctionConfiguration{rec.Config}, versions...)
 	return &lw.ListVersionsByFunctionResponse{Versions: pageOf(all, in.Marker, in.MaxItems, 50), NextMarker: nextMarker(len(all), in.Marker, in.MaxItems, 50)}, nil
 }
 
@@ -359,4 +353,20 @@ func (s *Service) codeInUse(ctx context.Context, account, name, dir string) bool
 		}
 	}
 	return false
+}
+
+// publishedVersions are a function's published versions' configurations, oldest first.
+func (s *Service) publishedVersions(ctx context.Context, account, name string) ([]lw.FunctionConfiguration, error) {
+	versions, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: account, Kind: KindVersion, Names: []string{name}})
+	if err != nil {
+		return nil, serviceErr("listing versions failed", err)
+	}
+	var out []lw.FunctionConfiguration
+	for _, r := range versions {
+		var v record
+		if json.Unmarshal(r.Body, &v) == nil {
+			out = append(out, v.Config)
+		}
+	}
+	return out, nil
 }
