@@ -68,6 +68,7 @@ func New(cfg Config) *Server {
 	s.routeLambda()
 	if cfg.Lambda != nil {
 		s.mux.HandleFunc(lambda.URLPrefix+"{id}/{path...}", s.lambdaURL)
+		s.mux.HandleFunc("GET "+lambda.CodePrefix+"{token}", serveCode)
 	}
 	s.mux.HandleFunc("POST /{$}", s.authed("logs", logsBound, s.serveLogs))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -141,6 +142,22 @@ func (s *Server) authed(service string, bound boundFor, next http.HandlerFunc) h
 		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: scope, body: body})
 		next(w, r.WithContext(ctx))
 	}
+}
+
+// serveCode answers a GetFunction Code.Location link with the function's zip; the link is its own
+// credential (signed by barge, valid for 10 minutes), as Lambda's presigned S3 URL is.
+func serveCode(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := lambda.WriteCodePackage(&buf, r.PathValue("token")); err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, lambda.ErrCodeLink) {
+			status = http.StatusForbidden
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Write(buf.Bytes())
 }
 
 // writeSigError renders a signature failure as AWS does.

@@ -161,7 +161,7 @@ var Notes = map[string]map[string]Note{
 		}},
 		"GetPolicy":                {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
 		"RemovePermission":         {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
-		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a local `file://` path; image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
+		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a link to the package's zip on barge, signed and valid for 10 minutes like Lambda's presigned S3 URL (`RepositoryType` S3; TestLambdaDeployToolCalls); image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
 		"GetFunctionConfiguration": {Level: Partial},
 		"ListFunctions":            {Level: Tested, Tests: append([]string{"TestLambdaDeployToolCalls"}, lambdaTests...), Ignored: []string{"`FunctionVersion=ALL` lists the published versions after each function's $LATEST; `MasterRegion` is ignored"}},
 		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},

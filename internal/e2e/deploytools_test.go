@@ -1,7 +1,11 @@
 package e2e_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -29,9 +33,25 @@ func TestLambdaDeployToolCalls(t *testing.T) {
 	if aws.ToString(created.Version) != "1" || created.TracingConfig == nil || created.TracingConfig.Mode != ltypes.TracingModeActive {
 		t.Fatalf("CreateFunction with Publish and TracingConfig: version %q, tracing %+v, arn %s", aws.ToString(created.Version), created.TracingConfig, arn)
 	}
-	// The version's ARN, as CreateFunction answered it, in the calls that follow.
-	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)}); err != nil {
-		t.Errorf("GetFunction %s: %v", arn, err)
+	// The version's ARN, as CreateFunction answered it, in the calls that follow; its package is
+	// fetched from the link GetFunction gives, as from Lambda's presigned S3 URL.
+	got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("GetFunction %s: %v", arn, err)
+	}
+	link := aws.ToString(got.Code.Location)
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if res.StatusCode != http.StatusOK || err != nil || len(zr.File) != 1 || zr.File[0].Name != "bootstrap" || aws.ToString(got.Code.RepositoryType) != "S3" {
+		t.Fatalf("the package at Code.Location %s: %d %v", link, res.StatusCode, err)
+	}
+	if res, err := http.Get(link[:len(link)-2] + "xx"); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("a tampered link: %v %v", err, res)
 	}
 	if out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(arn)}); err != nil || aws.ToString(out.ExecutedVersion) != "1" {
 		t.Errorf("Invoke %s: %v %+v", arn, err, out)

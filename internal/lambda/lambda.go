@@ -400,7 +400,7 @@ func (s *Service) GetFunction(ctx context.Context, account string, in *lw.GetFun
 		return nil, err
 	}
 	out := &lw.GetFunctionResponse{Configuration: &rec.Config, Tags: rec.Tags,
-		Code: &lw.FunctionCodeLocation{RepositoryType: "Local", Location: "file://" + rec.CodeDir}}
+		Code: &lw.FunctionCodeLocation{RepositoryType: "S3", Location: s.codeLocation(rec)}}
 	if rec.ImageURI != "" {
 		out.Code = &lw.FunctionCodeLocation{RepositoryType: "ECR", ImageUri: rec.ImageURI, ResolvedImageUri: rec.ResolvedImageURI}
 	}
