@@ -17,17 +17,20 @@ const logsContentType = "application/x-amz-json-1.1"
 // logsHandlers are the implemented CloudWatch Logs operations, by model name.
 func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"GetLogEvents":          awsJSON(s.getLogEvents),
-		"DescribeLogStreams":    awsJSON(s.describeLogStreams),
-		"CreateLogGroup":        awsJSON(s.createLogGroup),
-		"DeleteLogGroup":        awsJSON(s.deleteLogGroup),
-		"DescribeLogGroups":     awsJSON(s.describeLogGroups),
-		"PutRetentionPolicy":    awsJSON(s.putRetentionPolicy),
-		"DeleteRetentionPolicy": awsJSON(s.deleteRetentionPolicy),
-		"CreateLogStream":       awsJSON(s.createLogStream),
-		"DeleteLogStream":       awsJSON(s.deleteLogStream),
-		"PutLogEvents":          awsJSON(s.putLogEvents),
-		"FilterLogEvents":       awsJSON(s.filterLogEvents),
+		"GetLogEvents":                awsJSON(s.getLogEvents),
+		"DescribeLogStreams":          awsJSON(s.describeLogStreams),
+		"CreateLogGroup":              awsJSON(s.createLogGroup),
+		"DeleteLogGroup":              awsJSON(s.deleteLogGroup),
+		"DescribeLogGroups":           awsJSON(s.describeLogGroups),
+		"PutRetentionPolicy":          awsJSON(s.putRetentionPolicy),
+		"DeleteRetentionPolicy":       awsJSON(s.deleteRetentionPolicy),
+		"CreateLogStream":             awsJSON(s.createLogStream),
+		"DeleteLogStream":             awsJSON(s.deleteLogStream),
+		"PutLogEvents":                awsJSON(s.putLogEvents),
+		"FilterLogEvents":             awsJSON(s.filterLogEvents),
+		"PutSubscriptionFilter":       awsJSON(s.putSubscriptionFilter),
+		"DescribeSubscriptionFilters": awsJSON(s.describeSubscriptionFilters),
+		"DeleteSubscriptionFilter":    awsJSON(s.deleteSubscriptionFilter),
 	}
 }
 

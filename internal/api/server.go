@@ -52,6 +52,8 @@ type Server struct {
 
 	regionsMu sync.Mutex
 	regions   map[string]bool // scope keys whose default compute environment and queue exist
+
+	subs *subscriptions // log subscription filters' delivery; nil without Logs and Lambda
 }
 
 // New builds the handler.
@@ -64,6 +66,17 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, verifier: &sigv4.Verifier{Lookup: cfg.Lookup}, mux: http.NewServeMux(), log: cfg.Logger,
 		inflight: semaphore.NewWeighted(cfg.MaxInflightBytes)}
+	if cfg.Logs != nil && cfg.Lambda != nil {
+		s.subs = newSubscriptions(cfg.Lambda, cfg.Region, cfg.Logger.With("component", "subscriptions"))
+		all, err := cfg.Logs.AllSubscriptions()
+		if err != nil {
+			cfg.Logger.Error("reading log subscription filters", "err", err)
+		}
+		for key, subs := range all {
+			s.subs.set(key[0], key[1], subs)
+		}
+		cfg.Logs.SetAppendHook(s.subs)
+	}
 	s.routeBatch()
 	s.routeLambda()
 	if cfg.Lambda != nil {

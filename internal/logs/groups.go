@@ -29,7 +29,47 @@ type GroupInfo struct {
 	KmsKeyID        string            `json:"kmsKeyId,omitempty"`
 	Class           string            `json:"logGroupClass,omitempty"`
 	Tags            map[string]string `json:"tags,omitempty"`
+	Subscriptions   []Subscription    `json:"subscriptions,omitempty"`
 	StoredBytes     int64             `json:"-"`
+}
+
+// Subscription is a group's subscription filter: its events that match Pattern go to
+// Destination (a Lambda function ARN).
+type Subscription struct {
+	Name         string `json:"name"`
+	Pattern      string `json:"pattern"`
+	Destination  string `json:"destination"`
+	Role         string `json:"role,omitempty"`
+	Distribution string `json:"distribution,omitempty"`
+	Created      int64  `json:"created"`
+}
+
+// AllSubscriptions lists the subscription filters of every group, by account and group.
+func (s *Store) AllSubscriptions() (map[[2]string][]Subscription, error) {
+	out := map[[2]string][]Subscription{}
+	accounts, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("logs: %w", err)
+	}
+	for _, a := range accounts {
+		account, ok := unescapeName(a.Name())
+		if !a.IsDir() || !ok {
+			continue
+		}
+		names, err := s.groupNames(account)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range names {
+			s.mu.Lock()
+			info, err := s.groupInfo(account, g)
+			s.mu.Unlock()
+			if err == nil && len(info.Subscriptions) > 0 {
+				out[[2]string{account, g}] = info.Subscriptions
+			}
+		}
+	}
+	return out, nil
 }
 
 // CreateGroup makes an empty log group with its settings.

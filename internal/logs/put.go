@@ -65,5 +65,14 @@ func (s *Store) Put(account, group, stream string, events []InputEvent, oldest, 
 		return res, fmt.Errorf("logs: put log events into %q: %w", stream, err)
 	}
 	st.lastTS = last
+	s.notify(&st.hdr, func() []Event {
+		var stored []Event
+		for i, e := range events {
+			if i > res.TooOldEnd && (res.TooNewStart < 0 || i < res.TooNewStart) && e.Timestamp >= oldest {
+				stored = append(stored, Event{Timestamp: e.Timestamp, IngestionTime: now, Message: e.Message})
+			}
+		}
+		return stored
+	})
 	return res, nil
 }

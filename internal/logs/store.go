@@ -35,6 +35,8 @@ type Store struct {
 	now  func() time.Time
 	// limit caps the bytes of one stream (SetLimit); 0: none.
 	limit atomic.Int64
+	// hook hears of stored events (SetAppendHook): subscription filters.
+	hook atomic.Pointer[AppendHook]
 
 	// mu orders stream creation, deletion, the last Close of a stream and
 	// the start of every read, so a reader never opens a file that is
@@ -66,6 +68,23 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 // SetLimit caps every stream at n bytes from now on (barge's --log-limit): past it one last event
 // says so and later output is dropped. 0 removes the cap.
 func (s *Store) SetLimit(n int64) { s.limit.Store(n) }
+
+// AppendHook hears of events as they are stored. Wants is asked first, on every write, so it
+// must be cheap; Appended runs under the stream's lock and must not block.
+type AppendHook interface {
+	Wants(account, group string) bool
+	Appended(account, group, stream string, events []Event)
+}
+
+// SetAppendHook installs h (subscription filters' delivery).
+func (s *Store) SetAppendHook(h AppendHook) { s.hook.Store(&h) }
+
+// notify tells the hook, if it wants them, of events just stored in a stream.
+func (s *Store) notify(hdr *header, events func() []Event) {
+	if h := s.hook.Load(); h != nil && (*h).Wants(hdr.account, hdr.group) {
+		(*h).Appended(hdr.account, hdr.group, hdr.stream, events())
+	}
+}
 
 // Close releases the store's handle on its directory. Writers already
 // created keep working; everything else fails afterwards.

@@ -113,6 +113,13 @@ func (st *stream) append(msgs [][]byte) error {
 		}
 	}
 	st.lastTS = ts
+	st.store.notify(&st.hdr, func() []Event {
+		events := make([]Event, len(msgs))
+		for i, m := range msgs {
+			events[i] = Event{Timestamp: ts, IngestionTime: ts, Message: string(m)}
+		}
+		return events
+	})
 	if cap(buf) <= maxBatchBytes+MaxMessageBytes+64 {
 		st.scratch = buf
 	}
