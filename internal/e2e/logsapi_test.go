@@ -148,8 +148,16 @@ func TestLogsAPI(t *testing.T) {
 	if strings.Join(filtered, "|") != "s1:first|s2:ERROR second|s2:ERROR last" {
 		t.Errorf("filtered events %q", filtered)
 	}
-	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`{ $.x = 1 }`)}); code(err) != "InvalidParameterException" {
-		t.Errorf("a JSON pattern: %v", err)
+	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`[ip, user]`)}); code(err) != "InvalidParameterException" {
+		t.Errorf("a space-delimited pattern: %v", err)
+	}
+	if _, err := l.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s2"),
+		LogEvents: []cwltypes.InputLogEvent{ev(now+3, `{"level":"ERROR","latency":250}`), ev(now+4, `{"level":"ERROR","latency":20}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	jsonOut, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`{ $.level = "ERROR" && $.latency > 100 }`)})
+	if err != nil || len(jsonOut.Events) != 1 || !strings.Contains(aws.ToString(jsonOut.Events[0].Message), "250") {
+		t.Errorf("a JSON pattern: %v %+v", err, jsonOut)
 	}
 
 	// The AWS CLI sees the groups too.

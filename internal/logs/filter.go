@@ -16,15 +16,19 @@ type Matcher func(msg string) bool
 // CompilePattern compiles a CloudWatch Logs filter pattern of terms: a bare term or a "quoted
 // phrase" must appear, a term prefixed by ? is one of alternatives of which one must appear, a
 // term prefixed by - must not appear; matching is case-sensitive, as CloudWatch's is. The empty
-// pattern matches everything. JSON ({ $.field … }) and space-delimited ([a, b, …]) patterns are
-// not supported yet and are refused with ErrInvalidParameter.
+// pattern matches everything. A JSON pattern ({ $.field op value && … }) is compiled by
+// compileJSONPattern; space-delimited ([a, b, …]) patterns are not supported yet and are refused
+// with ErrInvalidParameter.
 func CompilePattern(pattern string) (Matcher, error) {
 	pattern = strings.TrimSpace(pattern)
 	if pattern == "" {
 		return func(string) bool { return true }, nil
 	}
-	if strings.HasPrefix(pattern, "{") || strings.HasPrefix(pattern, "[") {
-		return nil, fmt.Errorf("%w: filterPattern: JSON and space-delimited patterns are not supported by barge yet", ErrInvalidParameter)
+	if strings.HasPrefix(pattern, "{") {
+		return compileJSONPattern(pattern)
+	}
+	if strings.HasPrefix(pattern, "[") {
+		return nil, fmt.Errorf("%w: filterPattern: space-delimited patterns are not supported by barge yet", ErrInvalidParameter)
 	}
 	terms, err := splitTerms(pattern)
 	if err != nil {

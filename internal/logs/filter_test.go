@@ -18,6 +18,11 @@ func TestCompilePattern(t *testing.T) {
 		{"?ERROR ?WARN", []string{"ERROR x", "WARN y"}, []string{"INFO z"}},
 		{"ERROR -retrying", []string{"ERROR fatal"}, []string{"ERROR retrying soon"}},
 		{`?"time out" ?refused`, []string{"a time out", "conn refused"}, []string{"timeout"}},
+		{`{ $.level = "ERROR" }`, []string{`{"level":"ERROR"}`}, []string{`{"level":"INFO"}`, "ERROR plain text", `{"other":"ERROR"}`}},
+		{`{ $.latency > 100 && $.path = "/api/*" }`, []string{`{"latency":150,"path":"/api/v1/x"}`}, []string{`{"latency":50,"path":"/api/x"}`, `{"latency":150,"path":"/web"}`}},
+		{`{ $.code = 500 || $.user.admin = true }`, []string{`{"code":500}`, `{"user":{"admin":true}}`}, []string{`{"code":200,"user":{"admin":false}}`}},
+		{`{ $.items[1] = "b" }`, []string{`{"items":["a","b"]}`}, []string{`{"items":["b"]}`}},
+		{`{ $.level != "DEBUG" }`, []string{`{"level":"INFO"}`}, []string{`{"level":"DEBUG"}`}},
 	} {
 		m, err := CompilePattern(tc.pattern)
 		if err != nil {
@@ -34,7 +39,7 @@ func TestCompilePattern(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{`{ $.level = "ERROR" }`, "[ip, user]", `"unclosed`} {
+	for _, bad := range []string{`{ ($.a = 1) }`, `{ level = 1 }`, "[ip, user]", `"unclosed`} {
 		if _, err := CompilePattern(bad); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("%q: %v, want ErrInvalidParameter", bad, err)
 		}
