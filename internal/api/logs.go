@@ -31,6 +31,12 @@ func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 		"PutSubscriptionFilter":       awsJSON(s.putSubscriptionFilter),
 		"DescribeSubscriptionFilters": awsJSON(s.describeSubscriptionFilters),
 		"DeleteSubscriptionFilter":    awsJSON(s.deleteSubscriptionFilter),
+		"TagResource":                 awsJSON(s.tagLogsResource),
+		"UntagResource":               awsJSON(s.untagLogsResource),
+		"ListTagsForResource":         awsJSON(s.listLogsResourceTags),
+		"TagLogGroup":                 awsJSON(s.tagLogGroup),
+		"UntagLogGroup":               awsJSON(s.untagLogGroup),
+		"ListTagsLogGroup":            awsJSON(s.listTagsLogGroup),
 	}
 }
 

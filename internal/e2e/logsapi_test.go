@@ -80,6 +80,22 @@ func TestLogsAPI(t *testing.T) {
 		t.Errorf("app/one: %+v", one)
 	}
 
+	// Tags, by ARN and by name.
+	two := aws.ToString(page1.LogGroups[1].LogGroupArn)
+	if _, err := l.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(two), Tags: map[string]string{"env": "prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.UntagResource(ctx, &cloudwatchlogs.UntagResourceInput{ResourceArn: aws.String(two), TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := l.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(two)})
+	if err != nil || len(tags.Tags) != 1 || tags.Tags["env"] != "prod" {
+		t.Errorf("a log group's tags: %v %v", err, tags)
+	}
+	if _, err := l.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:999999999999:log-group:x"), Tags: map[string]string{"a": "b"}}); code(err) != "InvalidParameterException" {
+		t.Errorf("tagging another account's group: %v", err)
+	}
+
 	// Streams and events.
 	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); err != nil {
 		t.Fatal(err)
