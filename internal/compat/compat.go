@@ -224,7 +224,7 @@ var Notes = map[string]map[string]Note{
 		}},
 		"DescribeLogGroups": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{"`accountIdentifiers`, `includeLinkedAccounts`, `logGroupClass` and `logGroupIdentifiers` are ignored; `metricFilterCount` is 0"}},
 		"PutRetentionPolicy": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
-			"the retention is stored and PutLogEvents rejects events older than it; stored events are not expired yet",
+			"events older than the retention are hidden from GetLogEvents and FilterLogEvents at once and refused by PutLogEvents; streams whose newest event is past it are deleted every 10 minutes (TestRetention)",
 		}},
 		"DeleteRetentionPolicy": {Level: Partial},
 		"CreateLogStream":       {Level: Tested, Tests: []string{"TestLogsAPI"}},

@@ -146,6 +146,7 @@ func (s *Store) FilterEvents(account string, p FilterParams) (FilterResult, erro
 		}
 		after = &e
 	}
+	p.Start = laterOf(p.Start, s.retentionStart(account, p.Group))
 	entries, err := s.listGroup(account, p.Group, p.StreamPrefix)
 	if err != nil {
 		return FilterResult{}, err

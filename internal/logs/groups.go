@@ -87,6 +87,7 @@ func (s *Store) CreateGroup(account string, g GroupInfo) error {
 		return fmt.Errorf("logs: create log group %q: %w", g.Name, err)
 	}
 	s.dirs.Store(dir, true)
+	s.forgetRetention(account, g.Name)
 	g.CreationTime = s.now().UnixMilli()
 	return writeGroupMeta(dir, g)
 }
@@ -109,6 +110,7 @@ func (s *Store) UpdateGroup(account, group string, fn func(*GroupInfo)) error {
 		return err
 	}
 	fn(&g)
+	s.forgetRetention(account, group)
 	return writeGroupMeta(filepath.Join(s.dir, groupPath(account, group)), g)
 }
 
@@ -151,6 +153,7 @@ func (s *Store) DeleteGroup(account, group string) error {
 		return fmt.Errorf("logs: delete log group %q: %w", group, err)
 	}
 	s.dirs.Delete(dir)
+	s.forgetRetention(account, group)
 	for p := range s.active {
 		if strings.HasPrefix(p, gp+string(filepath.Separator)) {
 			delete(s.active, p)

@@ -85,6 +85,7 @@ func (pg *page) add(ts, ingested int64, msg []byte) bool {
 // hold byte offsets, the newest page is read from the end of the file, and
 // time bounds are found by binary search.
 func (s *Store) GetEvents(account string, p GetEventsParams) (GetEventsResult, error) {
+	p.StartTime = laterOf(p.StartTime, s.retentionStart(account, p.Group))
 	r, err := s.openReader(account, p.Group, p.Stream)
 	if err != nil {
 		return GetEventsResult{}, err

@@ -37,6 +37,8 @@ type Store struct {
 	limit atomic.Int64
 	// hook hears of stored events (SetAppendHook): subscription filters.
 	hook atomic.Pointer[AppendHook]
+	// ret caches groups' retention.
+	ret retentions
 
 	// mu orders stream creation, deletion, the last Close of a stream and
 	// the start of every read, so a reader never opens a file that is

@@ -113,6 +113,8 @@ type Server struct {
 	lock  *os.File // the data directory's, held while the server runs
 	// hostEndpoint is the API's URL from this host (callbackEndpoint), set once it listens.
 	hostEndpoint atomic.Value
+	stopExpiry   chan struct{} // ends expireLogs
+	expiryDone   chan struct{}
 }
 
 // Start brings barge up and starts serving; it returns once the listener accepts connections.
@@ -183,7 +185,12 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		opts.LogLimit = DefaultLogLimit
 	}
 	ls.SetLimit(opts.LogLimit)
-	s := &Server{opts: opts, db: db, logs: ls, creds: creds, errc: make(chan error, 1), lock: lock}
+	s := &Server{opts: opts, db: db, logs: ls, creds: creds, errc: make(chan error, 1), lock: lock,
+		stopExpiry: make(chan struct{}), expiryDone: make(chan struct{})}
+	go func() {
+		defer close(s.expiryDone)
+		expireLogs(ls, log.With("component", "logs"), s.stopExpiry)
+	}()
 	workDir := filepath.Join(opts.DataDir, "work")
 	// Working directories of attempts that died with a previous process are garbage now.
 	os.RemoveAll(workDir)
@@ -327,6 +334,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeStores() error {
+	close(s.stopExpiry)
+	<-s.expiryDone
 	if s.exec != nil {
 		s.exec.Close()
 	}
