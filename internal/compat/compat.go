@@ -219,7 +219,7 @@ var Notes = map[string]map[string]Note{
 		}},
 		"DeleteLogGroup": {Level: Tested, Tests: []string{"TestLogsAPI"}},
 		"FilterLogEvents": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
-			"filter patterns of terms, quoted phrases, `?` alternatives and `-` exclusions (case-sensitive), and JSON patterns (`{ $.a.b[0] = \"x*\" && $.n > 5 || $.f = true }`: =, !=, <, >, <=, >= on strings with * wildcards, numbers, true, false, null; no parentheses yet); space-delimited (`[…]`) patterns are refused with InvalidParameterException for now",
+			"filter patterns of terms, quoted phrases, `?` alternatives and `-` exclusions (case-sensitive), and JSON patterns (`{ $.a.b[0] = \"x*\" && $.n > 5 || $.f = true }`: =, !=, <, >, <=, >= on strings with * wildcards, numbers, true, false, null; no parentheses yet), and space-delimited patterns (`[ip, user, ..., status=4*, bytes>1000]`: \"quoted\" and [bracketed] runs are one field, one `...`)",
 			"events of all (or the named, or prefixed) streams merged by time, in pages; every searched stream is searched completely; `aws logs tail` (CLI v2) works over it; `interleaved` and `unmask` are ignored",
 		}},
 		"DescribeLogGroups": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{"`accountIdentifiers`, `includeLinkedAccounts`, `logGroupClass` and `logGroupIdentifiers` are ignored; `metricFilterCount` is 0"}},

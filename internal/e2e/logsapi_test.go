@@ -164,8 +164,8 @@ func TestLogsAPI(t *testing.T) {
 	if strings.Join(filtered, "|") != "s1:first|s2:ERROR second|s2:ERROR last" {
 		t.Errorf("filtered events %q", filtered)
 	}
-	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`[ip, user]`)}); code(err) != "InvalidParameterException" {
-		t.Errorf("a space-delimited pattern: %v", err)
+	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`[ip user]`)}); code(err) != "InvalidParameterException" {
+		t.Errorf("a malformed space-delimited pattern: %v", err)
 	}
 	if _, err := l.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s2"),
 		LogEvents: []cwltypes.InputLogEvent{ev(now+3, `{"level":"ERROR","latency":250}`), ev(now+4, `{"level":"ERROR","latency":20}`)}}); err != nil {

@@ -17,8 +17,7 @@ type Matcher func(msg string) bool
 // phrase" must appear, a term prefixed by ? is one of alternatives of which one must appear, a
 // term prefixed by - must not appear; matching is case-sensitive, as CloudWatch's is. The empty
 // pattern matches everything. A JSON pattern ({ $.field op value && … }) is compiled by
-// compileJSONPattern; space-delimited ([a, b, …]) patterns are not supported yet and are refused
-// with ErrInvalidParameter.
+// compileJSONPattern, a space-delimited one ([a, b=4*, …]) by compileSpacePattern.
 func CompilePattern(pattern string) (Matcher, error) {
 	pattern = strings.TrimSpace(pattern)
 	if pattern == "" {
@@ -28,7 +27,7 @@ func CompilePattern(pattern string) (Matcher, error) {
 		return compileJSONPattern(pattern)
 	}
 	if strings.HasPrefix(pattern, "[") {
-		return nil, fmt.Errorf("%w: filterPattern: space-delimited patterns are not supported by barge yet", ErrInvalidParameter)
+		return compileSpacePattern(pattern)
 	}
 	terms, err := splitTerms(pattern)
 	if err != nil {

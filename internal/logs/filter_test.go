@@ -23,6 +23,13 @@ func TestCompilePattern(t *testing.T) {
 		{`{ $.code = 500 || $.user.admin = true }`, []string{`{"code":500}`, `{"user":{"admin":true}}`}, []string{`{"code":200,"user":{"admin":false}}`}},
 		{`{ $.items[1] = "b" }`, []string{`{"items":["a","b"]}`}, []string{`{"items":["b"]}`}},
 		{`{ $.level != "DEBUG" }`, []string{`{"level":"INFO"}`}, []string{`{"level":"DEBUG"}`}},
+		{`[ip, user, username, timestamp, request, status_code=4*, bytes>1000]`,
+			[]string{`127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 404 1534`},
+			[]string{`127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 200 1534`,
+				`127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 404 15`, "too few fields"}},
+		{`[..., status=500]`, []string{"a b c 500", "500"}, []string{"a b c 200"}},
+		{`[level="ERROR", ...]`, []string{"ERROR disk full", "ERROR"}, []string{"INFO ERROR"}},
+		{`[a, b!=x]`, []string{"1 y"}, []string{"1 x", "1 y z"}},
 	} {
 		m, err := CompilePattern(tc.pattern)
 		if err != nil {
@@ -39,7 +46,7 @@ func TestCompilePattern(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{`{ ($.a = 1) }`, `{ level = 1 }`, "[ip, user]", `"unclosed`} {
+	for _, bad := range []string{`{ ($.a = 1) }`, `{ level = 1 }`, "[..., a, ...]", "[a b]", "[n>x]", `"unclosed`} {
 		if _, err := CompilePattern(bad); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("%q: %v, want ErrInvalidParameter", bad, err)
 		}
