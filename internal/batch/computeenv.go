@@ -52,6 +52,9 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 		if cr.MinvCpus != nil && (*cr.MinvCpus < 0 || *cr.MinvCpus > *cr.MaxvCpus) {
 			return nil, awserr.Client("computeResources.minvCpus must be between 0 and maxvCpus")
 		}
+		if err := checkComputeResources(cr); err != nil {
+			return nil, err
+		}
 	case wire.CETypeUnmanaged:
 		if cr != nil {
 			return nil, awserr.Client("computeResources must not be set for an UNMANAGED compute environment")

@@ -163,6 +163,7 @@ func (s *Service) EnsureDefaults(ctx context.Context, account string) error {
 				MaxvCpus:      &vcpus,
 				DesiredvCpus:  ptr(int32(0)),
 				InstanceTypes: []string{"optimal"},
+				InstanceRole:  "ecsInstanceRole",
 			},
 		})
 	}

@@ -89,7 +89,7 @@ var Notes = map[string]map[string]Note{
 		"CancelJob": {Level: Tested, Tests: lifecycle},
 		"CreateComputeEnvironment": {Level: Tested, Tests: lifecycle, Ignored: []string{
 			"capacity is `computeResources.maxvCpus` (MANAGED) or `unmanagedvCpus` (UNMANAGED; default: the host's cores) vCPUs, with the host's memory; `minvCpus` and `desiredvCpus` are only recorded",
-			"instance types, subnets, security groups, launch templates, EC2 settings and the other `computeResources` members are recorded and ignored",
+			"instance types, subnets, security groups, launch templates, EC2 settings and the other `computeResources` members are recorded and not used, but checked as AWS Batch checks them: EC2 and SPOT need `instanceRole` and instance types or families AWS knows (or `optimal`), Fargate takes none of the EC2 settings, `desiredvCpus` lies between `minvCpus` and `maxvCpus`, `bidPercentage` 0–100 (TestCheckComputeResources, TestBadNumbersRefused)",
 			"`serviceRole` and `context` are recorded and ignored",
 			"`eksConfiguration` is refused (EKS is not supported by barge)",
 		}},

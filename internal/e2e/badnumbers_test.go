@@ -110,6 +110,11 @@ func TestBadNumbersRefused(t *testing.T) {
 				Type: types.CETypeManaged, ComputeResources: &types.ComputeResource{MaxvCpus: aws.Int32(0), Type: types.CRTypeEc2, Subnets: []string{"local"}}})
 			return err
 		}, "maxvCpus"},
+		{"EC2 compute environment without an instance role", func() error {
+			_, err := c.CreateComputeEnvironment(ctx, &batch.CreateComputeEnvironmentInput{ComputeEnvironmentName: aws.String("bad"),
+				Type: types.CETypeManaged, ComputeResources: &types.ComputeResource{MaxvCpus: aws.Int32(4), Type: types.CRTypeEc2, Subnets: []string{"local"}}})
+			return err
+		}, "instanceRole"},
 		{"fair share weight 0", func() error {
 			_, err := c.CreateSchedulingPolicy(ctx, &batch.CreateSchedulingPolicyInput{Name: aws.String("bad"), FairsharePolicy: &types.FairsharePolicy{
 				ShareDistribution: []types.ShareAttributes{{ShareIdentifier: aws.String("a"), WeightFactor: aws.Float32(0)}}}})

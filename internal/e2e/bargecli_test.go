@@ -167,10 +167,11 @@ func TestCLIBarge(t *testing.T) {
 		Type:                   types.CETypeManaged,
 		State:                  types.CEStateDisabled,
 		ComputeResources: &types.ComputeResource{
-			Type:     types.CRTypeEc2,
-			MinvCpus: aws.Int32(0),
-			MaxvCpus: aws.Int32(4),
-			Subnets:  []string{"subnet-0e2e"},
+			Type:         types.CRTypeEc2,
+			MinvCpus:     aws.Int32(0),
+			MaxvCpus:     aws.Int32(4),
+			Subnets:      []string{"subnet-0e2e"},
+			InstanceRole: aws.String("ecsInstanceRole"),
 		},
 	})
 	if err != nil {
