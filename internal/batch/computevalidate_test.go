@@ -22,7 +22,9 @@ func TestCheckComputeResources(t *testing.T) {
 		want string // "" when accepted
 	}{
 		{"EC2", ec2(nil), ""},
-		{"families and types", ec2(func(c *wire.ComputeResource) { c.InstanceTypes = []string{"c5", "m5.large", "m6gd.24xlarge", "c5.metal", "inf2"} }), ""},
+		{"families and types", ec2(func(c *wire.ComputeResource) {
+			c.InstanceTypes = []string{"c5", "m5.large", "m6gd.24xlarge", "c5.metal", "inf2"}
+		}), ""},
 		{"no instance role", ec2(func(c *wire.ComputeResource) { c.InstanceRole = "" }), "instanceRole"},
 		{"unknown instance type", ec2(func(c *wire.ComputeResource) { c.InstanceTypes = []string{"huge.box"} }), "instanceTypes[0]"},
 		{"desired above max", ec2(func(c *wire.ComputeResource) { c.DesiredvCpus = i32(9) }), "desiredvCpus"},
