@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/barge-run/barge/internal/account"
+	"github.com/barge-run/barge/internal/bench"
 	"github.com/barge-run/barge/internal/sigv4"
 )
 
@@ -194,18 +195,9 @@ func (b *Barge) Restart() { b.start() }
 // MemoryKiB is the server process's resident memory now and at its peak (VmRSS, VmHWM), in KiB.
 func (b *Barge) MemoryKiB() (rss, peak int64) {
 	b.t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
+	rss, peak, err := bench.ProcessMemory(b.cmd.Process.Pid)
 	if err != nil {
 		b.t.Fatalf("server memory: %v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		var n int64
-		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &n); err == nil {
-			rss = n
-		}
-		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &n); err == nil {
-			peak = n
-		}
 	}
 	return rss, peak
 }

@@ -14,14 +14,8 @@ func withEmptyCollections(d wire.JobDetail) wire.JobDetail {
 	emptyMapIfNil(&d.Tags)
 	if c := d.Container; c != nil {
 		cc := *c
-		emptyIfNil(&cc.Command)
-		emptyIfNil(&cc.Volumes)
-		emptyIfNil(&cc.Environment)
-		emptyIfNil(&cc.MountPoints)
-		emptyIfNil(&cc.Ulimits)
+		emptyContainerLists(&cc.Command, &cc.Volumes, &cc.Environment, &cc.MountPoints, &cc.Ulimits, &cc.ResourceRequirements, &cc.Secrets)
 		emptyIfNil(&cc.NetworkInterfaces)
-		emptyIfNil(&cc.ResourceRequirements)
-		emptyIfNil(&cc.Secrets)
 		d.Container = &cc
 	}
 	return d
@@ -33,16 +27,23 @@ func definitionWithEmptyCollections(d wire.JobDefinition) wire.JobDefinition {
 	emptyMapIfNil(&d.Tags)
 	if c := d.ContainerProperties; c != nil {
 		cc := *c
-		emptyIfNil(&cc.Command)
-		emptyIfNil(&cc.Volumes)
-		emptyIfNil(&cc.Environment)
-		emptyIfNil(&cc.MountPoints)
-		emptyIfNil(&cc.Ulimits)
-		emptyIfNil(&cc.ResourceRequirements)
-		emptyIfNil(&cc.Secrets)
+		emptyContainerLists(&cc.Command, &cc.Volumes, &cc.Environment, &cc.MountPoints, &cc.Ulimits, &cc.ResourceRequirements, &cc.Secrets)
 		d.ContainerProperties = &cc
 	}
 	return d
+}
+
+// emptyContainerLists fills the lists a job's container and a definition's containerProperties
+// share.
+func emptyContainerLists(command *[]string, volumes *[]wire.Volume, env *[]wire.KeyValuePair, mounts *[]wire.MountPoint,
+	ulimits *[]wire.Ulimit, reqs *[]wire.ResourceRequirement, secrets *[]wire.Secret) {
+	emptyIfNil(command)
+	emptyIfNil(volumes)
+	emptyIfNil(env)
+	emptyIfNil(mounts)
+	emptyIfNil(ulimits)
+	emptyIfNil(reqs)
+	emptyIfNil(secrets)
 }
 
 func emptyIfNil[T any](s *[]T) {

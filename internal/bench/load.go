@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,4 +248,17 @@ func loadSetup(ctx context.Context, cl *loadClient, code []byte) error {
 	}
 	cl.stream = aws.ToString(out.LogStreams[0].LogStreamName)
 	return nil
+}
+
+// ProcessMemory is a process's resident memory now and at its peak (VmRSS, VmHWM), in KiB.
+func ProcessMemory(pid int) (rss, peak int64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fmt.Sscanf(line, "VmRSS: %d kB", &rss)
+		fmt.Sscanf(line, "VmHWM: %d kB", &peak)
+	}
+	return rss, peak, nil
 }

@@ -49,10 +49,6 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	stderr := os.Stderr
 	lo := bench.LambdaOptions{Invokes: *n, Warmup: *warmup, ColdStarts: *cold, Duration: *duration, Out: stderr}
 
-	root, err := bench.ModuleRoot()
-	if err != nil {
-		return err
-	}
 	tmp, err := os.MkdirTemp("", "barge-bench-lambda-")
 	if err != nil {
 		return err
@@ -62,11 +58,7 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	if *plainBuild {
 		flags = nil
 	}
-	bootstrap, err := bench.EchoBootstrap(ctx, root, tmp, flags...)
-	if err != nil {
-		return err
-	}
-	code, err := bench.ZipBootstrap(bootstrap)
+	bootstrap, code, err := echoPackage(ctx, tmp, flags)
 	if err != nil {
 		return err
 	}
@@ -125,4 +117,18 @@ func cmdBenchLambda(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "machine: %s\n", bench.Machine())
 	return nil
+}
+
+// echoPackage builds the echo function (internal/fn/testdata/echofn, so inside barge's source tree
+// with a Go toolchain) into dir with flags, and zips it as a provided.al2023 package.
+func echoPackage(ctx context.Context, dir string, flags []string) (bootstrap string, zip []byte, err error) {
+	root, err := bench.ModuleRoot()
+	if err != nil {
+		return "", nil, err
+	}
+	if bootstrap, err = bench.EchoBootstrap(ctx, root, dir, flags...); err != nil {
+		return "", nil, err
+	}
+	zip, err = bench.ZipBootstrap(bootstrap)
+	return bootstrap, zip, err
 }

@@ -41,20 +41,12 @@ func cmdBenchLoad(ctx context.Context, args []string, out io.Writer) error {
 	case *duration <= 0:
 		return usageError{"--duration must be positive"}
 	}
-	root, err := bench.ModuleRoot()
-	if err != nil {
-		return err
-	}
 	tmp, err := os.MkdirTemp("", "barge-bench-load-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bootstrap, err := bench.EchoBootstrap(ctx, root, tmp, bench.EchoBuildFlags...)
-	if err != nil {
-		return err
-	}
-	code, err := bench.ZipBootstrap(bootstrap)
+	_, code, err := echoPackage(ctx, tmp, bench.EchoBuildFlags)
 	if err != nil {
 		return err
 	}
@@ -93,7 +85,7 @@ func cmdBenchLoad(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%d clients for %.1f s\n", r.Clients, r.Elapsed.Seconds())
 	if pid > 0 {
-		if rss, peak, err := processMemory(pid); err == nil {
+		if rss, peak, err := bench.ProcessMemory(pid); err == nil {
 			fmt.Fprintf(out, "server memory at the end: RSS %.0f MiB, peak %.0f MiB\n", float64(rss)/1024, float64(peak)/1024)
 		}
 	}
@@ -141,17 +133,4 @@ func startServerChild(ctx context.Context, dataDir string, o *bench.Options) (*e
 	}
 	o.AccessKey, o.Secret = creds.First().AccessKeyID, creds.First().SecretAccessKey
 	return cmd, nil
-}
-
-// processMemory is a process's resident memory now and at its peak, in KiB.
-func processMemory(pid int) (rss, peak int64, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fmt.Sscanf(line, "VmRSS: %d kB", &rss)
-		fmt.Sscanf(line, "VmHWM: %d kB", &peak)
-	}
-	return rss, peak, nil
 }

@@ -86,18 +86,9 @@ print(json.dumps(summary))
 
 func TestBoto3(t *testing.T) {
 	t.Parallel()
-	python := tool(t, "python3")
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	if res := runCmd(t, ctx, os.Environ(), python, "-c", "import boto3"); res.code != 0 {
-		t.Skipf("boto3 is not importable:\n%s", res)
-	}
+	python := boto3Python(t)
 	b := bargetest.Start(t)
-	script := filepath.Join(t.TempDir(), "script.py")
-	if err := os.WriteFile(script, []byte(boto3Script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	res := runCmd(t, ctx, b.Env(), python, script)
+	res := runPythonScript(t, b, python, boto3Script)
 	if res.code != 0 {
 		t.Fatalf("boto3 script failed:\n%s", res)
 	}
@@ -169,4 +160,27 @@ func TestBoto3(t *testing.T) {
 	case e.Code != "ClientException" || e.HTTPStatus != 400 || !strings.Contains(e.Message, "jobDefinition"):
 		t.Errorf("submit_job with a missing job definition: %+v; want ClientException, HTTP 400, a message naming jobDefinition", *e)
 	}
+}
+
+// boto3Python is the host's python3, or the test skips when it cannot import boto3.
+func boto3Python(t *testing.T) string {
+	t.Helper()
+	python := tool(t, "python3")
+	if res := runCmd(t, t.Context(), os.Environ(), python, "-c", "import boto3"); res.code != 0 {
+		t.Skipf("boto3 is not importable:\n%s", res)
+	}
+	return python
+}
+
+// runPythonScript runs script with python as a client of b (its endpoint and credential in the
+// environment).
+func runPythonScript(t *testing.T, b *bargetest.Barge, python, script string) cmdResult {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "script.py")
+	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	return runCmd(t, ctx, b.Env(), python, path)
 }

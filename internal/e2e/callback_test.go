@@ -19,7 +19,6 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/bargetest"
 	"github.com/barge-run/barge/internal/bench"
 )
@@ -43,14 +42,7 @@ func pythonWithBoto3(t *testing.T) string {
 func TestJobCallsBack(t *testing.T) {
 	t.Parallel()
 	prefix := pythonWithBoto3(t)
-	dir := t.TempDir()
-	if _, err := account.Add(dir, account.DefaultAccount); err != nil {
-		t.Fatal(err)
-	}
-	other, err := account.Add(dir, "111111111111")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, other := twoAccounts(t)
 	b := bargetest.Start(t, bargetest.WithDataDir(dir), bargetest.WithArgs("--volume-root", prefix))
 	c, ctx := b.Batch(), context.Background()
 
@@ -123,7 +115,7 @@ print("creds", os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KE
 	cfg := b.Config()
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(creds[0], creds[1], creds[2])
 	cfg.RetryMaxAttempts = 1
-	_, err = batch.NewFromConfig(cfg).DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: []string{parent}})
+	_, err := batch.NewFromConfig(cfg).DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: []string{parent}})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ExpiredTokenException" {
 		t.Fatalf("the ended attempt's credentials: %v", err)
@@ -136,14 +128,7 @@ print("creds", os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KE
 // refused once the instance is gone.
 func TestFunctionCallsBack(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := account.Add(dir, account.DefaultAccount); err != nil {
-		t.Fatal(err)
-	}
-	other, err := account.Add(dir, "111111111111")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, other := twoAccounts(t)
 	b := bargetest.Start(t, bargetest.WithDataDir(dir), bargetest.WithArgs("--function-idle", "2s"))
 	lc, ctx := lambda.NewFromConfig(b.Config()), context.Background()
 	create := func(name, role string, code []byte) {

@@ -706,19 +706,7 @@ func pythonPackage(t *testing.T, name, source string) []byte {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("no python3 on this host")
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create(name)
-	if err == nil {
-		_, err = w.Write([]byte(source))
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return zipSources(t, map[string]string{name: source})
 }
 
 func TestLambdaTags(t *testing.T) {
@@ -758,9 +746,7 @@ func TestLambdaNode(t *testing.T) {
 		t.Skip("no node on this host")
 	}
 	t.Parallel()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, src := range map[string]string{
+	pkg := zipSources(t, map[string]string{
 		"index.js": `let calls = 0;
 exports.handler = async (event, context) => {
   calls++;
@@ -770,21 +756,12 @@ exports.handler = async (event, context) => {
 };
 exports.cb = (event, context, callback) => { setTimeout(() => callback(null, { viaCallback: event.n * 2 }), 5); };`,
 		"esm.mjs": `export const handler = async (event) => ({ esm: true, n: event.n });`,
-	} {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(src))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	b := bargetest.Start(t)
 	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
 	for name, handler := range map[string]string{"node": "index.handler", "node-cb": "index.cb", "node-esm": "esm.handler"} {
 		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: hostNode(t),
-			Handler: aws.String(handler), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
+			Handler: aws.String(handler), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
 			t.Fatal(err)
 		}
 	}

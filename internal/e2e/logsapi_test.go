@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/barge-run/barge/internal/bargetest"
 )
@@ -24,13 +22,6 @@ func TestLogsAPI(t *testing.T) {
 	t.Parallel()
 	b := bargetest.Start(t)
 	l, ctx := b.Logs(), context.Background()
-	code := func(err error) string {
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			return ae.ErrorCode()
-		}
-		return ""
-	}
 
 	for _, g := range []string{"app/one", "app/two", "app/three", "other"} {
 		if _, err := l.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g), Tags: map[string]string{"team": "x"}}); err != nil {
@@ -59,7 +50,7 @@ func TestLogsAPI(t *testing.T) {
 			return err
 		}(), "ResourceNotFoundException"},
 	} {
-		if code(tc.err) != tc.want {
+		if errorCode(tc.err) != tc.want {
 			t.Errorf("%s: %v, want %s", tc.name, tc.err, tc.want)
 		}
 	}
@@ -92,7 +83,7 @@ func TestLogsAPI(t *testing.T) {
 	if err != nil || len(tags.Tags) != 1 || tags.Tags["env"] != "prod" {
 		t.Errorf("a log group's tags: %v %v", err, tags)
 	}
-	if _, err := l.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:999999999999:log-group:x"), Tags: map[string]string{"a": "b"}}); code(err) != "InvalidParameterException" {
+	if _, err := l.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:999999999999:log-group:x"), Tags: map[string]string{"a": "b"}}); errorCode(err) != "InvalidParameterException" {
 		t.Errorf("tagging another account's group: %v", err)
 	}
 
@@ -100,7 +91,7 @@ func TestLogsAPI(t *testing.T) {
 	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); code(err) != "ResourceAlreadyExistsException" {
+	if _, err := l.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s1")}); errorCode(err) != "ResourceAlreadyExistsException" {
 		t.Errorf("a stream again: %v", err)
 	}
 	now := time.Now().UnixMilli()
@@ -113,7 +104,7 @@ func TestLogsAPI(t *testing.T) {
 	if _, err := put(ev(now-1000, "first"), ev(now-500, "two\nlines"), ev(now, "third")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := put(ev(now, "b"), ev(now-1, "a")); code(err) != "InvalidParameterException" {
+	if _, err := put(ev(now, "b"), ev(now-1, "a")); errorCode(err) != "InvalidParameterException" {
 		t.Errorf("events out of order: %v", err)
 	}
 	old := now - 15*24*3600*1000
@@ -164,7 +155,7 @@ func TestLogsAPI(t *testing.T) {
 	if strings.Join(filtered, "|") != "s1:first|s2:ERROR second|s2:ERROR last" {
 		t.Errorf("filtered events %q", filtered)
 	}
-	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`[ip user]`)}); code(err) != "InvalidParameterException" {
+	if _, err := l.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("app/one"), FilterPattern: aws.String(`[ip user]`)}); errorCode(err) != "InvalidParameterException" {
 		t.Errorf("a malformed space-delimited pattern: %v", err)
 	}
 	if _, err := l.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app/one"), LogStreamName: aws.String("s2"),
@@ -201,7 +192,7 @@ func TestLogsAPI(t *testing.T) {
 	if _, err := l.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app/one")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app/one")}); code(err) != "ResourceNotFoundException" {
+	if _, err := l.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("app/one")}); errorCode(err) != "ResourceNotFoundException" {
 		t.Errorf("deleting a group twice: %v", err)
 	}
 

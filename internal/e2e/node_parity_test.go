@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -104,25 +102,14 @@ export const handler = async (event) => {
 func TestNodeParity(t *testing.T) {
 	t.Parallel()
 	rt := hostNode(t)
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, src := range nodeParitySources {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(src))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	pkg := zipSources(t, nodeParitySources)
 	b := bargetest.Start(t)
 	c, ctx := lambda.NewFromConfig(b.Config()), context.Background()
 	create := func(name, handler string, logging *ltypes.LoggingConfig) {
 		t.Helper()
 		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: rt,
 			Handler: aws.String(handler), Role: aws.String("arn:aws:iam::000000000000:role/any"), Timeout: aws.Int32(10),
-			Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()}, LoggingConfig: logging}); err != nil {
+			Code: &ltypes.FunctionCode{ZipFile: pkg}, LoggingConfig: logging}); err != nil {
 			t.Fatalf("creating %s: %v", name, err)
 		}
 	}

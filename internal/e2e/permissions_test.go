@@ -2,16 +2,13 @@ package e2e_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
 
-	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/bargetest"
 )
 
@@ -20,24 +17,10 @@ import (
 // while a statement allows it — and goes with the function.
 func TestLambdaPermissions(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if _, err := account.Add(dir, account.DefaultAccount); err != nil {
-		t.Fatal(err)
-	}
-	other, err := account.Add(dir, "111111111111")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, other := twoAccounts(t)
 	b := bargetest.Start(t, bargetest.WithDataDir(dir))
 	owner, guest := lambda.NewFromConfig(b.Config()), lambda.NewFromConfig(b.Config(other))
 	ctx := context.Background()
-	code := func(err error) string {
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			return ae.ErrorCode()
-		}
-		return ""
-	}
 	create := func() *lambda.CreateFunctionOutput {
 		out, err := owner.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("shared"), Runtime: ltypes.RuntimeProvidedal2023,
 			Handler: aws.String("bootstrap"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &ltypes.FunctionCode{ZipFile: echoFunction(t)}})
@@ -51,10 +34,10 @@ func TestLambdaPermissions(t *testing.T) {
 		_, err := guest.Invoke(ctx, &lambda.InvokeInput{FunctionName: arn, Payload: []byte(`{"from":"guest"}`)})
 		return err
 	}
-	if err := invoke(); code(err) != "AccessDeniedException" {
+	if err := invoke(); errorCode(err) != "AccessDeniedException" {
 		t.Fatalf("another account invoking with no permission: %v", err)
 	}
-	if _, err := owner.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("shared")}); code(err) != "ResourceNotFoundException" {
+	if _, err := owner.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("shared")}); errorCode(err) != "ResourceNotFoundException" {
 		t.Errorf("GetPolicy with none: %v", err)
 	}
 	add := func(sid, principal string) (*lambda.AddPermissionOutput, error) {
@@ -65,13 +48,13 @@ func TestLambdaPermissions(t *testing.T) {
 	if err != nil || !strings.Contains(aws.ToString(st.Statement), `"AWS":"arn:aws:iam::111111111111:root"`) {
 		t.Fatalf("AddPermission: %v %v", err, st)
 	}
-	if _, err := add("guest", "111111111111"); code(err) != "ResourceConflictException" {
+	if _, err := add("guest", "111111111111"); errorCode(err) != "ResourceConflictException" {
 		t.Errorf("the same statement id again: %v", err)
 	}
 	if _, err := add("logs", "logs.amazonaws.com"); err != nil {
 		t.Errorf("a service principal: %v", err)
 	}
-	if _, err := add("bad id!", "111111111111"); code(err) != "InvalidParameterValueException" {
+	if _, err := add("bad id!", "111111111111"); errorCode(err) != "InvalidParameterValueException" {
 		t.Errorf("a bad statement id: %v", err)
 	}
 	if err := invoke(); err != nil {
@@ -84,10 +67,10 @@ func TestLambdaPermissions(t *testing.T) {
 	if _, err := owner.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("shared"), StatementId: aws.String("guest")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := owner.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("shared"), StatementId: aws.String("guest")}); code(err) != "ResourceNotFoundException" {
+	if _, err := owner.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("shared"), StatementId: aws.String("guest")}); errorCode(err) != "ResourceNotFoundException" {
 		t.Errorf("removing it twice: %v", err)
 	}
-	if err := invoke(); code(err) != "AccessDeniedException" {
+	if err := invoke(); errorCode(err) != "AccessDeniedException" {
 		t.Fatalf("invoking after the permission was removed: %v", err)
 	}
 	// The policy goes with the function.
@@ -96,7 +79,7 @@ func TestLambdaPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	arn = create().FunctionArn
-	if err := invoke(); code(err) != "AccessDeniedException" {
+	if err := invoke(); errorCode(err) != "AccessDeniedException" {
 		t.Fatalf("a new function under the old name inherited the old grant: %v", err)
 	}
 }

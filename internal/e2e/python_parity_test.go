@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -165,24 +163,4 @@ func requestIDOf(tail string) string {
 		return ""
 	}
 	return m[1]
-}
-
-// zipSources zips source files (name → text) as a function package.
-func zipSources(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, text := range files {
-		w, err := zw.Create(name)
-		if err == nil {
-			_, err = w.Write([]byte(text))
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }

@@ -1,12 +1,8 @@
 package e2e_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/barge-run/barge/internal/bargetest"
 )
@@ -33,18 +29,9 @@ print("terminate", b.terminate_job(jobId="00000000-0000-0000-0000-000000000000",
 // a job id nobody knows answers 200, as AWS does — through boto3, whose callers index the keys.
 func TestResponseShapes(t *testing.T) {
 	t.Parallel()
-	python := tool(t, "python3")
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	if res := runCmd(t, ctx, os.Environ(), python, "-c", "import boto3"); res.code != 0 {
-		t.Skipf("boto3 is not importable:\n%s", res)
-	}
+	python := boto3Python(t)
 	b := bargetest.Start(t)
-	script := filepath.Join(t.TempDir(), "shapes.py")
-	if err := os.WriteFile(script, []byte(shapesScript), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	res := runCmd(t, ctx, b.Env(), python, script)
+	res := runPythonScript(t, b, python, shapesScript)
 	if res.code != 0 {
 		t.Fatalf("the script failed (a key missing?):\n%s", res)
 	}

@@ -84,7 +84,18 @@ func (s *Service) loadPolicy(ctx context.Context, account, name string) (*policy
 	return p, nil
 }
 
-func (s *Service) savePolicy(ctx context.Context, account, name string, p *policy, exists bool) error {
+// checkRevision refuses a change made against another revision than the policy's latest.
+func (p *policy) checkRevision(id string) error {
+	if id != "" && id != p.Revision {
+		return userErr(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id")
+	}
+	return nil
+}
+
+// savePolicy stores p under a new revision; a policy loaded from the store has one already, a
+// new one none.
+func (s *Service) savePolicy(ctx context.Context, account, name string, p *policy) error {
+	exists := p.Revision != ""
 	p.Revision = uuid.NewString()
 	body, _ := json.Marshal(p)
 	r := &store.Resource{Account: account, Kind: KindPolicy, Name: name, Status: p.Revision, Body: body, CreatedAt: time.Now()}
@@ -122,8 +133,8 @@ func (s *Service) AddPermission(ctx context.Context, account string, in *lw.AddP
 	if err != nil {
 		return nil, err
 	}
-	if in.RevisionId != "" && in.RevisionId != p.Revision {
-		return nil, userErr(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id")
+	if err := p.checkRevision(in.RevisionId); err != nil {
+		return nil, err
 	}
 	if slices.ContainsFunc(p.Statement, func(st statement) bool { return st.Sid == in.StatementId }) {
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
@@ -146,9 +157,8 @@ func (s *Service) AddPermission(ctx context.Context, account string, in *lw.AddP
 	if len(cond) > 0 {
 		st.Condition = cond
 	}
-	existed := len(p.Statement) > 0 || p.Revision != ""
 	p.Statement = append(p.Statement, st)
-	if err := s.savePolicy(ctx, account, name, p, existed); err != nil {
+	if err := s.savePolicy(ctx, account, name, p); err != nil {
 		return nil, err
 	}
 	b, _ := json.Marshal(st)
@@ -183,15 +193,15 @@ func (s *Service) RemovePermission(ctx context.Context, account string, in *lw.R
 	if err != nil {
 		return nil, err
 	}
-	if in.RevisionId != "" && in.RevisionId != p.Revision {
-		return nil, userErr(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id")
+	if err := p.checkRevision(in.RevisionId); err != nil {
+		return nil, err
 	}
 	i := slices.IndexFunc(p.Statement, func(st statement) bool { return st.Sid == in.StatementId })
 	if i < 0 {
 		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Statement %s is not found in resource policy.", in.StatementId)
 	}
 	p.Statement = slices.Delete(p.Statement, i, i+1)
-	if err := s.savePolicy(ctx, account, name, p, true); err != nil {
+	if err := s.savePolicy(ctx, account, name, p); err != nil {
 		return nil, err
 	}
 	return &Empty{}, nil

@@ -41,31 +41,25 @@ var DefaultLimits = Limits{
 	MaxInflightBytes:  256 << 20,
 }
 
-// withDefaults fills the zero fields from DefaultLimits.
+// withDefaults fills the fields that are not positive from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.ReadHeaderTimeout > 0 {
-		d.ReadHeaderTimeout = l.ReadHeaderTimeout
+	return Limits{
+		ReadHeaderTimeout: positiveOr(l.ReadHeaderTimeout, d.ReadHeaderTimeout),
+		ReadTimeout:       positiveOr(l.ReadTimeout, d.ReadTimeout),
+		IdleTimeout:       positiveOr(l.IdleTimeout, d.IdleTimeout),
+		WriteTimeout:      positiveOr(l.WriteTimeout, d.WriteTimeout),
+		MaxHeaderBytes:    positiveOr(l.MaxHeaderBytes, d.MaxHeaderBytes),
+		MaxConnections:    positiveOr(l.MaxConnections, d.MaxConnections),
+		MaxInflightBytes:  positiveOr(l.MaxInflightBytes, d.MaxInflightBytes),
 	}
-	if l.ReadTimeout > 0 {
-		d.ReadTimeout = l.ReadTimeout
+}
+
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
 	}
-	if l.IdleTimeout > 0 {
-		d.IdleTimeout = l.IdleTimeout
-	}
-	if l.WriteTimeout > 0 {
-		d.WriteTimeout = l.WriteTimeout
-	}
-	if l.MaxHeaderBytes > 0 {
-		d.MaxHeaderBytes = l.MaxHeaderBytes
-	}
-	if l.MaxConnections > 0 {
-		d.MaxConnections = l.MaxConnections
-	}
-	if l.MaxInflightBytes > 0 {
-		d.MaxInflightBytes = l.MaxInflightBytes
-	}
-	return d
+	return def
 }
 
 // httpServer is the API's http.Server under these limits.

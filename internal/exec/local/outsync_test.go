@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,29 +66,11 @@ func TestMarksCutOut(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the drain and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSyncOutput: once a process has printed and said so by another channel (a file), SyncOutput
 // returns only after everything it printed has reached its writer.
 func TestSyncOutput(t *testing.T) {
 	dir := t.TempDir()
-	var out syncBuffer
+	var out syncBuf
 	p, err := New().Start(context.Background(), bexec.Spec{
 		Command: []string{"sh", "-c", `i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo ok > said; exec sleep 30`},
 		Env:     os.Environ(), Dir: dir, Stdout: &out})
