@@ -14,7 +14,8 @@ import (
 // of 1 MiB of command and environment — escaped, with room to spare).
 const (
 	defaultBodyLimit = 4 << 20
-	// maxZipRequest is Lambda's bound on a CreateFunction or UpdateFunctionCode request: a 50 MB
+	// maxZipRequest is Lambda's bound on a CreateFunction, UpdateFunctionCode or
+	// PublishLayerVersion request: a 50 MB
 	// zip, base64-encoded, in JSON.
 	maxZipRequest = 70167211
 	// maxSyncInvoke and maxEventInvoke are Lambda's payload bounds for RequestResponse and Event
@@ -55,7 +56,7 @@ func lambdaBound(op string) boundFor {
 		return e
 	}
 	switch op {
-	case "CreateFunction", "UpdateFunctionCode":
+	case "CreateFunction", "UpdateFunctionCode", "PublishLayerVersion":
 		return fixedBound(maxZipRequest, tooLarge("RequestEntityTooLargeException", maxZipRequest, op))
 	case "InvokeAsync":
 		return fixedBound(maxEventInvoke, tooLarge("RequestTooLargeException", maxEventInvoke, "InvokeAsync"))

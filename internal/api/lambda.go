@@ -57,6 +57,20 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"AddPermission":                      lambdaJSON(l.AddPermission, http.StatusCreated),
 		"GetPolicy":                          lambdaJSON(l.GetPolicy, http.StatusOK),
 		"RemovePermission":                   lambdaJSON(l.RemovePermission, http.StatusNoContent),
+		"PublishLayerVersion": restHandlerDecode(l.PublishLayerVersion, http.StatusCreated, lambdaParamError, decodeWithZip(func(in *lw.PublishLayerVersionRequest, pkg []byte) {
+			if in.Content == nil {
+				in.Content = &lw.LayerVersionContentInput{}
+			}
+			in.Content.ZipFile = pkg
+		}, "Content")),
+		"GetLayerVersion":              lambdaJSON(l.GetLayerVersion, http.StatusOK),
+		"GetLayerVersionByArn":         lambdaJSON(l.GetLayerVersionByArn, http.StatusOK),
+		"ListLayerVersions":            lambdaJSON(l.ListLayerVersions, http.StatusOK),
+		"ListLayers":                   lambdaJSON(l.ListLayers, http.StatusOK),
+		"DeleteLayerVersion":           lambdaJSON(l.DeleteLayerVersion, http.StatusNoContent),
+		"AddLayerVersionPermission":    lambdaJSON(l.AddLayerVersionPermission, http.StatusCreated),
+		"GetLayerVersionPolicy":        lambdaJSON(l.GetLayerVersionPolicy, http.StatusOK),
+		"RemoveLayerVersionPermission": lambdaJSON(l.RemoveLayerVersionPermission, http.StatusNoContent),
 	}
 }
 

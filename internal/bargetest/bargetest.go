@@ -68,6 +68,7 @@ type Barge struct {
 	Cred     sigv4.Credential // the default account's credential
 	Region   string
 	args     []string
+	env      []string
 	workDir  string // when set, the server runs here with the default, relative, data directory
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -79,6 +80,9 @@ type Option func(*Barge)
 
 // WithArgs adds flags to `barge server`.
 func WithArgs(args ...string) Option { return func(b *Barge) { b.args = append(b.args, args...) } }
+
+// WithEnv adds variables ("K=V") to the server's environment.
+func WithEnv(kv ...string) Option { return func(b *Barge) { b.env = append(b.env, kv...) } }
 
 // WithDataDir uses an existing data directory (for example one prepared with extra accounts).
 func WithDataDir(dir string) Option { return func(b *Barge) { b.DataDir = dir } }
@@ -122,7 +126,7 @@ func (b *Barge) start() {
 	}
 	cmd := exec.Command(Binary(t), append(args, b.args...)...)
 	cmd.Dir = b.workDir
-	cmd.Env = append(os.Environ(), "BARGE_ADDR=", "BARGE_DATA_DIR=")
+	cmd.Env = append(append(os.Environ(), "BARGE_ADDR=", "BARGE_DATA_DIR="), b.env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -178,6 +178,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	logLimit := sizeFlag(server.DefaultLogLimit)
 	fs.Var(&logLimit, "log-limit", "most output stored per job attempt or function instance (a `SIZE`, e.g. 1GiB); past it one event says so and the rest is dropped")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
+	s3Endpoint := fs.String("s3-endpoint", "", "fetch Lambda code and layers given as S3Bucket/S3Key from this S3-compatible `URL` (path-style, with the server's own AWS credentials from its environment; every account can then deploy any object those credentials read); none: S3 locations are refused")
 	limits := limitFlags(fs)
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	if err := parse(fs, args); err != nil {
@@ -220,7 +221,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
 		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList,
-		Limits: limits()})
+		S3Endpoint: *s3Endpoint, Limits: limits()})
 	if err != nil {
 		return err
 	}

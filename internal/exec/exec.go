@@ -60,6 +60,10 @@ type Mount struct {
 	Source   string // absolute host path
 	Target   string // absolute path inside the attempt
 	ReadOnly bool
+	// Owned marks a directory barge made for the attempt (a function's layers), mounted
+	// read-only and idmapped like a function's code; never a user's path, so volume roots do
+	// not apply.
+	Owned bool
 }
 
 // Listen is a listening socket an attempt reaches at Addr (inside its own network namespace when

@@ -66,7 +66,9 @@ func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 type FunctionSpec struct {
 	Account, Name, Version, ARN string
 	// CodeDir is the unpacked deployment package; it holds an executable "bootstrap".
-	CodeDir          string
+	CodeDir string
+	// OptDir is the function's layers, merged: what its instances see at /opt ("" for none).
+	OptDir           string
 	Handler, Runtime string
 	// MemoryMiB defaults to 128 and Timeout to 3 s, Lambda's defaults.
 	MemoryMiB int
@@ -175,11 +177,11 @@ type fnKey struct{ account, name string }
 // instanceKey identifies interchangeable instances: same version and same configuration, so
 // that an updated $LATEST never reuses an instance of the old code.
 type instanceKey struct {
-	account, name, version, codeDir, handler, runtime string
-	memory                                            int
-	timeout                                           time.Duration
-	env                                               string
-	logFormat, logLevel                               string
+	account, name, version, codeDir, optDir, handler, runtime string
+	memory                                                    int
+	timeout                                                   time.Duration
+	env                                                       string
+	logFormat, logLevel                                       string
 }
 
 // keyOf returns fn's instance key, first filling in Lambda's defaults (3 s timeout, 128 MB).
@@ -206,7 +208,7 @@ func keyOf(fn *FunctionSpec) instanceKey {
 		}
 		env = b.String()
 	}
-	return instanceKey{fn.Account, fn.Name, fn.Version, fn.CodeDir, fn.Handler, fn.Runtime, fn.MemoryMiB, fn.Timeout, env, fn.LogFormat, fn.LogLevel}
+	return instanceKey{fn.Account, fn.Name, fn.Version, fn.CodeDir, fn.OptDir, fn.Handler, fn.Runtime, fn.MemoryMiB, fn.Timeout, env, fn.LogFormat, fn.LogLevel}
 }
 
 type versionState struct {
@@ -585,6 +587,7 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 		}
 		inst.scratch = spec.Dir
 	}
+	p.attachOpt(fn, &spec)
 	if c := p.cfg.Credentials; c != nil {
 		accountID, _ := account.SplitScope(fn.Account, "")
 		cred := c.Mint(accountID, fn.Role)
@@ -797,6 +800,31 @@ func tail(b []byte) []byte {
 // Lambda, when the executor gives it a network of its own; otherwise the executor picks a free
 // loopback port and says so in the variable.
 const RuntimeAPIAddr = "127.0.0.1:9001"
+
+// attachOpt gives an instance its layers at /opt: mounted there in a sandbox; a plain process
+// cannot have its own /opt, so it is told where the layers are instead (BARGE_OPT_DIR, which
+// barge's runtimes read, and PATH and LD_LIBRARY_PATH).
+func (p *Pool) attachOpt(fn *FunctionSpec, spec *bexec.Spec) {
+	if fn.OptDir == "" {
+		return
+	}
+	if sb, ok := p.cfg.Executor.(interface{ Sandboxed() bool }); ok && sb.Sandboxed() {
+		spec.Mounts = append(spec.Mounts, bexec.Mount{Source: fn.OptDir, Target: "/opt", ReadOnly: true, Owned: true})
+		if _, err := os.Stat(filepath.Join(fn.CodeDir, "bootstrap")); err != nil {
+			spec.Command = []string{"/opt/bootstrap"} // a custom runtime from a layer, as Lambda runs it
+		}
+		return
+	}
+	for i, kv := range spec.Env {
+		if k, v, _ := strings.Cut(kv, "="); k == "PATH" || k == "LD_LIBRARY_PATH" {
+			spec.Env[i] = k + "=" + strings.ReplaceAll(v, "/opt/", fn.OptDir+"/")
+		}
+	}
+	spec.Env = append(spec.Env, "BARGE_OPT_DIR="+fn.OptDir)
+	if _, err := os.Stat(filepath.Join(fn.CodeDir, "bootstrap")); err != nil {
+		spec.Command = []string{filepath.Join(fn.OptDir, "bootstrap")}
+	}
+}
 
 // environ is the instance's environment: Lambda's defaults that a function may override, the
 // function's variables, then the reserved variables it may not.

@@ -41,11 +41,17 @@ type codeLink struct {
 
 // codeLocation is the signed link to a function's package.
 func (s *Service) codeLocation(rec *record) string {
+	return s.dirLocation(rec.CodeDir, !strings.HasPrefix(string(rec.Config.Runtime), "provided"))
+}
+
+// dirLocation is a signed link to dir's files as a zip, without the bootstrap barge wrote when
+// strip is set.
+func (s *Service) dirLocation(dir string, strip bool) string {
 	base := ""
 	if s.cfg.URLBase != nil {
 		base = s.cfg.URLBase()
 	}
-	l := codeLink{Dir: rec.CodeDir, Strip: !strings.HasPrefix(string(rec.Config.Runtime), "provided"), Expires: time.Now().Add(codeLinkLife).Unix()}
+	l := codeLink{Dir: dir, Strip: strip, Expires: time.Now().Add(codeLinkLife).Unix()}
 	body, _ := json.Marshal(l)
 	mac := hmac.New(sha256.New, codeLinkKey())
 	mac.Write(body)

@@ -51,6 +51,8 @@ type Config struct {
 	CodeDir string // unpacked deployment packages live below it
 	// Images resolves (and pulls) the images of PackageType Image functions; nil refuses them.
 	Images Images
+	// Code fetches packages from S3 (Code.S3Bucket/S3Key); nil refuses S3 locations.
+	Code CodeSource
 	// URLBase is the scheme and address function URLs are served at, e.g. http://127.0.0.1:7700.
 	URLBase func() string
 }
@@ -87,6 +89,9 @@ type record struct {
 	Tags             map[string]string `json:"tags,omitempty"`
 	// Reserved is the reserved concurrency (PutFunctionConcurrency); nil when none.
 	Reserved *int32 `json:"reserved,omitempty"`
+	// OptDir is the function's layers merged in order, what its instances see at /opt; "" when
+	// it has none.
+	OptDir string `json:"optDir,omitempty"`
 	// PublishedFrom is, for a published version, the LastModified of $LATEST it was taken from.
 	PublishedFrom string `json:"publishedFrom,omitempty"`
 }
@@ -216,8 +221,8 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if len(in.Tags) > maxTags {
 		return nil, invalid("Tags: a function can have at most %d tags", maxTags)
 	}
-	if !image && (in.Code == nil || len(in.Code.ZipFile) == 0) {
-		return nil, invalid("Code.ZipFile is required (S3 locations are not supported by barge)")
+	if image && len(in.Layers) > 0 {
+		return nil, invalid("Layers: functions defined as container images do not support layers")
 	}
 	memory := deref(in.MemorySize, 128)
 	if memory < 128 || memory > 10240 {
@@ -230,9 +235,22 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if _, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0); err == nil {
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
 	}
+	layers, err := s.resolveLayers(ctx, account, in.Layers)
+	if err != nil {
+		return nil, err
+	}
 	rec := record{Tags: in.Tags}
 	var codeSha string
 	var codeSize int64
+	if !image {
+		if in.Code == nil {
+			in.Code = &lw.FunctionCode{}
+		}
+		c := in.Code
+		if c.ZipFile, err = s.packageBytes(ctx, "Code", c.ZipFile, c.S3Bucket, c.S3Key, c.S3ObjectVersion); err != nil {
+			return nil, err
+		}
+	}
 	if image {
 		if err := s.resolveImage(ctx, account, name, in.Code.ImageUri, &rec); err != nil {
 			return nil, err
@@ -245,6 +263,9 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 			return nil, err
 		}
 		rec.CodeDir, codeSha, codeSize = dir, base64.StdEncoding.EncodeToString(sum[:]), int64(len(in.Code.ZipFile))
+	}
+	if err := s.attachLayers(account, name, &rec, layers); err != nil {
+		return nil, err
 	}
 	cfg := lw.FunctionConfiguration{
 		FunctionName:     name,
@@ -278,6 +299,7 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if d := in.DeadLetterConfig; d != nil && d.TargetArn != "" {
 		cfg.DeadLetterConfig = d
 	}
+	cfg.Layers = rec.Config.Layers
 	rec.Config = cfg
 	body, _ := json.Marshal(rec)
 	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindFunction, Name: name,
@@ -604,7 +626,7 @@ func loggingConfig(in *lw.LoggingConfig) *lw.LoggingConfig {
 func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
 	c := &rec.Config
 	spec := fn.FunctionSpec{
-		Account: account, Name: c.FunctionName, Version: c.Version, ARN: c.FunctionArn, CodeDir: rec.CodeDir,
+		Account: account, Name: c.FunctionName, Version: c.Version, ARN: c.FunctionArn, CodeDir: rec.CodeDir, OptDir: rec.OptDir,
 		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
 		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second, Role: c.Role,
 	}

@@ -67,9 +67,10 @@ func (s *Service) policyName(rec *record, qualifier string) string {
 	return rec.Config.FunctionName + ":" + qualifier
 }
 
-// loadPolicy reads a function's policy; an empty one when it has none.
-func (s *Service) loadPolicy(ctx context.Context, account, name string) (*policy, error) {
-	r, err := s.cfg.Store.ResourceGet(ctx, account, KindPolicy, name, 0)
+// loadPolicy reads a resource-based policy (a function's, KindPolicy, or a layer version's,
+// KindLayerPolicy); an empty one when it has none.
+func (s *Service) loadPolicy(ctx context.Context, kind store.Kind, account, name string) (*policy, error) {
+	r, err := s.cfg.Store.ResourceGet(ctx, account, kind, name, 0)
 	if errors.Is(err, store.ErrNotFound) {
 		return &policy{Version: "2012-10-17", ID: "default"}, nil
 	}
@@ -94,11 +95,11 @@ func (p *policy) checkRevision(id string) error {
 
 // savePolicy stores p under a new revision; a policy loaded from the store has one already, a
 // new one none.
-func (s *Service) savePolicy(ctx context.Context, account, name string, p *policy) error {
+func (s *Service) savePolicy(ctx context.Context, kind store.Kind, account, name string, p *policy) error {
 	exists := p.Revision != ""
 	p.Revision = uuid.NewString()
 	body, _ := json.Marshal(p)
-	r := &store.Resource{Account: account, Kind: KindPolicy, Name: name, Status: p.Revision, Body: body, CreatedAt: time.Now()}
+	r := &store.Resource{Account: account, Kind: kind, Name: name, Status: p.Revision, Body: body, CreatedAt: time.Now()}
 	var err error
 	if exists {
 		err = s.cfg.Store.ResourceUpdate(ctx, r)
@@ -129,7 +130,7 @@ func (s *Service) AddPermission(ctx context.Context, account string, in *lw.AddP
 		return nil, invalid("Principal: %q must be an account id, an IAM ARN, * or a service (…amazonaws.com)", in.Principal)
 	}
 	name := s.policyName(rec, in.Qualifier)
-	p, err := s.loadPolicy(ctx, account, name)
+	p, err := s.loadPolicy(ctx, KindPolicy, account, name)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func (s *Service) AddPermission(ctx context.Context, account string, in *lw.AddP
 		st.Condition = cond
 	}
 	p.Statement = append(p.Statement, st)
-	if err := s.savePolicy(ctx, account, name, p); err != nil {
+	if err := s.savePolicy(ctx, KindPolicy, account, name, p); err != nil {
 		return nil, err
 	}
 	b, _ := json.Marshal(st)
@@ -171,7 +172,7 @@ func (s *Service) GetPolicy(ctx context.Context, account string, in *lw.GetPolic
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.loadPolicy(ctx, account, s.policyName(rec, in.Qualifier))
+	p, err := s.loadPolicy(ctx, KindPolicy, account, s.policyName(rec, in.Qualifier))
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +190,7 @@ func (s *Service) RemovePermission(ctx context.Context, account string, in *lw.R
 		return nil, err
 	}
 	name := s.policyName(rec, in.Qualifier)
-	p, err := s.loadPolicy(ctx, account, name)
+	p, err := s.loadPolicy(ctx, KindPolicy, account, name)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (s *Service) RemovePermission(ctx context.Context, account string, in *lw.R
 		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Statement %s is not found in resource policy.", in.StatementId)
 	}
 	p.Statement = slices.Delete(p.Statement, i, i+1)
-	if err := s.savePolicy(ctx, account, name, p); err != nil {
+	if err := s.savePolicy(ctx, KindPolicy, account, name, p); err != nil {
 		return nil, err
 	}
 	return &Empty{}, nil
@@ -212,6 +213,9 @@ func (p *policy) allows(caller, action string) bool {
 	for _, st := range p.Statement {
 		if st.Effect != "Allow" || !(st.Action == "*" || st.Action == "lambda:*" || st.Action == action) {
 			continue
+		}
+		if _, org := st.Condition["StringEquals"]["aws:PrincipalOrgID"]; org {
+			continue // barge has no organizations: nobody is in one
 		}
 		if aws := st.Principal["AWS"]; aws == "*" || aws == caller || aws == "arn:aws:iam::"+caller+":root" ||
 			strings.HasPrefix(aws, "arn:aws:iam::"+caller+":") {
@@ -244,7 +248,7 @@ func (s *Service) invokeScope(ctx context.Context, caller, ref, qualifier string
 		q = parts[7]
 	}
 	for _, name := range []string{s.policyName(rec, q), rec.Config.FunctionName} {
-		p, err := s.loadPolicy(ctx, owner, name)
+		p, err := s.loadPolicy(ctx, KindPolicy, owner, name)
 		if err != nil {
 			return "", err
 		}

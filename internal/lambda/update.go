@@ -92,6 +92,11 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, account strin
 	if in.LoggingConfig != nil {
 		c.LoggingConfig = loggingConfig(in.LoggingConfig)
 	}
+	if in.Layers != nil {
+		if err := s.setLayers(ctx, account, rec, in.Layers); err != nil {
+			return nil, err
+		}
+	}
 	touch(c)
 	if err := s.put(ctx, account, rec); err != nil {
 		return nil, err
@@ -108,8 +113,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 	if rec.ImageURI != "" || in.ImageUri != "" {
 		return s.updateImage(ctx, account, rec, in)
 	}
-	if len(in.ZipFile) == 0 {
-		return nil, invalid("ZipFile is required (S3 locations are not supported by barge)")
+	if in.ZipFile, err = s.packageBytes(ctx, "", in.ZipFile, in.S3Bucket, in.S3Key, in.S3ObjectVersion); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256(in.ZipFile)
 	dir := filepath.Join(s.cfg.CodeDir, account, rec.Config.FunctionName, hex.EncodeToString(sum[:]))

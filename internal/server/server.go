@@ -93,6 +93,9 @@ type Options struct {
 	// GPUs is how many GPUs compute environments offer; negative: the host's NVIDIA devices
 	// (/dev/nvidia0, /dev/nvidia1, …).
 	GPUs int
+	// S3Endpoint is the S3-compatible endpoint Lambda code and layers given by S3 location are
+	// read from (--s3-endpoint), with the server's own credentials; "" refuses S3 locations.
+	S3Endpoint string
 	// Limits bound what clients can hold of the API listener; zero fields take DefaultLimits'.
 	Limits Limits
 }
@@ -161,6 +164,12 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	// Checked before anything starts, so that a wrong root stops barge rather than its jobs.
 	if opts.VolumeRoots, err = batch.CheckVolumeRoots(opts.VolumeRoots, opts.DataDir); err != nil {
 		return nil, err
+	}
+	var code lambda.CodeSource
+	if opts.S3Endpoint != "" {
+		if code, err = lambda.NewS3Source(ctx, opts.S3Endpoint, opts.Region); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case opts.EphemeralStorage == 0:
@@ -246,6 +255,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if images := executor.Images(); images != nil && executor.Sandboxed() {
 		lcfg.Images = images
 	}
+	lcfg.Code = code
 	functions := lambda.New(lcfg)
 	functions.Start()
 	s.fns = functions

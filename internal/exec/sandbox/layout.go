@@ -235,6 +235,13 @@ func (s *Sandbox) volumeTrees(p *plan, pr *prepared, cfg Config) ([]int, error) 
 	vols := make([]int, len(cfg.Mounts))
 	for i, m := range cfg.Mounts {
 		src, scratch := m.Source, i < len(pr.scratch) && pr.scratch[i]
+		if m.Owned {
+			// Written by barge as root, like a function's code: idmapped so the sandbox's root
+			// reads it as its own; read-only whatever the spec says.
+			cfg.Mounts[i].ReadOnly = true
+			vols[i] = p.tree(src, userns)
+			continue
+		}
 		if !scratch && s.unsafe["volumes"] {
 			// The old way, kept to show what it allowed: checked by path, mounted by path.
 			if err := s.checkMount(m); err != nil {

@@ -24,6 +24,16 @@ const path = require('path');
 const util = require('util');
 const { pathToFileURL } = require('url');
 
+// Layers, where Lambda's runtime looks for them (its NODE_PATH): /opt/nodejs/node<major>/node_modules,
+// then /opt/nodejs/node_modules.
+{
+  const opt = process.env.BARGE_OPT_DIR || '/opt';
+  const major = process.versions.node.split('.')[0];
+  const layers = [path.join(opt, 'nodejs', 'node' + major, 'node_modules'), path.join(opt, 'nodejs', 'node_modules')];
+  process.env.NODE_PATH = [...layers, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+  require('module')._initPaths();
+}
+
 // The AWS SDK for JavaScript v3, which Lambda's Node.js runtimes include: barge's copy, installed
 // by `barge runtime install node-sdk` into BARGE_NODE_SDK (default below), is found after the
 // function's own node_modules, by require() and by import alike.

@@ -202,11 +202,15 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "."))
+    # Layers, where Lambda's runtime looks for them: after the function's own code.
+    opt = os.environ.get("BARGE_OPT_DIR", "/opt")
+    version = "python%d.%d" % sys.version_info[:2]
+    sys.path[1:1] = [os.path.join(opt, "python", "lib", version, "site-packages"), os.path.join(opt, "python")]
     # boto3 as Lambda's runtime has it: barge's copy (barge runtime install python-boto3), after
     # the function's own code and before the host's packages.
     sdk = os.path.join(os.environ.get("BARGE_PYTHON_SDK", "/usr/local/lib/barge/python"), "usr/lib/python3/dist-packages")
     if os.path.isdir(sdk):
-        sys.path.insert(1, sdk)
+        sys.path.insert(3, sdk)
     install_logging()
     if os.environ.get("AWS_ENDPOINT_URL"):
         sys.meta_path.insert(0, BotocoreHook())
