@@ -71,6 +71,7 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"AddLayerVersionPermission":    lambdaJSON(l.AddLayerVersionPermission, http.StatusCreated),
 		"GetLayerVersionPolicy":        lambdaJSON(l.GetLayerVersionPolicy, http.StatusOK),
 		"RemoveLayerVersionPermission": lambdaJSON(l.RemoveLayerVersionPermission, http.StatusNoContent),
+		"GetFunctionCodeSigningConfig": lambdaJSON(l.GetFunctionCodeSigningConfig, http.StatusOK),
 	}
 }
 

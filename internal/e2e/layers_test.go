@@ -321,3 +321,26 @@ func TestLambdaLayersWithoutSandbox(t *testing.T) {
 		t.Fatalf("invoke: %s %v", out.Payload, err)
 	}
 }
+
+// TestLambdaRuntimeFromLayer: a provided.al2023 function whose package has no bootstrap runs the
+// one its layer brings (/opt/bootstrap), as Lambda runs custom runtimes shipped as layers.
+func TestLambdaRuntimeFromLayer(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t)
+	c := lambda.NewFromConfig(b.Config())
+	ctx := context.Background()
+	layer, err := c.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("runtime"),
+		Content: &ltypes.LayerVersionContentInput{ZipFile: echoFunction(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("on-layer-runtime"), Runtime: ltypes.RuntimeProvidedal2023,
+		Handler: aws.String("handler"), Role: aws.String("arn:aws:iam::000000000000:role/any"), Layers: []string{aws.ToString(layer.LayerVersionArn)},
+		Code: &ltypes.FunctionCode{ZipFile: zipSources(t, map[string]string{"README": "the runtime is in the layer"})}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("on-layer-runtime"), Payload: []byte(`{"hello":"layer"}`)})
+	if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), `"hello":"layer"`) {
+		t.Fatalf("invoke: %v %s %s", err, aws.ToString(out.FunctionError), out.Payload)
+	}
+}

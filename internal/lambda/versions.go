@@ -130,7 +130,11 @@ func (s *Service) ListVersionsByFunction(ctx context.Context, account string, in
 	if err != nil {
 		return nil, err
 	}
-	all := append([]lw.FunctionConfiguration{rec.Config}, versions...)
+	// Lambda lists $LATEST by its qualified ARN, which Terraform's provider takes as the
+	// function's qualified_arn while no version is published.
+	latest := rec.Config
+	latest.FunctionArn += ":$LATEST"
+	all := append([]lw.FunctionConfiguration{latest}, versions...)
 	return &lw.ListVersionsByFunctionResponse{Versions: pageOf(all, in.Marker, in.MaxItems, 50), NextMarker: nextMarker(len(all), in.Marker, in.MaxItems, 50)}, nil
 }
 
