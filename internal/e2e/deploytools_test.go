@@ -73,3 +73,68 @@ func TestLambdaDeployToolCalls(t *testing.T) {
 		t.Errorf("ListFunctions(FunctionVersion=ALL): %v %q", err, versions)
 	}
 }
+
+// boto3DeployOpsScript drives, through boto3, the Lambda calls deploy tools make besides the
+// function's own: permissions, aliases, event invoke configs, code signing, versions, tracing;
+// it asserts what Lambda answers and prints "deploy ops ok" last.
+const boto3DeployOpsScript = `
+import io, json, zipfile
+import boto3
+from botocore.exceptions import ClientError
+
+def err(call, **kw):
+    try:
+        call(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Message"]
+    raise AssertionError("no error")
+
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("app.py", "def handler(e, c):\n    return e\n")
+lam = boto3.client("lambda")
+fn = lam.create_function(FunctionName="ops", Runtime=RUNTIME, Handler="app.handler", Role="arn:aws:iam::000000000000:role/any",
+    Code={"ZipFile": buf.getvalue()}, Publish=True, TracingConfig={"Mode": "Active"})
+assert fn["Version"] == "1" and fn["TracingConfig"]["Mode"] == "Active", fn
+conf = lam.get_function_configuration(FunctionName="ops")
+assert conf["Version"] == "$LATEST" and conf["TracingConfig"]["Mode"] == "Active", conf
+versions = lam.list_versions_by_function(FunctionName="ops")["Versions"]
+assert [v["Version"] for v in versions] == ["$LATEST", "1"] and versions[0]["FunctionArn"].endswith(":ops:$LATEST"), versions
+cs = lam.get_function_code_signing_config(FunctionName="ops")
+assert cs["FunctionName"] == "ops" and not cs.get("CodeSigningConfigArn"), cs
+
+st = json.loads(lam.add_permission(FunctionName="ops", StatementId="s3", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+    SourceArn="arn:aws:s3:::bucket")["Statement"])
+assert st["Principal"] == {"Service": "s3.amazonaws.com"} and st["Condition"]["ArnLike"]["AWS:SourceArn"] == "arn:aws:s3:::bucket", st
+pol = lam.get_policy(FunctionName="ops")
+assert [s["Sid"] for s in json.loads(pol["Policy"])["Statement"]] == ["s3"] and pol["RevisionId"], pol
+assert err(lam.add_permission, FunctionName="ops", StatementId="s3", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com")[:2] == ("ResourceConflictException", 409)
+code, status, msg = err(lam.add_permission, FunctionName="ops", StatementId="bad", Action="lambda:InvokeFunction", Principal="not a principal")
+assert (code, status) == ("InvalidParameterValueException", 400) and "Principal" in msg, msg
+assert err(lam.remove_permission, FunctionName="ops", StatementId="s3", RevisionId="stale")[:2] == ("PreconditionFailedException", 412)
+lam.remove_permission(FunctionName="ops", StatementId="s3")
+assert err(lam.get_policy, FunctionName="ops")[:2] == ("ResourceNotFoundException", 404)
+
+lam.create_alias(FunctionName="ops", Name="live", FunctionVersion="1")
+alias = lam.get_alias(FunctionName="ops", Name="live")
+assert alias["FunctionVersion"] == "1" and alias["AliasArn"].endswith(":function:ops:live"), alias
+assert err(lam.get_alias, FunctionName="ops", Name="nope")[:2] == ("ResourceNotFoundException", 404)
+
+lam.put_function_event_invoke_config(FunctionName="ops", MaximumRetryAttempts=0)
+assert lam.get_function_event_invoke_config(FunctionName="ops")["MaximumRetryAttempts"] == 0
+lam.delete_function_event_invoke_config(FunctionName="ops")
+assert err(lam.get_function_event_invoke_config, FunctionName="ops")[:2] == ("ResourceNotFoundException", 404)
+print("deploy ops ok")
+`
+
+// TestLambdaDeployOpsBoto3 runs boto3DeployOpsScript against a real server.
+func TestLambdaDeployOpsBoto3(t *testing.T) {
+	t.Parallel()
+	runtime := hostPython(t)
+	python := boto3Python(t)
+	b := bargetest.Start(t)
+	res := runPythonScript(t, b, python, "RUNTIME = \""+string(runtime)+"\"\n"+boto3DeployOpsScript)
+	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), "deploy ops ok") {
+		t.Fatalf("boto3 deploy ops script:\n%s", res)
+	}
+}

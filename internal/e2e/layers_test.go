@@ -219,7 +219,7 @@ func checkLayerErrors(t *testing.T, c *lambda.Client, greet2, extra *lambda.Publ
 // boto3LayersScript drives every layer operation through boto3 and asserts what Lambda answers;
 // it prints "layers ok" last.
 const boto3LayersScript = `
-import io, json, os, sys, urllib.request, zipfile
+import io, json, urllib.request, zipfile
 import boto3
 from botocore.exceptions import ClientError
 
@@ -238,7 +238,7 @@ def code_of(call, *args, **kw):
     raise AssertionError("no error from %s" % call.__name__)
 
 lam = boto3.client("lambda")
-runtime = sys.argv[1] if len(sys.argv) > 1 else os.environ["RUNTIME"]
+runtime = RUNTIME
 v = lam.publish_layer_version(LayerName="util", Description="helpers", LicenseInfo="MIT",
     Content={"ZipFile": zipped({"python/util.py": "def twice(x):\n    return 2 * x\n"})},
     CompatibleRuntimes=[runtime], CompatibleArchitectures=["x86_64"])
@@ -292,7 +292,7 @@ func TestLambdaLayersBoto3(t *testing.T) {
 	runtime := hostPython(t)
 	python := boto3Python(t)
 	b := bargetest.Start(t)
-	res := runPythonScript(t, b, python, strings.Replace(boto3LayersScript, `os.environ["RUNTIME"]`, `"`+string(runtime)+`"`, 1))
+	res := runPythonScript(t, b, python, "RUNTIME = \""+string(runtime)+"\"\n"+boto3LayersScript)
 	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), "layers ok") {
 		t.Fatalf("boto3 layers script:\n%s", res)
 	}
