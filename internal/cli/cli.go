@@ -50,6 +50,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 		"bench-lambda": cmdBenchLambda,
 		"bench-load":   cmdBenchLoad,
+		"bench-logs":   cmdBenchLogs,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -106,6 +107,7 @@ Usage:
   barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
   barge runtime install node-sdk|python-boto3 [--dir DIR]                                              the AWS SDK for Node.js (npm) or Python (Debian's boto3) functions
   barge bench-load [--clients 100] [--duration 60s] [--endpoint URL]                                   many clients, mixed Batch, Lambda and Logs calls
+  barge bench-logs [--events 1000000] [--writers 4] [--runs 5] [--json] [--endpoint URL]               PutLogEvents ingest, FilterLogEvents latency
 
 Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).
