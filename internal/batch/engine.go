@@ -58,6 +58,8 @@ type engine struct {
 
 	nextLimitCheck time.Time
 	usage          usageSaver
+	// recovering is set while recover rebuilds the engine from the store.
+	recovering bool
 
 	quit chan struct{}
 	done chan struct{}
@@ -206,6 +208,8 @@ func (e *engine) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.recovering = true
+	defer func() { e.recovering = false }()
 	var all []*activeJob
 	for _, j := range jobs {
 		rec, err := decodeJob(j)
@@ -243,7 +247,7 @@ func (e *engine) recoverJob(aj *activeJob) {
 	run := &aj.rec.Run
 	switch st := aj.rec.Detail.Status; {
 	case st == statusStarting || st == statusRunning:
-		aj.attempt = &attemptRun{startedAt: deref(aj.rec.Detail.StartedAt)}
+		aj.attempt = &attemptRun{startedAt: deref(aj.rec.Detail.StartedAt), terminate: run.Terminate}
 		e.finishAttempt(aj, attemptEnd{lost: true})
 	case st == statusSubmitted:
 		e.admit(aj)
@@ -434,10 +438,14 @@ func (e *engine) makeRunnable(aj *activeJob) {
 }
 
 func (e *engine) schedJob(aj *activeJob, count int) sched.Job {
-	d := &aj.rec.Detail
-	aj.rec.Run.RunnableSince = e.s.nowMillis()
-	return sched.Job{ID: aj.store.ID, Queue: d.JobQueue, Need: aj.rec.Run.Need, Count: count,
-		Share: d.ShareIdentifier, Priority: deref(d.SchedulingPriority)}
+	d, run := &aj.rec.Detail, &aj.rec.Run
+	// A job queued again after a restart keeps the time it became RUNNABLE, so its queue's
+	// jobStateTimeLimitActions and the starvation clock run on instead of starting over.
+	if !e.recovering || run.RunnableSince == 0 || (d.Status != statusRunnable && run.Array == nil) {
+		run.RunnableSince = e.s.nowMillis()
+	}
+	return sched.Job{ID: aj.store.ID, Queue: d.JobQueue, Need: run.Need, Count: count,
+		Share: d.ShareIdentifier, Priority: deref(d.SchedulingPriority), Since: time.UnixMilli(run.RunnableSince)}
 }
 
 // fail ends a job that is not running.
@@ -756,9 +764,9 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 		if a.timedOut {
 			statusReason = reasonTimeout
 		}
-		if a.terminate != "" {
-			statusReason = a.terminate
-		}
+	}
+	if a.terminate != "" {
+		statusReason = a.terminate
 	}
 	c.ExitCode = exitCode
 	started := a.startedAt
@@ -862,6 +870,8 @@ func (e *engine) stopJob(aj *activeJob, reason string, terminate bool) {
 			return
 		}
 		a.terminate = reason
+		aj.rec.Run.Terminate = reason
+		e.markDirty(aj) // durable before TerminateJob is answered
 		if a.proc != nil {
 			e.kill(aj)
 		}

@@ -40,6 +40,10 @@ type runState struct {
 	RunnableSince int64 `json:"runnableSince,omitempty"`
 	// Array is the state of an array parent's children.
 	Array *arrayRun `json:"array,omitempty"`
+	// Terminate is the reason TerminateJob gave while an attempt was STARTING or RUNNING. It is
+	// stored before TerminateJob is answered, so a terminate acknowledged just before a crash
+	// still ends the job after the restart instead of letting its retry strategy run it again.
+	Terminate string `json:"terminate,omitempty"`
 }
 
 // arrayRun is an array parent's view of its children. Children are created lazily: a child gets

@@ -112,6 +112,9 @@ type Job struct {
 	// Priority is the schedulingPriority: within a share of a fair-share queue, higher first,
 	// then submission order. FIFO queues ignore it, as AWS does.
 	Priority int32
+	// Since is when the job became runnable, if before it is enqueued (a job queued again after a
+	// restart): the starvation clock (ReserveAfter) counts from it. Zero: now.
+	Since time.Time
 }
 
 // Placement says: start this job on this compute environment. Its capacity is already reserved.
@@ -407,6 +410,9 @@ func (s *Scheduler) Enqueue(j Job) bool {
 	now := s.now()
 	s.seq++
 	e := &entry{Job: j, seq: s.seq, enqueued: now}
+	if !j.Since.IsZero() && j.Since.Before(now) {
+		e.enqueued = j.Since
+	}
 	sh := qs.shares[j.Share]
 	if sh == nil {
 		sh = &share{id: j.Share, weight: weightFor(qs.FairShare, j.Share), updated: now, idleSince: now}
