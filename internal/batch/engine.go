@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -60,6 +61,12 @@ type engine struct {
 	usage          usageSaver
 	// recovering is set while recover rebuilds the engine from the store.
 	recovering bool
+
+	// lease is the engine's lease (acquireLease); db is the store fenced with it, through which
+	// the engine writes jobs.
+	lease    *store.Lease
+	db       store.Store
+	quitOnce sync.Once
 
 	quit chan struct{}
 	done chan struct{}
@@ -139,6 +146,9 @@ func (e *engine) call(ctx context.Context, fn func() error) error {
 }
 
 func (e *engine) start(ctx context.Context) error {
+	if err := e.acquireLease(ctx); err != nil {
+		return err
+	}
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -146,13 +156,13 @@ func (e *engine) start(ctx context.Context) error {
 	return nil
 }
 
+// stop asks the loop to shut down; it may be called more than once.
+func (e *engine) stop() { e.quitOnce.Do(func() { close(e.quit) }) }
+
 func (e *engine) shutdownAndWait() {
-	select {
-	case <-e.quit:
-	default:
-		close(e.quit)
-	}
+	e.stop()
 	<-e.done
+	e.releaseLease()
 	// An attempt still being launched kills its own process once it finds the loop gone (run).
 }
 
@@ -327,9 +337,13 @@ func (e *engine) committer(done chan struct{}) {
 	ctx := context.Background()
 	for b := range e.commits {
 		for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-			err := e.s.store.JobWriteMany(ctx, b.inserts, b.updates)
+			err := e.db.JobWriteMany(ctx, b.inserts, b.updates)
 			if err == nil {
 				break
+			}
+			if errors.Is(err, store.ErrFenced) {
+				e.depose(err)
+				return // nothing of this batch is written, nor will be
 			}
 			e.s.log.Error("persist job states (will retry)", "err", err)
 			select {
@@ -358,7 +372,7 @@ func (e *engine) flush(ctx context.Context) error {
 	if b == nil {
 		return nil
 	}
-	if err := e.s.store.JobWriteMany(ctx, b.inserts, b.updates); err != nil {
+	if err := e.db.JobWriteMany(ctx, b.inserts, b.updates); err != nil {
 		return err
 	}
 	e.applyCommitted(b)

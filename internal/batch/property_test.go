@@ -286,6 +286,9 @@ func (g *gatedStore) holdWhen(match func(inserts, updates []*store.Job) bool) (h
 	return g.held, g.release
 }
 
+// Fenced keeps the gate: the property tests are about the engine, not about fencing.
+func (g *gatedStore) Fenced(store.Lease) store.Store { return g }
+
 func (g *gatedStore) JobWriteMany(ctx context.Context, inserts, updates []*store.Job) error {
 	g.mu.Lock()
 	hold := g.hold != nil && g.hold(inserts, updates)

@@ -80,6 +80,10 @@ type Config struct {
 	Credentials Credentials
 	// APIEndpoint is barge's API as an attempt reaches it (AWS_ENDPOINT_URL); nil or "": none.
 	APIEndpoint func() string
+	// Holder names this server in the engine's lease (store.Lease): stable across its restarts
+	// ("" is "local"). LeaseTTL is how long the lease lasts unrenewed (0: 15 s).
+	Holder   string
+	LeaseTTL time.Duration
 }
 
 // Credentials mints the temporary credentials a job attempt gets in its environment, scoped to
@@ -128,6 +132,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.KillGrace == 0 {
 		cfg.KillGrace = 30 * time.Second
 	}
+	if cfg.Holder == "" {
+		cfg.Holder = "local"
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 15 * time.Second
+	}
 	roots, err := CheckVolumeRoots(cfg.VolumeRoots, cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
@@ -167,7 +177,7 @@ func (s *Service) EnsureDefaults(ctx context.Context, account string) error {
 			},
 		})
 	}
-	if err != nil {
+	if err != nil && !s.exists(ctx, account, store.KindComputeEnvironment) {
 		return fmt.Errorf("default compute environment: %w", err)
 	}
 	_, err = s.store.ResourceGet(ctx, account, store.KindJobQueue, "default", 0)
@@ -181,10 +191,17 @@ func (s *Service) EnsureDefaults(ctx context.Context, account string) error {
 			},
 		})
 	}
-	if err != nil {
+	if err != nil && !s.exists(ctx, account, store.KindJobQueue) {
 		return fmt.Errorf("default job queue: %w", err)
 	}
 	return nil
+}
+
+// exists reports whether account's resource of kind named "default" exists: a create that
+// failed because another server made it at the same time failed harmlessly.
+func (s *Service) exists(ctx context.Context, account string, kind store.Kind) bool {
+	_, err := s.store.ResourceGet(ctx, account, kind, "default", 0)
+	return err == nil
 }
 
 func (s *Service) arn(account, kind, name string) string {

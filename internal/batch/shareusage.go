@@ -81,9 +81,9 @@ func (e *engine) saveShareUsage(us []sched.ShareUsage) {
 	}
 	ctx := context.Background()
 	r := &store.Resource{Kind: store.KindShareUsage, Name: "scheduler", Body: mustJSON(us), CreatedAt: at}
-	err := e.s.store.ResourceUpdate(ctx, r)
+	err := e.db.ResourceUpdate(ctx, r)
 	if errors.Is(err, store.ErrNotFound) {
-		err = e.s.store.ResourceCreate(ctx, r)
+		err = e.db.ResourceCreate(ctx, r)
 	}
 	if err != nil {
 		e.s.log.Warn("saving fair-share usage", "err", err)

@@ -12,6 +12,38 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned (wrapped) when a create collides with an existing record.
 var ErrConflict = errors.New("already exists")
 
+// ErrStale is returned (wrapped) by a versioned update or delete whose record changed since it
+// was read (optimistic concurrency).
+var ErrStale = errors.New("changed since it was read")
+
+// ErrFenced is returned (wrapped) by a write through a fenced store after its lease moved to
+// another holder or generation: the writer was deposed and must stop. It is terminal; retrying
+// cannot succeed.
+var ErrFenced = errors.New("fenced: the lease this writer held has moved on")
+
+// ErrLeaseHeld is returned (wrapped) by LeaseAcquire when another holder holds an unexpired lease.
+var ErrLeaseHeld = errors.New("lease held by another holder")
+
+// Lease is the right of one holder (a server) to act alone on something (the engine) until
+// Expires. Generation grows with every change of holder, so writes fenced with it fail once
+// another holder has taken the lease, even if the old holder does not know yet.
+type Lease struct {
+	Name       string
+	Holder     string
+	Generation int64
+	Expires    time.Time
+}
+
+// ClaimParams selects work items (resources of one kind) for one owner: those visible at Now
+// and not claimed by anyone until after Now. Claimed items are the owner's until Until.
+type ClaimParams struct {
+	Kind  Kind
+	Owner string
+	Now   time.Time
+	Until time.Time
+	Limit int // 0: 1
+}
+
 // Kind names a type of named resource.
 type Kind string
 
@@ -36,6 +68,15 @@ type Resource struct {
 	Status    string
 	Body      []byte
 	CreatedAt time.Time
+	// Version counts the resource's writes, from 1. A ResourceUpdate or ResourceDeleteVersion
+	// given a Version applies only if the stored one is the same (else ErrStale); 0 writes
+	// unconditionally. Updates set it to the new version.
+	Version int64
+	// Owner, VisibleAt and LeaseUntil make a resource a work item others can claim
+	// (ResourceClaim): visible from VisibleAt, claimed by Owner until LeaseUntil.
+	Owner      string
+	VisibleAt  time.Time
+	LeaseUntil time.Time
 }
 
 // Job is one job (or array parent, or array child) with the columns queries filter on.
@@ -97,6 +138,27 @@ type Store interface {
 	// ResourceCreateNextRevision inserts r with Revision = 1 + the highest existing revision of
 	// its name, atomically; build supplies the ARN and body, which embed the revision.
 	ResourceCreateNextRevision(ctx context.Context, r *Resource, build func(revision int) (arn string, body []byte)) error
+
+	// ResourceDeleteVersion deletes one resource if its stored Version is r.Version (else
+	// ErrStale; ErrNotFound when gone).
+	ResourceDeleteVersion(ctx context.Context, r *Resource) error
+	// ResourceClaim claims up to p.Limit work items of p.Kind, in every account, that are visible
+	// at p.Now and not claimed beyond it (never claimed, or their claim expired), oldest
+	// VisibleAt first: each is returned with Owner p.Owner, LeaseUntil p.Until and its new
+	// Version. Two claimers never get the same item while its claim lasts (SKIP LOCKED
+	// semantics: a claimer does not wait for another's items).
+	ResourceClaim(ctx context.Context, p *ClaimParams) ([]*Resource, error)
+
+	// LeaseAcquire takes (or, for its holder, renews) the lease name for holder until now+ttl:
+	// when nobody holds it, its holder does, or it expired. A change of holder increments the
+	// Generation. ErrLeaseHeld when another holder's lease has not expired.
+	LeaseAcquire(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (*Lease, error)
+	// LeaseRelease gives the lease up (it expires now) if l is still current.
+	LeaseRelease(ctx context.Context, l *Lease) error
+	// Fenced is this store with every write made conditional on l still being current (same
+	// holder and generation): once another holder took the lease they fail with ErrFenced,
+	// atomically with the write. Reads are unchanged.
+	Fenced(l Lease) Store
 
 	// JobInsertMany inserts jobs and sets their Seq; ErrConflict if an id exists.
 	JobInsertMany(ctx context.Context, jobs []*Job) error

@@ -29,6 +29,13 @@ const maxBatch = 512
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
+	*db
+	// fence, when set, makes every write conditional on the lease still being current.
+	fence *store.Lease
+}
+
+// db is what a Store and its fenced views share: one file, one writer.
+type db struct {
 	read  *sql.DB
 	write *sql.DB
 
@@ -105,7 +112,7 @@ func Open(path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	s := &Store{
+	s := &Store{db: &db{
 		path:        path,
 		insertJob:   insertJob,
 		updateJob:   updateJob,
@@ -115,7 +122,7 @@ func Open(path string) (*Store, error) {
 		writes:      make(chan *writeOp, maxBatch),
 		closed:      make(chan struct{}),
 		done:        make(chan struct{}),
-	}
+	}}
 	go s.writer()
 	return s, nil
 }
@@ -130,20 +137,24 @@ func migrate(db *sql.DB) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = ?`, name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			continue
-		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
+		// Checked inside the (immediate, so exclusive) transaction: servers starting together on
+		// one database apply each migration once.
 		tx, err := db.Begin()
 		if err != nil {
 			return err
+		}
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = ?`, name).Scan(&n); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.Exec(string(body)); err != nil {
 			tx.Rollback()
@@ -160,8 +171,12 @@ func migrate(db *sql.DB) error {
 	return nil
 }
 
-// Close stops the writer after the queued writes and closes the database.
+// Close stops the writer after the queued writes and closes the database. Closing a fenced
+// view (Fenced) does nothing: the store it came from owns the database.
 func (s *Store) Close() error {
+	if s.fence != nil {
+		return nil
+	}
 	s.closeOnce.Do(func() { close(s.closed) })
 	<-s.done
 	return errors.Join(s.insertJob.Close(), s.updateJob.Close(), s.getResource.Close(), s.write.Close(), s.read.Close())
@@ -170,6 +185,15 @@ func (s *Store) Close() error {
 // exec runs fn in a write transaction shared with other concurrent writers, and returns once the
 // transaction holding it has committed (or fn failed and its savepoint was rolled back).
 func (s *Store) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if l := s.fence; l != nil {
+		write := fn
+		fn = func(tx *sql.Tx) error {
+			if err := checkFence(tx, l); err != nil {
+				return err
+			}
+			return write(tx)
+		}
+	}
 	op := &writeOp{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- op:
@@ -297,9 +321,11 @@ func (s *Store) ResourceCreate(ctx context.Context, r *store.Resource) error {
 }
 
 func insertResource(tx *sql.Tx, r *store.Resource) error {
-	_, err := tx.Exec(`INSERT INTO resources (account, kind, name, revision, arn, status, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Account, string(r.Kind), r.Name, r.Revision, r.ARN, r.Status, r.Body, r.CreatedAt.UnixMilli())
+	r.Version = 1
+	_, err := tx.Exec(`INSERT INTO resources (account, kind, name, revision, arn, status, body, created_at, version, owner, visible_at, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+		r.Account, string(r.Kind), r.Name, r.Revision, r.ARN, r.Status, r.Body, r.CreatedAt.UnixMilli(),
+		r.Owner, millis(r.VisibleAt), millis(r.LeaseUntil))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("%s %s: %w", r.Kind, r.Name, store.ErrConflict)
 	}
@@ -323,14 +349,23 @@ func (s *Store) ResourceCreateNextRevision(ctx context.Context, r *store.Resourc
 // ResourceUpdate implements store.Store.
 func (s *Store) ResourceUpdate(ctx context.Context, r *store.Resource) error {
 	return s.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE resources SET status = ?, body = ? WHERE account = ? AND kind = ? AND name = ? AND revision = ?`,
-			r.Status, r.Body, r.Account, string(r.Kind), r.Name, r.Revision)
+		q := `UPDATE resources SET status = ?, body = ?, owner = ?, visible_at = ?, lease_until = ?, version = version + 1
+			WHERE account = ? AND kind = ? AND name = ? AND revision = ?`
+		args := []any{r.Status, r.Body, r.Owner, millis(r.VisibleAt), millis(r.LeaseUntil), r.Account, string(r.Kind), r.Name, r.Revision}
+		if r.Version != 0 {
+			q += ` AND version = ?`
+			args = append(args, r.Version)
+		}
+		q += ` RETURNING version`
+		var version int64
+		err := tx.QueryRow(q, args...).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.missingOrStale(tx, r)
+		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s: %w", r.Kind, r.Name, store.ErrNotFound)
-		}
+		r.Version = version
 		return nil
 	})
 }
@@ -355,17 +390,19 @@ func (s *Store) ResourceDelete(ctx context.Context, account string, kind store.K
 	})
 }
 
-const resourceColumns = `account, kind, name, revision, arn, status, body, created_at`
+const resourceColumns = `account, kind, name, revision, arn, status, body, created_at, version, owner, visible_at, lease_until`
 
 func scanResource(sc interface{ Scan(...any) error }) (*store.Resource, error) {
 	var r store.Resource
 	var kind string
-	var created int64
-	if err := sc.Scan(&r.Account, &kind, &r.Name, &r.Revision, &r.ARN, &r.Status, &r.Body, &created); err != nil {
+	var created, visible, until int64
+	if err := sc.Scan(&r.Account, &kind, &r.Name, &r.Revision, &r.ARN, &r.Status, &r.Body, &created,
+		&r.Version, &r.Owner, &visible, &until); err != nil {
 		return nil, err
 	}
 	r.Kind = store.Kind(kind)
 	r.CreatedAt = time.UnixMilli(created).UTC()
+	r.VisibleAt, r.LeaseUntil = fromMillis(visible), fromMillis(until)
 	return &r, nil
 }
 

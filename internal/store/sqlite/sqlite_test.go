@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -64,5 +65,25 @@ func BenchmarkJobInsertParallel(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// TestSharedDatabase runs the multi-writer conformance tests with two handles on one file, as
+// two servers would have; the handles open at the same time, so their migrations race too.
+func TestSharedDatabase(t *testing.T) {
+	storetest.ExerciseShared(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "barge.db")
+		var handles [2]*sqlite.Store
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range handles {
+			wg.Add(1)
+			go func() { defer wg.Done(); handles[i], errs[i] = sqlite.Open(path) }()
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("opening one database twice at once: %v %v", errs[0], errs[1])
+		}
+		return handles[0], handles[1]
 	})
 }
