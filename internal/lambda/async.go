@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -38,23 +39,57 @@ type asyncEvent struct {
 	LastError string    `json:"lastError,omitempty"`
 }
 
-// asyncQueue runs queued events in the background.
+// asyncQueue runs queued events in the background. Events are claimed from the store (each
+// claimed by one server for claimTTL), so no event runs twice at once, whichever server queued
+// it or runs it.
 type asyncQueue struct {
-	wake     chan struct{}
-	quit     chan struct{}
-	done     chan struct{}
-	mu       sync.Mutex
-	inFlight map[string]bool
-	slots    chan struct{}
-	wg       sync.WaitGroup
+	wake  chan struct{}
+	quit  chan struct{}
+	done  chan struct{}
+	slots chan struct{}
+	wg    sync.WaitGroup
 }
+
+// claimTTL is how long a claimed event is this server's: longer than the longest invocation
+// (900 s), so a claim never lapses under a running one.
+const claimTTL = 16 * time.Minute
+
+// asyncPoll is how often the worker looks for due events when nothing woke it.
+const asyncPoll = 200 * time.Millisecond
+
+// never is the visibility of an event that failed for good: kept in the store, never claimed.
+var never = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Start runs the asynchronous invocation worker; events queued before a restart resume.
 func (s *Service) Start() {
 	s.async = &asyncQueue{wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
-		inFlight: map[string]bool{}, slots: make(chan struct{}, asyncWorkers)}
+		slots: make(chan struct{}, asyncWorkers)}
+	s.releaseClaims()
 	go s.asyncLoop()
 	go s.restoreProvisioned()
+}
+
+// releaseClaims frees the events this server had claimed before it stopped: the invocations
+// died with it, and they are to run again now rather than when the claims lapse.
+func (s *Service) releaseClaims() {
+	ctx := context.Background()
+	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: KindEvent, Status: "PENDING"})
+	if err != nil {
+		return
+	}
+	for _, r := range rs {
+		if r.Owner == s.holder() && r.LeaseUntil.After(time.Now()) {
+			r.Owner, r.LeaseUntil = "", time.Time{}
+			s.cfg.Store.ResourceUpdate(ctx, r)
+		}
+	}
+}
+
+func (s *Service) holder() string {
+	if s.cfg.Holder == "" {
+		return "local"
+	}
+	return s.cfg.Holder
 }
 
 // Stop ends the worker and waits for invocations it started.
@@ -79,7 +114,8 @@ func (s *Service) enqueue(ctx context.Context, account, function string, payload
 	now := time.Now()
 	ev := asyncEvent{Account: account, Function: function, Payload: payload, Enqueued: now, NextAt: now}
 	body, _ := json.Marshal(ev)
-	if err := s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindEvent, Name: id, Status: "PENDING", Body: body, CreatedAt: now}); err != nil {
+	if err := s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: account, Kind: KindEvent, Name: id, Status: "PENDING", Body: body,
+		CreatedAt: now, VisibleAt: now}); err != nil {
 		return "", fmt.Errorf("queue event: %w", err)
 	}
 	select {
@@ -101,67 +137,64 @@ func (s *Service) asyncLoop() {
 		case <-q.wake:
 		case <-timer.C:
 		}
-		next := s.dispatchDue()
-		timer.Reset(max(time.Until(next), 10*time.Millisecond))
+		for s.dispatchDue() {
+		}
+		timer.Reset(asyncPoll)
 	}
 }
 
-// dispatchDue starts every due event not already running and returns when the next one is due.
-func (s *Service) dispatchDue() time.Time {
+// dispatchDue claims due events for the free workers and starts them; it reports whether it
+// filled every free worker (there may be more).
+func (s *Service) dispatchDue() bool {
 	q := s.async
-	next := time.Now().Add(time.Second)
-	rs, err := s.cfg.Store.ResourceList(context.Background(), &store.ResourceListParams{AllAccounts: true, Kind: KindEvent, Status: "PENDING"})
+	free := cap(q.slots) - len(q.slots)
+	if free == 0 {
+		return false
+	}
+	now := time.Now()
+	rs, err := s.cfg.Store.ResourceClaim(context.Background(), &store.ClaimParams{Kind: KindEvent, Owner: s.holder(), Now: now,
+		Until: now.Add(claimTTL), Limit: free})
 	if err != nil {
-		return next
+		return false
 	}
 	for _, r := range rs {
 		var ev asyncEvent
-		if json.Unmarshal(r.Body, &ev) != nil {
+		if r.Status != "PENDING" || json.Unmarshal(r.Body, &ev) != nil {
+			// Failed for good before claims existed, or unreadable: never again.
+			r.Owner, r.LeaseUntil, r.VisibleAt = "", time.Time{}, never
+			s.cfg.Store.ResourceUpdate(context.Background(), r)
 			continue
 		}
-		if ev.NextAt.After(time.Now()) {
-			if ev.NextAt.Before(next) {
-				next = ev.NextAt
-			}
-			continue
-		}
-		q.mu.Lock()
-		busy := q.inFlight[r.Name]
-		if !busy {
-			q.inFlight[r.Name] = true
-		}
-		q.mu.Unlock()
-		if busy {
-			continue
-		}
-		select {
-		case q.slots <- struct{}{}:
-		case <-q.quit:
-			return next
-		}
+		q.slots <- struct{}{} // free: the claim took no more than the free slots
 		q.wg.Add(1)
-		go func(id string, ev asyncEvent) {
+		go func(r *store.Resource, ev asyncEvent) {
 			defer func() {
 				<-q.slots
-				q.mu.Lock()
-				delete(q.inFlight, id)
-				q.mu.Unlock()
 				q.wg.Done()
 				select {
 				case q.wake <- struct{}{}:
 				default:
 				}
 			}()
-			s.runEvent(id, ev)
-		}(r.Name, ev)
+			s.runEvent(r, ev)
+		}(r, ev)
 	}
-	return next
+	return len(rs) == free
 }
 
-// runEvent invokes one queued event and records the outcome: deleted on success, rescheduled
-// after a function error or throttle, FAILED once out of attempts or too old.
-func (s *Service) runEvent(id string, ev asyncEvent) {
+// runEvent invokes one claimed event and records the outcome: deleted on success, rescheduled
+// after a function error or throttle, FAILED once out of attempts or too old. Each write is
+// conditional on the claim's version: if the claim lapsed and another server took the event,
+// this one's outcome is dropped rather than written over the other's.
+func (s *Service) runEvent(claim *store.Resource, ev asyncEvent) {
 	ctx := context.Background()
+	id := claim.Name
+	save := func(status string, visible time.Time) {
+		claim.Status, claim.Body, claim.Owner, claim.LeaseUntil, claim.VisibleAt = status, mustMarshal(ev), "", time.Time{}, visible
+		if err := s.cfg.Store.ResourceUpdate(ctx, claim); errors.Is(err, store.ErrStale) {
+			slog.Warn("an asynchronous event's claim lapsed while it ran", "event", id)
+		}
+	}
 	attempts, maxAge := asyncAttempts, maxEventAge
 	var onSuccess, onFailure string
 	if name, _, err := s.functionName(ev.Account, ev.Function); err == nil {
@@ -180,8 +213,7 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 	var res fn.Result
 	fail := func(condition, reason string) {
 		ev.LastError = reason
-		body, _ := json.Marshal(ev)
-		s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: ev.Account, Kind: KindEvent, Name: id, Status: "FAILED", Body: body})
+		save("FAILED", never)
 		s.deliver(ctx, ev, id, condition, onFailure, http.StatusOK, res.ExecutedVersion, res.FunctionError, res.Payload)
 		// ErrorCode as Lambda sets it on dead-letter messages: the HTTP status of the last
 		// attempt's response (200 for a function error).
@@ -207,7 +239,7 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 		ev.NextAt = time.Now().Add(asyncFirstRetry)
 	case err == nil && res.FunctionError == "":
 		ev.Attempts++
-		s.cfg.Store.ResourceDelete(ctx, ev.Account, KindEvent, id, 0)
+		s.cfg.Store.ResourceDeleteVersion(ctx, claim)
 		s.deliver(ctx, ev, id, "Success", onSuccess, http.StatusOK, res.ExecutedVersion, "", res.Payload)
 		return
 	default:
@@ -222,6 +254,10 @@ func (s *Service) runEvent(id string, ev asyncEvent) {
 		}
 		ev.NextAt = time.Now().Add(asyncFirstRetry << (ev.Attempts - 1))
 	}
-	body, _ := json.Marshal(ev)
-	s.cfg.Store.ResourceUpdate(ctx, &store.Resource{Account: ev.Account, Kind: KindEvent, Name: id, Status: "PENDING", Body: body})
+	save("PENDING", ev.NextAt)
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }

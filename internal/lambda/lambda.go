@@ -53,6 +53,9 @@ type Config struct {
 	Images Images
 	// Code fetches packages from S3 (Code.S3Bucket/S3Key); nil refuses S3 locations.
 	Code CodeSource
+	// Holder names this server in the claims of asynchronous events: stable across its restarts
+	// ("" is "local").
+	Holder string
 	// URLBase is the scheme and address function URLs are served at, e.g. http://127.0.0.1:7700.
 	URLBase func() string
 }
