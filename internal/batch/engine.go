@@ -153,7 +153,18 @@ func (e *engine) start(ctx context.Context) error {
 		return fmt.Errorf("recover: %w", err)
 	}
 	go e.loop()
+	go e.poll()
 	return nil
+}
+
+// stopped reports whether the loop has ended (shut down or deposed).
+func (e *engine) stopped() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop asks the loop to shut down; it may be called more than once.
@@ -239,6 +250,14 @@ func (e *engine) recover(ctx context.Context) error {
 	for _, aj := range all {
 		e.recoverJob(aj)
 	}
+	// Stop requests acknowledged but perhaps not applied before the previous process ended.
+	intents, ins, err := e.pendingIntents(ctx)
+	if err != nil {
+		return err
+	}
+	for i, r := range intents {
+		e.applyIntent(r.Account, ins[i])
+	}
 	for _, par := range e.arrays {
 		e.checkArrayDone(par)
 	}
@@ -248,7 +267,11 @@ func (e *engine) recover(ctx context.Context) error {
 	e.settle()
 	e.schedule()
 	e.settle()
-	return e.flush(ctx)
+	if err := e.flush(ctx); err != nil {
+		return err
+	}
+	e.deleteIntents(ctx, intents)
+	return nil
 }
 
 // recoverJob puts an unfinished job back where it was. Parents come before their children
@@ -430,14 +453,7 @@ func (e *engine) markDirty(aj *activeJob) { e.dirty[aj.store.ID] = aj }
 
 // submit hands a durable SUBMITTED job to the engine.
 func (e *engine) submit(j *store.Job, rec *jobRecord) {
-	e.do(func() {
-		aj := &activeJob{store: j, rec: rec, stored: true} // SubmitJob wrote the row
-		e.jobs[j.ID] = aj
-		if rec.Run.Array != nil {
-			e.arrays[j.ID] = aj
-		}
-		e.admit(aj)
-	})
+	e.do(func() { e.adopt(j, rec) }) // SubmitJob wrote the row
 }
 
 // makeRunnable moves a job into its queue's runnable set.

@@ -687,10 +687,18 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 	if err != nil {
 		return err
 	}
-	found, err := s.eng.stopJobByID(ctx, account, id, reason, terminate)
+	intent, err := s.recordIntent(ctx, account, id, reason, terminate)
 	if err != nil {
 		return err
 	}
+	found, err := s.eng.stopJobByID(ctx, account, id, reason, terminate)
+	if err != nil {
+		if s.eng.stopped() {
+			return nil // stored: the engine applies it when it runs again (recover or poll)
+		}
+		return err
+	}
+	s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
 	if found {
 		return nil
 	}

@@ -110,7 +110,9 @@ type ResourceListParams struct {
 // JobListParams selects jobs of one account. Queue or ArrayParent narrows the set; Statuses
 // (any of) filters unless empty. Jobs come in submission order (Seq ascending).
 type JobListParams struct {
-	Account       string
+	Account string
+	// AllAccounts lists jobs of every account (Account is then ignored).
+	AllAccounts   bool
 	Queue         string
 	TopLevel      bool // only jobs that are not array children
 	ArrayParent   string

@@ -1,0 +1,80 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	"github.com/barge-run/barge/internal/store"
+)
+
+// TestStopIntentAppliedAfterRestart: a CancelJob recorded (and so acknowledged) that the engine
+// never applied — the server died in between — takes effect when the engine starts again, and
+// the request is then forgotten.
+func TestStopIntentAppliedAfterRestart(t *testing.T) {
+	h := newPropHarnessWith(t, 2, func(string, int) (int, int) { return 0, -1 })
+	ctx := context.Background()
+	// Retried after the restart (its attempt is lost with the server), so the job waiting on it
+	// still waits when the engine starts again.
+	held, err := h.svc.SubmitJob(ctx, propAccount, &wire.SubmitJobRequest{JobName: "held", JobQueue: "default", JobDefinition: h.jobDef,
+		RetryStrategy: &wire.RetryStrategy{Attempts: ptr(int32(3))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := h.svc.SubmitJob(ctx, propAccount, &wire.SubmitJobRequest{JobName: "waiting", JobQueue: "default", JobDefinition: h.jobDef,
+		DependsOn: []wire.JobDependency{{JobId: held.JobId}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dependent job to be PENDING", func() bool { return storedStatus(t, h, waiting.JobId) == string(statusPending) })
+	if _, err := h.svc.recordIntent(ctx, propAccount, waiting.JobId, "no longer needed", false); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	waitFor(t, "the cancel to be applied", func() bool { return storedStatus(t, h, waiting.JobId) == string(statusFailed) })
+	jobs, _ := h.db.JobGetMany(ctx, propAccount, []string{waiting.JobId})
+	rec, err := decodeJob(jobs[0])
+	if err != nil || !deref(rec.Detail.IsCancelled) || rec.Detail.StatusReason != "no longer needed" {
+		t.Fatalf("the cancelled job: %+v %v", rec.Detail, err)
+	}
+	if rs, _ := h.db.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: KindJobIntent}); len(rs) != 0 {
+		t.Fatalf("%d stop requests left after they were applied", len(rs))
+	}
+}
+
+// TestEngineAdoptsSubmittedJobs: a job another server accepted (its row SUBMITTED, its engine
+// not running) is taken up and run by the engine that holds the lease.
+func TestEngineAdoptsSubmittedJobs(t *testing.T) {
+	h := newPropHarnessWith(t, 3, func(string, int) (int, int) { return 0, 0 })
+	ctx := context.Background()
+	// Another server's service: it accepts API calls, but its engine never runs.
+	front, err := New(Config{Store: h.db, Executor: newFakeExec(h.rec, 9, h.policy), Logs: h.ls, WorkDir: filepath.Join(h.dir, "front"),
+		Holder: "front-server", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := front.SubmitJob(ctx, propAccount, &wire.SubmitJobRequest{JobName: "elsewhere", JobQueue: "default", JobDefinition: h.jobDef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(intentGrace + 30*time.Second)
+	for storedStatus(t, h, out.JobId) != string(statusSucceeded) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job accepted by another server is %s, never run", storedStatus(t, h, out.JobId))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(h.rec.startsOf(out.JobId)); n != 1 {
+		t.Fatalf("started %d times, want once", n)
+	}
+	var d jobRecord
+	jobs, _ := h.db.JobGetMany(ctx, propAccount, []string{out.JobId})
+	json.Unmarshal(jobs[0].Body, &d)
+	if len(d.Detail.Attempts) != 1 {
+		t.Fatalf("%d attempts", len(d.Detail.Attempts))
+	}
+}
