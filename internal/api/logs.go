@@ -37,6 +37,10 @@ func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 		"TagLogGroup":                 awsJSON(s.tagLogGroup),
 		"UntagLogGroup":               awsJSON(s.untagLogGroup),
 		"ListTagsLogGroup":            awsJSON(s.listTagsLogGroup),
+		"PutResourcePolicy":           awsJSON(s.putResourcePolicy),
+		"DescribeResourcePolicies":    awsJSON(s.describeResourcePolicies),
+		"DeleteResourcePolicy":        awsJSON(s.deleteResourcePolicy),
+		"StartLiveTail":               s.startLiveTail,
 	}
 }
 

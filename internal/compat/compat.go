@@ -79,6 +79,8 @@ var lambdaTests = []string{"TestLambdaFunctions", "TestLambdaAsyncInvoke", "Test
 
 var lambdaVersionTests = []string{"TestLambdaVersionsAndAliases"}
 
+var layerTests = []string{"TestLambdaLayers", "TestLambdaLayersBoto3"}
+
 const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-second minimum (down to 1)"
 
 // Notes is the hand-maintained compatibility table: service key ("batch", "logs", "lambda") →
@@ -149,32 +151,43 @@ var Notes = map[string]map[string]Note{
 		"DeleteSchedulingPolicy": {Level: Tested, Tests: fairShare},
 	},
 	"lambda": {
-		"CreateFunction": {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{
+		"CreateFunction": {Level: Tested, Tests: append([]string{"TestLambdaImageFunction", "TestLambdaLayers", "TestLambdaCodeFromS3", "TestTerraformReplay"}, lambdaTests...), Ignored: []string{
 			"runtimes: `provided.al2023`, `provided.al2`, `provided` (the package's `bootstrap`), `python3.X` when the host has `python3.X` and `nodejsN.x` when its `node` is version N (barge's own runtime clients, with Lambda's logging, context and error types; TestRuntimesHonest, TestPythonParity, TestNodeParity); other runtimes are refused, naming those the host can run",
-			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); S3 locations are refused",
+			"`Code.ZipFile`, or `PackageType` Image with `Code.ImageUri` (any OCI registry, pulled at creation and pinned to its digest; `ImageConfig` EntryPoint/Command/WorkingDirectory honoured; needs barge's sandbox); `Code.S3Bucket`/`S3Key`/`S3ObjectVersion` when the server has `--s3-endpoint` (an S3-compatible server, read with the server's credentials; refused otherwise)",
+			"`Layers` (at most 5 layer versions, one per layer, the caller's or shared with it) are merged in order and mounted read-only at `/opt` (docs/functions.md, Layers)",
 			"`DeadLetterConfig` (SQS/SNS ARN) is honoured: failed asynchronous events are kept in barge's store as the messages AWS would send (TestLambdaDeadLetter)",
 			"`Publish` publishes a version and answers with it (TestLambdaPublishOnWrite)",
-			"`TracingConfig` is kept and answered (TestLambdaDeployToolCalls; there is no X-Ray); `VpcConfig`, `KMSKeyArn`, `Layers`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart` are ignored; `LoggingConfig` `LogFormat` (Text or JSON) and `ApplicationLogLevel` reach the runtime (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), barge's own START/END/REPORT lines stay text and `SystemLogLevel` is kept but not applied",
+			"`TracingConfig` is kept and answered (TestLambdaDeployToolCalls; there is no X-Ray); `VpcConfig`, `KMSKeyArn`, `FileSystemConfigs`, `CodeSigningConfigArn`, `Architectures`, `EphemeralStorage`, `SnapStart` are ignored; `LoggingConfig` `LogFormat` (Text or JSON) and `ApplicationLogLevel` reach the runtime (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), barge's own START/END/REPORT lines stay text and `SystemLogLevel` is kept but not applied",
 		}},
 		"AddPermission": {Level: Tested, Tests: []string{"TestLambdaPermissions"}, Ignored: []string{
 			"statements are stored and enforced for Invoke by another account (a function ARN of its region): allowed when a statement names that account, its root or an IAM ARN in it, or *; service principals are stored; `SourceArn`/`SourceAccount` conditions are stored, not evaluated; `PrincipalOrgID` and `EventSourceToken` are ignored",
 		}},
-		"GetPolicy":                {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
-		"RemovePermission":         {Level: Tested, Tests: []string{"TestLambdaPermissions"}},
-		"GetFunction":              {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a link to the package's zip on barge, signed and valid for 10 minutes like Lambda's presigned S3 URL (`RepositoryType` S3; TestLambdaDeployToolCalls); image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
-		"GetFunctionConfiguration": {Level: Partial},
-		"ListFunctions":            {Level: Tested, Tests: append([]string{"TestLambdaDeployToolCalls"}, lambdaTests...), Ignored: []string{"`FunctionVersion=ALL` lists the published versions after each function's $LATEST; `MasterRegion` is ignored"}},
-		"DeleteFunction":           {Level: Tested, Tests: lambdaTests},
-		"UpdateFunctionCode":       {Level: Tested, Tests: append([]string{"TestLambdaImageFunction"}, lambdaTests...), Ignored: []string{"`ZipFile`, or `ImageUri` for image functions; `Publish` publishes a version; `DryRun`, `RevisionId`, `Architectures` and S3 sources are ignored or refused"}},
+		"GetPolicy":                    {Level: Tested, Tests: []string{"TestLambdaPermissions", "TestLambdaDeployOpsBoto3", "TestTerraformReplay"}},
+		"RemovePermission":             {Level: Tested, Tests: []string{"TestLambdaPermissions", "TestLambdaDeployOpsBoto3", "TestTerraformReplay"}},
+		"GetFunctionCodeSigningConfig": {Level: Tested, Tests: []string{"TestTerraformReplay", "TestLambdaDeployOpsBoto3"}, Ignored: []string{"barge has no code signing configurations: a function never has one (`CodeSigningConfigArn` empty), the answer Terraform's provider reads"}},
+		"PublishLayerVersion":          {Level: Tested, Tests: layerTests, Ignored: []string{"`Content.ZipFile`, or `Content.S3Bucket`/`S3Key` with `--s3-endpoint` (TestLambdaCodeFromS3); stored unpacked; `CompatibleRuntimes` and `CompatibleArchitectures` are recorded and used by the listings' filters"}},
+		"GetLayerVersion":              {Level: Tested, Tests: layerTests, Ignored: []string{"`Content.Location` is a signed link to the version's zip on barge, valid 10 minutes"}},
+		"GetLayerVersionByArn":         {Level: Tested, Tests: layerTests},
+		"ListLayers":                   {Level: Tested, Tests: layerTests, Ignored: []string{"the caller's own layers only (AWS lists those of the caller's account too)"}},
+		"ListLayerVersions":            {Level: Tested, Tests: layerTests, Ignored: []string{"newest first; another account's layer lists the versions shared with the caller"}},
+		"DeleteLayerVersion":           {Level: Tested, Tests: layerTests, Ignored: []string{"functions that use the version keep their copy; the version number is never given again"}},
+		"AddLayerVersionPermission":    {Level: Tested, Tests: layerTests, Ignored: []string{"`Principal` an account id or `*`; a statement with `OrganizationId` is kept but grants nobody (barge has no organizations)"}},
+		"GetLayerVersionPolicy":        {Level: Tested, Tests: layerTests},
+		"RemoveLayerVersionPermission": {Level: Tested, Tests: layerTests},
+		"GetFunction":                  {Level: Tested, Tests: lambdaTests, Ignored: []string{"`Code.Location` is a link to the package's zip on barge, signed and valid for 10 minutes like Lambda's presigned S3 URL (`RepositoryType` S3; TestLambdaDeployToolCalls); image functions give `ImageUri` and `ResolvedImageUri` (`RepositoryType` ECR, whatever the registry)"}},
+		"GetFunctionConfiguration":     {Level: Tested, Tests: []string{"TestLambdaDeployToolCalls", "TestLambdaDeployOpsBoto3"}},
+		"ListFunctions":                {Level: Tested, Tests: append([]string{"TestLambdaDeployToolCalls"}, lambdaTests...), Ignored: []string{"`FunctionVersion=ALL` lists the published versions after each function's $LATEST; `MasterRegion` is ignored"}},
+		"DeleteFunction":               {Level: Tested, Tests: lambdaTests},
+		"UpdateFunctionCode":           {Level: Tested, Tests: append([]string{"TestLambdaImageFunction", "TestLambdaCodeFromS3"}, lambdaTests...), Ignored: []string{"`ZipFile`, `S3Bucket`/`S3Key` (with `--s3-endpoint`), or `ImageUri` for image functions; `Publish` publishes a version; `DryRun`, `RevisionId` and `Architectures` are ignored"}},
 		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{
-			"`Role`, `Handler`, `Runtime` (those the host can run), `Description`, `Timeout`, `MemorySize`, `Environment` and `LoggingConfig` are honoured; the other members are ignored",
+			"`Role`, `Handler`, `Runtime` (those the host can run), `Description`, `Timeout`, `MemorySize`, `Environment`, `LoggingConfig`, `TracingConfig` and `Layers` (`[]` removes them; TestLambdaLayers) are honoured; the other members are ignored",
 		}},
 		"PutFunctionConcurrency": {Level: Tested, Tests: lambdaTests, Ignored: []string{"0 throttles every invocation, as in AWS; the account limit is 1000 and barge does not keep 100 unreserved"}},
 		"GetFunctionConcurrency": {Level: Tested, Tests: lambdaTests},
 		"PublishVersion": {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{
 			"publishing without a change since the last version returns that version, as Lambda; `PublishTo` and `RevisionId` are ignored",
 		}},
-		"ListVersionsByFunction":             {Level: Tested, Tests: lambdaVersionTests},
+		"ListVersionsByFunction":             {Level: Tested, Tests: append([]string{"TestTerraformReplay", "TestLambdaDeployOpsBoto3"}, lambdaVersionTests...), Ignored: []string{"`$LATEST` is listed first, by its qualified ARN (`…:$LATEST`), as Lambda lists it"}},
 		"TagResource":                        {Level: Tested, Tests: []string{"TestLambdaTags"}, Ignored: []string{"functions only (by ARN, unqualified); at most 50 tags, `aws:` keys reserved"}},
 		"UntagResource":                      {Level: Tested, Tests: []string{"TestLambdaTags"}},
 		"ListTags":                           {Level: Tested, Tests: []string{"TestLambdaTags"}},
@@ -191,7 +204,7 @@ var Notes = map[string]map[string]Note{
 		"ListFunctionEventInvokeConfigs":     {Level: Tested, Tests: []string{"TestLambdaAccountSettingsAndEventConfigs"}},
 		"GetAccountSettings":                 {Level: Tested, Tests: []string{"TestLambdaAccountSettingsAndEventConfigs"}, Ignored: []string{"`ConcurrentExecutions` is barge's `--function-concurrency`; code-size limits are Lambda's defaults; usage counts $LATEST and every published version"}},
 		"CreateAlias":                        {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{"weighted `RoutingConfig` (one additional published version, weight 0.0–1.0) is honoured per invocation"}},
-		"GetAlias":                           {Level: Partial},
+		"GetAlias":                           {Level: Tested, Tests: []string{"TestLambdaDeployOpsBoto3"}},
 		"UpdateAlias":                        {Level: Tested, Tests: lambdaVersionTests, Ignored: []string{"weighted `RoutingConfig` is honoured; an empty one routes everything to `FunctionVersion` again"}},
 		"DeleteAlias":                        {Level: Tested, Tests: lambdaVersionTests},
 		"ListAliases":                        {Level: Tested, Tests: lambdaVersionTests},
@@ -199,7 +212,7 @@ var Notes = map[string]map[string]Note{
 			"per function only (a `Qualifier` is ignored); a Lambda function destination in the same account and region receives AWS's invocation record as an asynchronous event; other destinations (SQS, SNS, EventBridge, S3) are recorded in the store as `lambda-destination-record` resources, since barge has none of those services",
 		}},
 		"GetFunctionEventInvokeConfig":    {Level: Tested, Tests: []string{"TestLambdaDestinations"}},
-		"DeleteFunctionEventInvokeConfig": {Level: Partial},
+		"DeleteFunctionEventInvokeConfig": {Level: Tested, Tests: []string{"TestLambdaDeployOpsBoto3"}},
 		"DeleteFunctionConcurrency":       {Level: Tested, Tests: lambdaTests},
 		"Invoke": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Event` invocations are queued durably in the store and retried twice after a function error (after 1 s and 2 s; Lambda waits about 1 and 2 minutes), throttled events wait without using attempts, events older than 6 hours are dropped (both configurable with PutFunctionEventInvokeConfig)",
@@ -207,8 +220,9 @@ var Notes = map[string]map[string]Note{
 		}},
 	},
 	"logs": {
-		"DescribeLogStreams": {Level: Partial,
-			Extension: "`logStreamNamePrefix` is also allowed with `orderBy` `LastEventTime` (CloudWatch refuses the combination)"},
+		"DescribeLogStreams": {Level: Tested, Tests: logsClients, Ignored: []string{
+			"`logGroupIdentifier` (a name or a log group ARN) is accepted in place of `logGroupName`",
+		}, Extension: "`logStreamNamePrefix` is also allowed with `orderBy` `LastEventTime` (CloudWatch refuses the combination)"},
 		"GetLogEvents": {Level: Tested, Tests: allClient, Ignored: []string{
 			"`logGroupIdentifier` (a name or a log group ARN) is accepted in place of `logGroupName`",
 			"`unmask` is ignored: barge masks nothing",
@@ -218,24 +232,67 @@ var Notes = map[string]map[string]Note{
 			"`kmsKeyId` and `tags` are stored (not used); `deletionProtectionEnabled` is ignored",
 		}},
 		"DeleteLogGroup": {Level: Tested, Tests: []string{"TestLogsAPI"}},
-		"FilterLogEvents": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
-			"filter patterns of terms, quoted phrases, `?` alternatives and `-` exclusions (case-sensitive), and JSON patterns (`{ $.a.b[0] = \"x*\" && $.n > 5 || $.f = true }`: =, !=, <, >, <=, >= on strings with * wildcards, numbers, true, false, null; no parentheses yet), and space-delimited patterns (`[ip, user, ..., status=4*, bytes>1000]`: \"quoted\" and [bracketed] runs are one field, one `...`)",
-			"events of all (or the named, or prefixed) streams merged by time, in pages; every searched stream is searched completely; `aws logs tail` (CLI v2) works over it; `interleaved` and `unmask` are ignored",
+		"FilterLogEvents": {Level: Tested, Tests: append([]string{"TestLogsAPI", "TestLogsTail", "TestJSONPatternGrouping"}, logsClients...), Ignored: []string{
+			"filter patterns of terms, quoted phrases, `?` alternatives and `-` exclusions (case-sensitive); JSON patterns (`{ ($.a.b[0] = \"x*\" || $.n > 5) && $.f IS TRUE }`: =, !=, <, >, <=, >= on strings with * wildcards, numbers, true, false, null; `IS NULL`, `IS TRUE`, `IS FALSE`, `NOT EXISTS`; && and ||, && binding tighter, grouped with parentheses up to 32 deep; a malformed one answers InvalidParameterException naming `filterPattern`); and space-delimited patterns (`[ip, user, ..., status=4*, bytes>1000]`: \"quoted\" and [bracketed] runs are one field, one `...`); regular expressions (`%…%`) are not supported",
+			"events of all (or the named, or prefixed) streams merged by time, in pages; every searched stream is searched completely; `aws logs tail` (CLI v2, which polls FilterLogEvents) works over it, `--follow` and `--filter-pattern` too (TestLogsTail); `interleaved` and `unmask` are ignored",
 		}},
 		"DescribeLogGroups": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{"`accountIdentifiers`, `includeLinkedAccounts`, `logGroupClass` and `logGroupIdentifiers` are ignored; `metricFilterCount` is 0"}},
-		"PutRetentionPolicy": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
+		"PutRetentionPolicy": {Level: Tested, Tests: append([]string{"TestLogsAPI"}, logsClients...), Ignored: []string{
 			"events older than the retention are hidden from GetLogEvents and FilterLogEvents at once and refused by PutLogEvents; streams whose newest event is past it are deleted every 10 minutes (TestRetention)",
 		}},
-		"DeleteRetentionPolicy": {Level: Partial},
-		"CreateLogStream":       {Level: Tested, Tests: []string{"TestLogsAPI"}},
-		"DeleteLogStream":       {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"DeleteRetentionPolicy": {Level: Tested, Tests: logsClients, Ignored: []string{
+			"events the retention hid are visible again (TestLogsClientsSDK); streams it already deleted stay deleted",
+		}},
+		"CreateLogStream": {Level: Tested, Tests: []string{"TestLogsAPI"}},
+		"DeleteLogStream": {Level: Tested, Tests: []string{"TestLogsAPI"}},
 		"PutLogEvents": {Level: Tested, Tests: []string{"TestLogsAPI"}, Ignored: []string{
 			"AWS's batch rules (1–10,000 events, 1 MiB, chronological, 24 hours); events more than 14 days old (or than the retention) or more than 2 hours ahead are rejected into `rejectedLogEventsInfo`",
 			"barge keeps a stream in time order: events older than the stream's newest are rejected as too old too (CloudWatch accepts them)",
 			"`sequenceToken` is ignored, as CloudWatch now does; `entity` is ignored",
 		}},
+		"PutSubscriptionFilter": {Level: Tested, Tests: append([]string{"TestSubscriptionFilters"}, logsClients...), Ignored: []string{
+			"destinations are barge Lambda functions (`arn:aws:lambda:…`) only; Kinesis, Firehose and CloudWatch Logs destinations are refused with InvalidParameterException naming `destinationArn`",
+			"each batch of matching events goes to the function as one asynchronous invocation (queued durably, retried) of CloudWatch's `awslogs` payload (base64 gzip JSON) — events put with PutLogEvents and jobs' and functions' output alike (TestSubscriptionFilters); at most 2 filters a group (LimitExceededException)",
+			"`roleArn` and `distribution` are stored, not used; `applyOnTransformedLogs`, `emitSystemFields` and `fieldSelectionCriteria` are ignored",
+		}},
+		"DescribeSubscriptionFilters": {Level: Tested, Tests: append([]string{"TestSubscriptionFilters"}, logsClients...), Ignored: []string{
+			"`limit` and `nextToken` are ignored: a group has at most 2 filters, all in one page",
+		}},
+		"DeleteSubscriptionFilter": {Level: Tested, Tests: append([]string{"TestSubscriptionFilters"}, logsClients...)},
+		"TagResource": {Level: Tested, Tests: append([]string{"TestLogsAPI"}, logsClients...), Ignored: []string{
+			"log group ARNs of the caller's account and region only (with or without `:*`); ARNs of other resources (destinations, delivery sources, anomaly detectors) are refused with InvalidParameterException naming `resourceArn`; at most 50 tags a group",
+		}},
+		"UntagResource": {Level: Tested, Tests: append([]string{"TestLogsAPI"}, logsClients...), Ignored: []string{
+			"log group ARNs only, as for TagResource",
+		}},
+		"ListTagsForResource": {Level: Tested, Tests: append([]string{"TestLogsAPI"}, logsClients...), Ignored: []string{
+			"log group ARNs only, as for TagResource; an untagged group answers `tags: {}`",
+		}},
+		"TagLogGroup":      {Level: Tested, Tests: logsClients, Ignored: []string{"deprecated by AWS in favour of TagResource; the same tags"}},
+		"UntagLogGroup":    {Level: Tested, Tests: logsClients, Ignored: []string{"deprecated by AWS in favour of UntagResource; the same tags"}},
+		"ListTagsLogGroup": {Level: Tested, Tests: logsClients, Ignored: []string{"deprecated by AWS in favour of ListTagsForResource; the same tags"}},
+		"PutResourcePolicy": {Level: Tested, Tests: logsClients, Ignored: []string{
+			"resource policies are stored per account and region and returned, not enforced: barge has one principal per account, and no AWS service delivers logs to it",
+			"at most 10 account-scoped policies (LimitExceededException); `policyDocument` must be a JSON object of at most 51,200 characters (its IAM grammar is not checked)",
+			"a policy on a log group (`resourceArn`; one per group) answers a `revisionId`; changing it needs that `expectedRevisionId`, and a stale one answers OperationAbortedException (barge's choice of code); the policy goes when its group is deleted",
+		}},
+		"DescribeResourcePolicies": {Level: Tested, Tests: logsClients, Ignored: []string{
+			"`policyScope` ACCOUNT (the default) lists the account-scoped policies, RESOURCE those on log groups; `resourceArn` the one on that group; pages of `limit` (1–50) with `nextToken`",
+		}},
+		"DeleteResourcePolicy": {Level: Tested, Tests: logsClients, Ignored: []string{
+			"a policy on a log group needs its current `expectedRevisionId`; an unknown policy answers ResourceNotFoundException",
+		}},
+		"StartLiveTail": {Level: Tested, Tests: []string{"TestLiveTailSDK", "TestLiveTailBoto3", "TestLiveTailPoll"}, Ignored: []string{
+			"served as an awsJson1_1 event stream over the HTTP/1.1 response (initial-response, sessionStart, then a sessionUpdate every second; more than 500 events sampled evenly; SessionTimeoutException after 3 hours)",
+			"the operation's host prefix (`stream-`; older SDKs `streaming-`) names no host of a barge endpoint: turn it off — aws-sdk-go-v2: remove the `EndpointHostPrefix` finalize middleware; boto3/botocore: `Config(inject_host_prefix=False)` or the environment's `AWS_DISABLE_HOST_PREFIX_INJECTION=true` — or give barge a DNS name whose `stream-` form resolves to it too",
+			"barge looks at every followed stream each second, so a session over a group of many thousand streams costs the server that much; `aws logs tail` (CLI v2, polling FilterLogEvents) is the alternative (TestLogsTail)",
+			"a session's first bytes come 100 ms after the request: aws-sdk-go-v2 closes the request body as soon as the answer starts and, if Go's transport is still draining it, loses the connection — on loopback an immediate answer lost about one session in five; with aws-sdk-go-v2 v1.92 use one client per concurrent session (its event stream decoder is shared by the client's sessions; the race detector flags overlapping ones)",
+		}, Extension: "`logGroupIdentifiers` may be names as well as ARNs"},
 	},
 }
+
+// logsClients are the tests that drive CloudWatch Logs operations through every kind of client.
+var logsClients = []string{"TestLogsClientsSDK", "TestLogsClientsBoto3", "TestLogsClientsCLI"}
 
 // service is one section of the document.
 type service struct {
@@ -262,8 +319,10 @@ func services() []service {
 		{
 			Key:   "logs",
 			Title: "CloudWatch Logs",
-			Intro: "barge serves the log streams of its jobs (group `/aws/batch/job`) for reading. Operations " +
-				"not implemented answer an `InvalidOperationException` naming the operation.",
+			Intro: "barge keeps the log streams of its jobs (group `/aws/batch/job`) and functions " +
+				"(`/aws/lambda/<name>`) and the groups and streams clients make, with retention, tags, filter patterns, " +
+				"subscription filters to barge functions and resource policies. Operations not implemented answer an " +
+				"`InvalidOperationException` naming the operation.",
 			Ops:         logswire.Operations,
 			Implemented: api.ImplementedLogsOperations(),
 			Notes:       Notes["logs"],

@@ -156,7 +156,7 @@ func (s *Store) FilterEvents(account string, p FilterParams) (FilterResult, erro
 		if len(p.StreamNames) > 0 && !slices.Contains(p.StreamNames, e.name) {
 			continue
 		}
-		found, err := s.scanStream(e, p)
+		found, err := s.scanStream(e, p, after, limit)
 		if err != nil {
 			if skippable(err) {
 				continue
@@ -166,15 +166,9 @@ func (s *Store) FilterEvents(account string, p FilterParams) (FilterResult, erro
 		res.Streams = append(res.Streams, e.name)
 		all = append(all, found...)
 	}
-	order := func(a, b FilteredEvent) int {
-		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), strings.Compare(a.Stream, b.Stream), strings.Compare(a.ID, b.ID))
-	}
-	slices.SortFunc(all, order)
+	slices.SortFunc(all, eventOrder)
 	bytes := 0
 	for _, e := range all {
-		if after != nil && order(e, *after) <= 0 {
-			continue
-		}
 		if len(res.Events) == limit || bytes+len(e.Message)+eventOverhead > maxPageBytes {
 			last := res.Events[len(res.Events)-1]
 			res.NextToken = filterToken(last)
@@ -186,20 +180,28 @@ func (s *Store) FilterEvents(account string, p FilterParams) (FilterResult, erro
 	return res, nil
 }
 
-// scanStream reads one stream's events in the time window that match.
-func (s *Store) scanStream(e streamEntry, p FilterParams) ([]FilteredEvent, error) {
+// scanStream reads one stream's events in the time window that match and come after the page
+// token, at most what one page can hold: a stream's events are in time order, so the page's
+// events from this stream are its first matches after the token, and each page reads on from
+// the token instead of from the start of the window.
+func (s *Store) scanStream(e streamEntry, p FilterParams, after *FilteredEvent, limit int) ([]FilteredEvent, error) {
 	r, err := s.openReaderPath(e.file)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	from := p.Start
+	if after != nil && (from == nil || after.Timestamp > *from) {
+		from = &after.Timestamp
+	}
 	off := r.start
-	if p.Start != nil {
-		if off, err = r.seekTime(*p.Start, r.start, r.end); err != nil {
+	if from != nil {
+		if off, err = r.seekTime(*from, r.start, r.end); err != nil {
 			return nil, err
 		}
 	}
 	var out []FilteredEvent
+	bytes := 0
 	sc := newFwd(r.f, off, r.end)
 	for {
 		line, at, err := sc.next()
@@ -217,10 +219,21 @@ func (s *Store) scanStream(e streamEntry, p FilterParams) ([]FilteredEvent, erro
 			return out, nil
 		}
 		if m := string(msg); p.Match == nil || p.Match(m) {
-			out = append(out, FilteredEvent{Event: Event{Timestamp: ts, IngestionTime: ing, Message: m}, Stream: e.name,
-				ID: r.hdr.id + strconv.FormatInt(at, 10)})
+			fe := FilteredEvent{Event: Event{Timestamp: ts, IngestionTime: ing, Message: m}, Stream: e.name, ID: r.hdr.id + strconv.FormatInt(at, 10)}
+			if after != nil && eventOrder(fe, *after) <= 0 {
+				continue
+			}
+			if bytes += len(m) + eventOverhead; len(out) == limit || bytes > maxPageBytes {
+				return out, nil // the page is full whatever the other streams hold
+			}
+			out = append(out, fe)
 		}
 	}
+}
+
+// eventOrder is the order FilterLogEvents returns events in: by time, then stream, then place.
+func eventOrder(a, b FilteredEvent) int {
+	return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), strings.Compare(a.Stream, b.Stream), strings.Compare(a.ID, b.ID))
 }
 
 func filterToken(e FilteredEvent) string {

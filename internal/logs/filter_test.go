@@ -46,7 +46,7 @@ func TestCompilePattern(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{`{ ($.a = 1) }`, `{ level = 1 }`, "[..., a, ...]", "[a b]", "[n>x]", `"unclosed`} {
+	for _, bad := range []string{`{ ($.a = 1 }`, `{ level = 1 }`, "[..., a, ...]", "[a b]", "[n>x]", `"unclosed`} {
 		if _, err := CompilePattern(bad); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("%q: %v, want ErrInvalidParameter", bad, err)
 		}
