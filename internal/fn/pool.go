@@ -622,6 +622,9 @@ func (p *Pool) start(ctx context.Context, fn *FunctionSpec, key instanceKey, res
 		res.InitDuration = time.Since(begin)
 		return inst, nil, nil
 	case f := <-inst.api.initErr:
+		// What the runtime printed before it reported the error (its [ERROR] line) belongs in
+		// the tail: wait until it has come through the pipe, as run does for an answer.
+		inst.syncOutput(ctx)
 		r = p.initFailure(fn, inst, res, begin, f.errorType, f.payload, "")
 	case <-inst.exited:
 		msg := "Runtime exited with error: " + exitText(inst.exit)
