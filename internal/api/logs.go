@@ -51,6 +51,9 @@ func ImplementedLogsOperations() []string { return names((&Server{}).logsHandler
 func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, lw.TargetPrefix+".")
+	if i := infoOf(r.Context()); i != nil && ok {
+		i.service, i.operation = "logs", op
+	}
 	if !ok {
 		writeError(w, awserr.New(http.StatusBadRequest, "UnknownOperationException", "X-Amz-Target %q names no operation barge serves", target))
 		return

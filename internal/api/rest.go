@@ -32,6 +32,7 @@ func (s *Server) routeModel(service string, bound func(op string) boundFor, ops 
 			e := notImplemented(op.Name)
 			h = func(w http.ResponseWriter, r *http.Request) { writeError(w, e) }
 		}
+		h = named(service, op.Name, h)
 		key, value, _ := strings.Cut(query, "=")
 		if _, seen := routes[pattern]; !seen {
 			order = append(order, pattern)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/barge-run/barge/internal/fn"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
 )
 
@@ -36,6 +38,8 @@ type Config struct {
 	Lookup func(accessKeyID string) (sigv4.Credential, bool)
 	Logger *slog.Logger
 	Region string
+	// Metrics receives every request's count and duration and is served at /metrics; nil: none.
+	Metrics *metrics.Metrics
 	// MaxInflightBytes bounds the request body bytes read at once across all requests; past it
 	// requests get 503 with Retry-After (0: DefaultMaxInflightBytes).
 	MaxInflightBytes int64
@@ -85,6 +89,10 @@ func New(cfg Config) *Server {
 	}
 	s.mux.HandleFunc("POST /{$}", s.authed("logs", logsBound, s.serveLogs))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	if cfg.Metrics != nil {
+		// Unauthenticated, as Prometheus scrapes: counts and timings, never a tenant's data.
+		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, awserr.New(http.StatusNotFound, "UnknownOperationException",
 			"barge serves no operation at %s %s (AWS Batch is under /v1/, Lambda under /2015-03-31/, CloudWatch Logs is POST / with X-Amz-Target)", r.Method, r.URL.Path))
@@ -98,14 +106,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// request id, as on Lambda.
 	id := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", id)
-	r = r.WithContext(fn.WithRequestID(r.Context(), id))
+	info := &reqInfo{}
+	r = r.WithContext(context.WithValue(fn.WithRequestID(r.Context(), id), infoKey{}, info))
+	sw := &statusWriter{ResponseWriter: w}
+	begin := time.Now()
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-			writeError(w, awserr.Server("internal error"))
+			writeError(sw, awserr.Server("internal error"))
 		}
+		s.observe(r, id, info, sw.status, time.Since(begin))
 	}()
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(sw, r)
 }
 
 type ctxKey struct{}
@@ -151,6 +163,9 @@ func (s *Server) authed(service string, bound boundFor, next http.HandlerFunc) h
 		if err != nil {
 			writeError(w, awserr.As(err))
 			return
+		}
+		if i := infoOf(r.Context()); i != nil {
+			i.account = scope
 		}
 		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: scope, body: body})
 		next(w, r.WithContext(ctx))

@@ -152,6 +152,7 @@ func (e *engine) start(ctx context.Context) error {
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
+	e.registerMetrics(e.s.cfg.Metrics)
 	go e.loop()
 	go e.poll()
 	return nil
@@ -360,8 +361,10 @@ func (e *engine) committer(done chan struct{}) {
 	ctx := context.Background()
 	for b := range e.commits {
 		for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+			begin := time.Now()
 			err := e.db.JobWriteMany(ctx, b.inserts, b.updates)
 			if err == nil {
+				e.s.cfg.Metrics.StoreCommit(time.Since(begin))
 				break
 			}
 			if errors.Is(err, store.ErrFenced) {
@@ -498,6 +501,7 @@ func (e *engine) setStatus(aj *activeJob, st wire.JobStatus) {
 	}
 	d.Status = st
 	e.markDirty(aj)
+	e.s.cfg.Metrics.JobTransition(aj.store.Account, aj.rec.Run.QueueName, string(st))
 	if par := e.arrays[aj.store.ArrayParent]; par != nil && aj.store.ArrayParent != "" {
 		a := par.rec.Run.Array
 		if old != "" {
@@ -702,6 +706,7 @@ func (e *engine) started(id string, sp attemptSpec, proc bexec.Process, startErr
 	a.startedAt = now
 	d := &aj.rec.Detail
 	d.StartedAt = &now
+	e.s.cfg.Metrics.JobStarted(aj.store.Account, aj.rec.Run.QueueName, time.Duration(now-deref(d.CreatedAt))*time.Millisecond)
 	e.setStatus(aj, statusRunning)
 	if a.terminate != "" {
 		e.kill(aj)
@@ -802,6 +807,8 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 	started := a.startedAt
 	if started == 0 {
 		started = now
+	} else if !end.lost {
+		e.s.cfg.Metrics.AttemptEnded(aj.store.Account, aj.rec.Run.QueueName, time.Duration(now-started)*time.Millisecond)
 	}
 	d.Attempts = append(d.Attempts, wire.AttemptDetail{
 		Container: &wire.AttemptContainerDetail{

@@ -17,6 +17,7 @@ import (
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/store"
 )
@@ -84,6 +85,8 @@ type Config struct {
 	// ("" is "local"). LeaseTTL is how long the lease lasts unrenewed (0: 15 s).
 	Holder   string
 	LeaseTTL time.Duration
+	// Metrics receives job transitions and timings and reads the engine's gauges; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Credentials mints the temporary credentials a job attempt gets in its environment, scoped to

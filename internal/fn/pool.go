@@ -25,6 +25,7 @@ import (
 	"github.com/barge-run/barge/internal/account"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
 )
 
@@ -148,6 +149,8 @@ type Config struct {
 	Credentials Credentials
 	// APIEndpoint is barge's API as an instance reaches it (AWS_ENDPOINT_URL); nil or "": none.
 	APIEndpoint func() string
+	// Metrics counts invocations and cold starts and reads the instances gauge; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Credentials mints the temporary credentials a function instance gets in its environment, as
@@ -267,13 +270,33 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Pool{
+	p := &Pool{
 		cfg:      cfg,
 		versions: make(map[instanceKey]*versionState),
 		busyFn:   make(map[fnKey]int),
 		busyAcct: make(map[string]int),
 		all:      make(map[*instance]struct{}),
-	}, nil
+	}
+	cfg.Metrics.Register(metrics.NewGaugeFunc("barge_function_instances", "Function instances alive, idle (warm) or busy (starting or invoking).",
+		[]string{"account", "function", "state"}, p.instanceCounts))
+	return p, nil
+}
+
+// instanceCounts reads the instances gauge.
+func (p *Pool) instanceCounts(emit func(float64, ...string)) {
+	counts := map[[3]string]int{}
+	p.mu.Lock()
+	for inst := range p.all {
+		state := "busy"
+		if inst.idle {
+			state = "idle"
+		}
+		counts[[3]string{inst.key.account, inst.key.name, state}]++
+	}
+	p.mu.Unlock()
+	for k, n := range counts {
+		emit(float64(n), k[0], k[1], k[2])
+	}
 }
 
 // AccountConcurrency is the account-wide limit of concurrent invocations.
@@ -311,14 +334,18 @@ func (p *Pool) Close() error {
 // runtime API listener that could not be bound) or the caller gave up (ctx's error; the
 // instance, which may still be working on the event, is killed). Everything the function did —
 // including errors, timeouts, crashes and init failures — is a Result.
-func (p *Pool) Invoke(ctx context.Context, fn FunctionSpec, payload []byte) (Result, error) {
+func (p *Pool) Invoke(ctx context.Context, fn FunctionSpec, payload []byte) (res Result, err error) {
+	defer func() { p.count(&fn, res, err) }()
 	key := keyOf(&fn) // applies the defaults to fn
 	inst, err := p.acquire(&fn, key)
 	if err != nil {
 		return Result{}, err
 	}
 	cold := inst == nil
-	res := Result{ExecutedVersion: fn.Version, ColdStart: cold, RequestID: RequestID(ctx)}
+	if cold {
+		p.cfg.Metrics.ColdStart(fn.Account, fn.Name)
+	}
+	res = Result{ExecutedVersion: fn.Version, ColdStart: cold, RequestID: RequestID(ctx)}
 	var initFail *Result
 	if cold {
 		inst, initFail, err = p.start(ctx, &fn, key, &res)
@@ -338,6 +365,27 @@ func (p *Pool) Invoke(ctx context.Context, fn FunctionSpec, payload []byte) (Res
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// CountThrottle records an invocation refused before it reached the pool (a function whose
+// reserved concurrency is 0).
+func (p *Pool) CountThrottle(account, function string) {
+	p.cfg.Metrics.Invocation(account, function, "throttled")
+}
+
+// count records an invocation's outcome in the metrics.
+func (p *Pool) count(fn *FunctionSpec, res Result, err error) {
+	outcome := "success"
+	var throttled *ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		outcome = "throttled"
+	case err != nil:
+		outcome = "failed"
+	case res.FunctionError != "":
+		outcome = "error"
+	}
+	p.cfg.Metrics.Invocation(fn.Account, fn.Name, outcome)
 }
 
 // acquire reserves concurrency and returns an idle instance, or nil when one must be started

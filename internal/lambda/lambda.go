@@ -578,6 +578,7 @@ func (s *Service) Invoke(ctx context.Context, account string, in *lw.InvocationR
 	}
 	spec, throttled := s.spec(account, rec)
 	if throttled {
+		s.cfg.Pool.CountThrottle(account, spec.Name)
 		return nil, throttledByReservation()
 	}
 	res, err := s.cfg.Pool.Invoke(ctx, spec, payload)

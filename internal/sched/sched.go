@@ -539,6 +539,22 @@ func (s *Scheduler) Used(ce string) Resources {
 	return Resources{}
 }
 
+// ComputeEnvUsage is a compute environment's capacity and what running jobs hold of it.
+type ComputeEnvUsage struct {
+	Key            string
+	Enabled        bool
+	Capacity, Used Resources
+}
+
+// ComputeEnvs lists every compute environment's usage (for metrics), in no particular order.
+func (s *Scheduler) ComputeEnvs() []ComputeEnvUsage {
+	out := make([]ComputeEnvUsage, 0, len(s.ces))
+	for _, c := range s.ces {
+		out = append(out, ComputeEnvUsage{Key: c.Key, Enabled: c.Enabled, Capacity: c.Capacity, Used: c.used})
+	}
+	return out
+}
+
 // lane is a queue's order of jobs during a pass: the queue (FIFO) or one share (fair share).
 type lane struct {
 	sh       *share

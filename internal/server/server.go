@@ -29,6 +29,7 @@ import (
 	"github.com/barge-run/barge/internal/image"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
@@ -165,6 +166,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if opts.VolumeRoots, err = batch.CheckVolumeRoots(opts.VolumeRoots, opts.DataDir); err != nil {
 		return nil, err
 	}
+	m := metrics.New()
 	var code lambda.CodeSource
 	if opts.S3Endpoint != "" {
 		if code, err = lambda.NewS3Source(ctx, opts.S3Endpoint, opts.Region); err != nil {
@@ -227,6 +229,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
 		DataDir: opts.DataDir, VolumeRoots: opts.VolumeRoots, UncheckedVolumes: slices.Contains(opts.UnsafeSandbox, "volumes"),
+		Metrics: m,
 	})
 	if err != nil {
 		s.closeStores()
@@ -244,7 +247,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 	}
 	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region, Credentials: sessions, APIEndpoint: endpoint,
-		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency})
+		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency, Metrics: m})
 	if err != nil {
 		s.batch.Stop()
 		s.closeStores()
@@ -266,7 +269,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 		return sessions.Lookup(key)
 	}, Logger: log.With("component", "api"), Region: opts.Region,
-		MaxInflightBytes: limits.MaxInflightBytes})
+		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m})
 	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {
