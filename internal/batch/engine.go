@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -502,6 +503,11 @@ func (e *engine) setStatus(aj *activeJob, st wire.JobStatus) {
 	d.Status = st
 	e.markDirty(aj)
 	e.s.cfg.Metrics.JobTransition(aj.store.Account, aj.rec.Run.QueueName, string(st))
+	if e.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.s.log.LogAttrs(context.Background(), slog.LevelDebug, "job", slog.String("id", aj.store.ID), slog.String("account", aj.store.Account),
+			slog.String("queue", aj.rec.Run.QueueName), slog.String("from", string(old)), slog.String("to", string(st)),
+			slog.String("reason", d.StatusReason))
+	}
 	if par := e.arrays[aj.store.ArrayParent]; par != nil && aj.store.ArrayParent != "" {
 		a := par.rec.Run.Array
 		if old != "" {
