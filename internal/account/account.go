@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/barge-run/barge/internal/sigv4"
 )
@@ -110,8 +112,9 @@ func LoadOrCreate(dataDir string) (*Set, error) {
 	return Load(dataDir)
 }
 
-// Add appends a new random credential for account to the file of dataDir (creating it) and
-// returns it.
+// Add appends a new random credential for account to the file of dataDir and returns it. A
+// file it creates starts with a credential of DefaultAccount, as a server's first start makes
+// it, so that adding an account to a fresh data directory does not leave it the only one.
 func Add(dataDir, account string) (sigv4.Credential, error) {
 	if !accountRE.MatchString(account) {
 		return sigv4.Credential{}, fmt.Errorf("account id %q must be 12 digits", account)
@@ -121,14 +124,21 @@ func Add(dataDir, account string) (sigv4.Credential, error) {
 	}
 	path := filepath.Join(dataDir, FileName)
 	var f file
-	if b, err := os.ReadFile(path); err == nil {
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(b, &f); err != nil {
 			return sigv4.Credential{}, fmt.Errorf("parse %s: %w", path, err)
 		}
+	case !errors.Is(err, os.ErrNotExist):
+		return sigv4.Credential{}, fmt.Errorf("read credentials: %w", err)
+	case account != DefaultAccount:
+		d := newCredential(DefaultAccount)
+		f.Credentials = append(f.Credentials, entry{d.AccessKeyID, d.SecretAccessKey, d.AccountID})
 	}
-	c := sigv4.Credential{AccessKeyID: "AKIA" + randomString(16, upperDigits), SecretAccessKey: randomString(40, secretChars), AccountID: account}
+	c := newCredential(account)
 	f.Credentials = append(f.Credentials, entry{c.AccessKeyID, c.SecretAccessKey, c.AccountID})
-	b, _ := json.MarshalIndent(f, "", "  ")
+	b, _ = json.MarshalIndent(f, "", "  ")
 	// Write then rename, so a crash never leaves a half-written credentials file.
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
@@ -138,6 +148,11 @@ func Add(dataDir, account string) (sigv4.Credential, error) {
 		return sigv4.Credential{}, err
 	}
 	return c, nil
+}
+
+// newCredential makes a random access key and secret for account.
+func newCredential(account string) sigv4.Credential {
+	return sigv4.Credential{AccessKeyID: "AKIA" + randomString(16, upperDigits), SecretAccessKey: randomString(40, secretChars), AccountID: account}
 }
 
 const (
@@ -154,6 +169,81 @@ func randomString(n int, alphabet string) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// RereadInterval is the least time between two reads of credentials.json by a Live set.
+const RereadInterval = 100 * time.Millisecond
+
+// Live is a data directory's credentials as a running server sees them: a key it does not know
+// makes it read credentials.json again (Reread) if the file changed since it last read it, so
+// that `barge account add` takes effect without a restart. Unknown keys cost a stat of the file;
+// the file is read at most once per RereadInterval.
+type Live struct {
+	dataDir string
+	onNew   func(accountID string) error
+
+	mu  sync.RWMutex
+	set *Set
+
+	rereadMu sync.Mutex // one reread at a time
+	stamp    os.FileInfo
+	readAt   time.Time
+}
+
+// NewLive serves the credentials of dataDir, starting from set (as loaded at start). onNew is
+// called for each account that appears in a later read, before its keys are accepted (the
+// server makes the account's default resources there); nil for none.
+func NewLive(dataDir string, set *Set, onNew func(accountID string) error) *Live {
+	return &Live{dataDir: dataDir, set: set, onNew: onNew}
+}
+
+// Lookup finds a credential by access key id among those last read.
+func (l *Live) Lookup(accessKeyID string) (sigv4.Credential, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.set.Lookup(accessKeyID)
+}
+
+// Reread reads credentials.json again if it changed since the last read (and that read is
+// RereadInterval old), then looks accessKeyID up. For keys Lookup did not find.
+func (l *Live) Reread(accessKeyID string) (sigv4.Credential, bool) {
+	l.rereadMu.Lock()
+	defer l.rereadMu.Unlock()
+	if c, ok := l.Lookup(accessKeyID); ok {
+		return c, true // another reread found it meanwhile
+	}
+	fi, err := os.Stat(filepath.Join(l.dataDir, FileName))
+	if err != nil || sameFile(fi, l.stamp) || time.Since(l.readAt) < RereadInterval {
+		return sigv4.Credential{}, false
+	}
+	l.readAt = time.Now()
+	set, err := Load(l.dataDir)
+	if err != nil {
+		return sigv4.Credential{}, false // a broken edit: keep serving what was read before
+	}
+	if l.onNew != nil {
+		known := map[string]bool{}
+		for _, a := range l.set.Accounts() {
+			known[a] = true
+		}
+		for _, a := range set.Accounts() {
+			if !known[a] {
+				if err := l.onNew(a); err != nil {
+					return sigv4.Credential{}, false // tried again on the next unknown key
+				}
+			}
+		}
+	}
+	l.stamp = fi
+	l.mu.Lock()
+	l.set = set
+	l.mu.Unlock()
+	return set.Lookup(accessKeyID)
+}
+
+// sameFile reports whether a and b describe the same file unchanged (Add replaces it by rename).
+func sameFile(a, b os.FileInfo) bool {
+	return b != nil && os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 // Scope is the key of what one account owns in one region: resources, jobs, functions and logs

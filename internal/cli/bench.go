@@ -36,7 +36,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	arraySize := fs.Int("array-size", 2000, "efficiency: children in the array")
 	arraySlots := fs.Int("array-slots", 32, "efficiency: vCPU slots of its compute environment")
 	arraySleep := fs.Duration("array-sleep", 50*time.Millisecond, "efficiency: how long each child sleeps")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (client and, without --endpoint, server) while measuring")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` of this process (client and, without --endpoint, server) while measuring")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

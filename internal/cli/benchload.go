@@ -26,7 +26,7 @@ func cmdBenchLoad(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench-load", flag.ContinueOnError)
 	clients := fs.Int("clients", bench.DefaultLoadClients, "concurrent clients")
 	duration := fs.Duration("duration", bench.DefaultLoadDuration, "how long the clients call")
-	endpoint := fs.String("endpoint", "", "load the barge at this URL (default: a `barge server` child process with a temporary data directory)")
+	endpoint := fs.String("endpoint", "", "load the barge at this `URL` (default: a barge server child process with a temporary data directory)")
 	dataDir := fs.String("data-dir", envOr("BARGE_DATA_DIR", ".barge"), "with --endpoint: data directory to read the credential from when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
 	serverPid := fs.Int("server-pid", 0, "with --endpoint: the server's pid, to report its memory")
 	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "AWS region")

@@ -26,7 +26,7 @@ func cmdBenchLogs(ctx context.Context, args []string, out io.Writer) error {
 	runs := fs.Int("runs", bench.DefaultLogsRuns, "runs of each query (p50, p95 and max over them)")
 	ingestRuns := fs.Int("ingest-runs", bench.DefaultLogsIngestRuns, "ingest rounds, each floor then barge")
 	asJSON := fs.Bool("json", false, "print the result as JSON (durations in nanoseconds) instead of tables")
-	endpoint := fs.String("endpoint", "", "measure the barge at this URL (default: a `barge server` child process with a temporary data directory)")
+	endpoint := fs.String("endpoint", "", "measure the barge at this `URL` (default: a barge server child process with a temporary data directory)")
 	dataDir := fs.String("data-dir", envOr("BARGE_DATA_DIR", ".barge"), "with --endpoint: data directory to read the credential from when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
 	serverPid := fs.Int("server-pid", 0, "with --endpoint: the server's pid, to report its CPU time")
 	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "AWS region")

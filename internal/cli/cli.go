@@ -20,99 +20,89 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	"github.com/barge-run/barge/internal/server"
 )
 
-// Main runs the command line and returns the process exit code.
+// Main runs the command line and returns the process exit code: 0, 1 when the command failed
+// (a job it follows FAILED, the server cannot be reached, an API error), 2 for a usage error.
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
-	cmds := map[string]func(context.Context, []string, io.Writer) error{
-		"server":    cmdServer,
-		"env":       cmdEnv,
-		"account":   cmdAccount,
-		"submit":    cmdSubmit,
-		"jobs":      cmdJobs,
-		"describe":  cmdDescribe,
-		"logs":      cmdLogs,
-		"cancel":    cmdCancel,
-		"terminate": cmdTerminate,
-		"bench":     cmdBench,
-		"doctor":    cmdDoctor,
-		"backup":    cmdBackup,
-		"deploy":    cmdDeploy,
-		"invoke":    cmdInvoke,
-		"runtime":   cmdRuntime,
-
-		"bench-lambda": cmdBenchLambda,
-		"bench-load":   cmdBenchLoad,
-		"bench-logs":   cmdBenchLogs,
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return help(args[1:], stdout, stderr)
 	}
-	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" {
-		usage(stdout)
-		return 0
-	}
-	cmd, ok := cmds[name]
+	c, rest, ok := lookupCommand(args)
 	if !ok {
-		fmt.Fprintf(stderr, "barge: unknown command %q\n\n", name)
+		if subs := subcommands(args[0]); len(subs) > 0 {
+			fmt.Fprintf(stderr, "barge %s: which one? %s\n", args[0], strings.Join(subs, ", "))
+			return 2
+		}
+		fmt.Fprintf(stderr, "barge: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd(ctx, args[1:], stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "barge %s: %v\n", name, err)
-			return 2
-		}
-		fmt.Fprintf(stderr, "barge %s: %v\n", name, err)
+	return exitCode(c.name, c.run(ctx, rest, stdout), stderr)
+}
+
+// help prints the overview, or one command's help.
+func help(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return 0
+	}
+	c, _, ok := lookupCommand(args)
+	if !ok {
+		fmt.Fprintf(stderr, "barge help: unknown command %q\n", strings.Join(args, " "))
+		return 2
+	}
+	fs, err := flagSetOf(c)
+	if err != nil {
+		fmt.Fprintf(stderr, "barge help: %v\n", err)
 		return 1
 	}
+	printCommandHelp(stdout, fs)
 	return 0
+}
+
+// subcommands lists the commands whose name starts with the word first ("account add").
+func subcommands(first string) []string {
+	var out []string
+	for _, c := range commands() {
+		if f := strings.Fields(c.name); len(f) > 1 && f[0] == first {
+			out = append(out, "barge "+c.name+" "+c.args)
+		}
+	}
+	return out
+}
+
+// exitCode prints a command's error as one line and maps it to the exit code.
+func exitCode(name string, err error, stderr io.Writer) int {
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "barge %s: %v\n", name, err)
+		return 2
+	case errors.Is(err, context.Canceled):
+		return 130 // interrupted (Ctrl-C), as a shell reports it
+	}
+	if msg, ok := unreachable(err); ok {
+		fmt.Fprintln(stderr, msg)
+		return 1
+	}
+	fmt.Fprintf(stderr, "barge %s: %v\n", name, err)
+	return 1
 }
 
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `barge — self-hosted AWS Batch and Lambda
-
-Usage:
-  barge server     [--addr 127.0.0.1:7700] [--data-dir .barge]   run the server
-  barge env        [--addr …] [--data-dir …]                     print AWS_* exports for clients
-  barge account add <12-digit id> [--data-dir …]                 add an account and print its key
-  barge doctor                                                   what this host offers for isolation
-  barge backup     [--data-dir …] <new directory>                 a consistent copy of a (running) server's data
-  barge deploy     [--runtime r] [--handler h] [--env K=V] <function> <zip | dir | executable>   create or update a function
-  barge invoke     [--qualifier q] [--event] [--logs] <function> [payload]
-
-  barge submit     [--queue default] [--definition name | --image ref] [--name n] [--vcpus 1] [--memory 512] [-- command…]
-  barge jobs       [--queue default] [--status RUNNING|…|all]
-  barge jobs watch <jobId>                                       follow a job; an array as a progress bar
-  barge describe   <jobId>…
-  barge logs       [-f] <jobId>
-  barge cancel     <jobId> [--reason …]
-  barge terminate  <jobId> [--reason …]
-  barge bench      [--only submit|e2e] [--jobs N] [--concurrency 32] [--slots N] [--endpoint URL]   measure throughput
-  barge bench-lambda [--peer /tmp/aws-lambda-rie] [--n 2000] [--endpoint URL]                           measure Lambda invokes
-  barge runtime install node-sdk|python-boto3 [--dir DIR]                                              the AWS SDK for Node.js (npm) or Python (Debian's boto3) functions
-  barge bench-load [--clients 100] [--duration 60s] [--endpoint URL]                                   many clients, mixed Batch, Lambda and Logs calls
-  barge bench-logs [--events 1000000] [--writers 4] [--runs 5] [--json] [--endpoint URL]               PutLogEvents ingest, FilterLogEvents latency
-
-Client commands read the endpoint and credentials from AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID /
-AWS_SECRET_ACCESS_KEY when set, else from --addr and --data-dir (env BARGE_ADDR, BARGE_DATA_DIR).
-`)
-}
 
 // commonFlags are the flags every command shares: where the server and its data are.
 type commonFlags struct {
@@ -143,19 +133,6 @@ func envOr(key, def string) string {
 	return def
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
-			fs.PrintDefaults()
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	return nil
-}
-
 func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var c commonFlags
@@ -166,7 +143,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	fnConcurrency := fs.Int("function-concurrency", 1000, "account-wide limit of concurrent function invocations")
 	isolation := fs.String("isolation", "auto", "auto: sandbox jobs and functions when the host allows (Linux, root, cgo), else run them as plain processes with a warning; sandbox: refuse to start without one; none: plain processes")
 	var insecure stringList
-	fs.Var(&insecure, "insecure-registry", "registry host:port to pull images from over plain HTTP (repeatable; loopback registries always are)")
+	fs.Var(&insecure, "insecure-registry", "registry `HOST:PORT` to pull images from over plain HTTP (repeatable; loopback registries always are)")
 	allowPrivileged := fs.Bool("allow-privileged", false, "let job definitions ask for privileged containers (all capabilities, the host's devices)")
 	pidsLimit := fs.Int64("pids-limit", 1024, "most processes one job or function instance may have")
 	var volumeRoots stringList
@@ -183,6 +160,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	s3Endpoint := fs.String("s3-endpoint", "", "fetch Lambda code and layers given as S3Bucket/S3Key from this S3-compatible `URL` (path-style, with the server's own AWS credentials from its environment; every account can then deploy any object those credentials read); none: S3 locations are refused")
 	limits := limitFlags(fs)
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
+	logLevel := fs.String("log-level", "info", "server log level: debug (adds a line per API request and per job transition), info, warn or error")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -201,23 +179,16 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 			unsafeList = append(unsafeList, name)
 		}
 	}
-	if *pprofAddr != "" {
-		ln, err := net.Listen("tcp", *pprofAddr)
-		if err != nil {
-			return fmt.Errorf("pprof: %w", err)
-		}
-		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
-			ln.Close()
-			return usageError{"--pprof must be a loopback address"}
-		}
-		// The profiling handlers live on their own mux and listener, never on the API's.
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go http.Serve(ln, mux)
+	if err := servePprof(*pprofAddr); err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// `go run` dies of SIGTERM without passing it on: the server then follows its parent.
+	stopWithGoRun()
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError{"--log-level must be debug, info, warn or error"}
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	s, err := server.Start(ctx, server.Options{Addr: c.addr, DataDir: c.dataDir, Region: c.resolveRegion(), Logger: logger, KillGrace: *grace, ReserveAfter: reserveAfterOption(*reserveAfter),
 		FunctionIdle: *fnIdle, FunctionConcurrency: *fnConcurrency, Isolation: *isolation,
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
@@ -232,51 +203,25 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	return errors.Join(werr, s.Close())
 }
 
-func cmdEnv(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("env", flag.ContinueOnError)
-	var c commonFlags
-	c.register(fs)
-	acct := fs.String("account", "", "account id (default: the first in credentials.json)")
-	if err := parse(fs, args); err != nil {
-		return err
+// servePprof serves Go's profiling endpoints on addr, a loopback address ("": none).
+func servePprof(addr string) error {
+	if addr == "" {
+		return nil
 	}
-	creds, err := account.Load(c.dataDir)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%w (start the server once with this --data-dir to create it)", err)
+		return fmt.Errorf("pprof: %w", err)
 	}
-	cred := creds.First()
-	if *acct != "" {
-		var ok bool
-		if cred, ok = creds.ForAccount(*acct); !ok {
-			return fmt.Errorf("no credential for account %s in %s", *acct, c.dataDir)
-		}
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		ln.Close()
+		return usageError{"--pprof must be a loopback address"}
 	}
-	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=http://%s\n", c.addr)
-	fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", cred.AccessKeyID)
-	fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", cred.SecretAccessKey)
-	fmt.Fprintf(out, "export AWS_REGION=%s\n", c.resolveRegion())
-	fmt.Fprintf(out, "export AWS_DEFAULT_REGION=%s\n", c.region)
-	return nil
-}
-
-func cmdAccount(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		return usageError{"usage: barge account add <12-digit account id>"}
-	}
-	fs := flag.NewFlagSet("account add", flag.ContinueOnError)
-	var c commonFlags
-	c.register(fs)
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"usage: barge account add <12-digit account id>"}
-	}
-	cred, err := account.Add(c.dataDir, fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "account %s: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n(restart the server to load it)\n", cred.AccountID, cred.AccessKeyID, cred.SecretAccessKey)
+	// The profiling handlers live on their own mux and listener, never on the API's.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go http.Serve(ln, mux)
 	return nil
 }
 

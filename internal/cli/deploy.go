@@ -31,7 +31,7 @@ func cmdDeploy(ctx context.Context, args []string, out io.Writer) error {
 	timeout := fset.Int("timeout", 3, "Timeout in seconds")
 	role := fset.String("role", "arn:aws:iam::000000000000:role/barge", "execution role ARN (recorded)")
 	var env envList
-	fset.Var(&env, "env", "KEY=VALUE environment variable (repeatable)")
+	fset.Var(&env, "env", "`KEY=VALUE` environment variable (repeatable)")
 	if err := parse(fset, args); err != nil {
 		return err
 	}
@@ -42,6 +42,12 @@ func cmdDeploy(ctx context.Context, args []string, out io.Writer) error {
 	pkg, err := packagePath(path)
 	if err != nil {
 		return err
+	}
+	if err := checkEntryPoint(pkg, *runtime, *handler); err != nil {
+		if errors.As(err, new(usageError)) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	vars := map[string]string{}
 	for _, kv := range env {

@@ -19,7 +19,7 @@ func cmdInvoke(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)
-	qualifier := fs.String("qualifier", "", "version or alias")
+	qualifier := fs.String("qualifier", "", "`VERSION` or alias")
 	async := fs.Bool("event", false, "invoke asynchronously (InvocationType Event)")
 	logs := fs.Bool("logs", false, "print the invocation's log tail to stderr")
 	if err := parse(fs, args); err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -128,16 +127,16 @@ func cmdSubmit(ctx context.Context, args []string, out io.Writer) error {
 	var c commonFlags
 	c.register(fs)
 	queue := fs.String("queue", "default", "job queue")
-	def := fs.String("definition", "", "job definition (name, name:revision or ARN); default: an ad-hoc one registered on demand")
-	name := fs.String("name", "", "job name (default: the command's first word)")
-	vcpus := fs.String("vcpus", "", "VCPU requirement override")
-	memory := fs.String("memory", "", "MEMORY requirement override (MiB)")
+	def := fs.String("definition", "", "job definition (`NAME`, name:revision or ARN); default: an ad-hoc one registered on demand")
+	name := fs.String("name", "", "job `NAME` (default: the command's first word)")
+	vcpus := fs.String("vcpus", "", "VCPU requirement override (`N`)")
+	memory := fs.String("memory", "", "MEMORY requirement override (`MiB`)")
 	attempts := fs.Int("attempts", 0, "retry attempts (1-10)")
 	timeout := fs.Int("timeout", 0, "attempt timeout in seconds")
-	img := fs.String("image", "", "run in this OCI image (an ad-hoc definition per image; the command, if any, replaces its CMD)")
+	img := fs.String("image", "", "run in this OCI image `REF` (an ad-hoc definition per image; the command, if any, replaces its CMD)")
 	var env envList
-	fs.Var(&env, "env", "KEY=VALUE environment override (repeatable)")
-	if err := parse(fs, args); err != nil {
+	fs.Var(&env, "env", "`KEY=VALUE` environment override (repeatable)")
+	if err := parseLeading(fs, args); err != nil {
 		return err
 	}
 	command := fs.Args()
@@ -240,9 +239,6 @@ func ensureAdhocDefinition(ctx context.Context, cl *clients, image string) (stri
 }
 
 func cmdJobs(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && args[0] == "watch" {
-		return cmdWatch(ctx, args[1:], out)
-	}
 	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)
@@ -316,169 +312,4 @@ func cmdDescribe(ctx context.Context, args []string, out io.Writer) error {
 	pretty.WriteByte('\n')
 	_, err = out.Write(pretty.Bytes())
 	return err
-}
-
-func cmdLogs(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
-	var c commonFlags
-	c.register(fs)
-	follow := fs.Bool("f", false, "follow until the job finishes")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"usage: barge logs [-f] <jobId>"}
-	}
-	cl, err := c.clients()
-	if err != nil {
-		return err
-	}
-	id := fs.Arg(0)
-	stream, status, err := jobStream(ctx, cl, id)
-	if err != nil {
-		return err
-	}
-	// Wait for the first attempt to get a stream when following a job that has not started.
-	for stream == "" && *follow && !finished(status) {
-		if err := pause(ctx); err != nil {
-			return err
-		}
-		if stream, status, err = jobStream(ctx, cl, id); err != nil {
-			return err
-		}
-	}
-	if stream == "" {
-		return fmt.Errorf("job %s has not started yet (status %s)", id, status)
-	}
-	var token *string
-	for {
-		res, err := cl.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
-			LogGroupName: aws.String("/aws/batch/job"), LogStreamName: aws.String(stream),
-			StartFromHead: aws.Bool(true), NextToken: token,
-		})
-		if err != nil {
-			// A stream exists only once the attempt printed something, as in CloudWatch.
-			var nf interface{ ErrorCode() string }
-			if errors.As(err, &nf) && nf.ErrorCode() == "ResourceNotFoundException" {
-				if !*follow || finished(status) {
-					return nil
-				}
-				if err := pause(ctx); err != nil {
-					return err
-				}
-				if _, status, err = jobStream(ctx, cl, id); err != nil {
-					return err
-				}
-				continue
-			}
-			return apiError(err)
-		}
-		for _, ev := range res.Events {
-			fmt.Fprintln(out, aws.ToString(ev.Message))
-		}
-		more := aws.ToString(res.NextForwardToken) != aws.ToString(token)
-		token = res.NextForwardToken
-		if more {
-			continue
-		}
-		if !*follow || finished(status) {
-			return nil
-		}
-		if err := pause(ctx); err != nil {
-			return err
-		}
-		// The job's status is read after the page so the last lines are never missed.
-		newStream, st, err := jobStream(ctx, cl, id)
-		if err != nil {
-			return err
-		}
-		status = st
-		if newStream != stream && newStream != "" {
-			stream, token = newStream, nil // a retry writes a new stream
-		}
-	}
-}
-
-func finished(st types.JobStatus) bool {
-	return st == types.JobStatusSucceeded || st == types.JobStatusFailed
-}
-
-func pause(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(250 * time.Millisecond):
-		return nil
-	}
-}
-
-func jobStream(ctx context.Context, cl *clients, id string) (string, types.JobStatus, error) {
-	res, err := cl.batch.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: []string{id}})
-	if err != nil {
-		return "", "", apiError(err)
-	}
-	if len(res.Jobs) == 0 {
-		return "", "", fmt.Errorf("no such job: %s", id)
-	}
-	j := res.Jobs[0]
-	stream := ""
-	if j.Container != nil {
-		stream = aws.ToString(j.Container.LogStreamName)
-	}
-	return stream, j.Status, nil
-}
-
-func cmdCancel(ctx context.Context, args []string, out io.Writer) error {
-	return stopCommand(ctx, "cancel", args, out)
-}
-
-func cmdTerminate(ctx context.Context, args []string, out io.Writer) error {
-	return stopCommand(ctx, "terminate", args, out)
-}
-
-func stopCommand(ctx context.Context, verb string, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	var c commonFlags
-	c.register(fs)
-	reason := fs.String("reason", "", "reason recorded on the job")
-	// Accept flags before or after the job id.
-	var ids []string
-	rest := args
-	for {
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		ids = append(ids, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(ids) == 0 {
-		return usageError{fmt.Sprintf("usage: barge %s <jobId> [--reason …]", verb)}
-	}
-	if *reason == "" {
-		if verb == "cancel" {
-			*reason = "Cancelled by user via barge"
-		} else {
-			*reason = "Terminated by user via barge"
-		}
-	}
-	cl, err := c.clients()
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		var err error
-		if verb == "cancel" {
-			_, err = cl.batch.CancelJob(ctx, &batch.CancelJobInput{JobId: aws.String(id), Reason: reason})
-		} else {
-			_, err = cl.batch.TerminateJob(ctx, &batch.TerminateJobInput{JobId: aws.String(id), Reason: reason})
-		}
-		if err != nil {
-			return apiError(err)
-		}
-		fmt.Fprintf(out, "%s: %s requested\n", id, verb)
-	}
-	return nil
 }

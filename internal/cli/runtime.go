@@ -26,23 +26,6 @@ const DefaultPythonSDKDir = "/usr/local/lib/barge/python"
 var pythonSDKPackages = []string{"python3-boto3", "python3-botocore", "python3-s3transfer", "python3-jmespath",
 	"python3-dateutil", "python3-six", "python3-urllib3"}
 
-const runtimeUsage = "usage: barge runtime install node-sdk|python-boto3 [--dir DIR]"
-
-// cmdRuntime installs what Lambda's interpreted runtimes bring besides the interpreter: the AWS
-// SDK. Running it again refreshes it.
-func cmdRuntime(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) < 2 || args[0] != "install" {
-		return usageError{runtimeUsage}
-	}
-	switch args[1] {
-	case "node-sdk":
-		return installNodeSDK(ctx, args[2:], out)
-	case "python-boto3":
-		return installPythonSDK(ctx, args[2:], out)
-	}
-	return usageError{runtimeUsage}
-}
-
 // installPythonSDK unpacks the distribution's boto3 (Debian packages, fetched with apt-get
 // download) into its own directory, which barge's Python runtime puts on sys.path after the
 // function's code: boto3 for every python3.X function whether or not the host's Python has it.

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 )
 
 // cmdWatch follows one job until it finishes: for an array, a progress bar of its children by
-// status; for a single job, its status changes.
+// status; for a single job, its status. On a terminal it redraws one live line; otherwise it
+// prints a line per change. It exits 1 when the job FAILED.
 func cmdWatch(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("jobs watch", flag.ContinueOnError)
 	var c commonFlags
@@ -31,26 +31,21 @@ func cmdWatch(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	id := fs.Arg(0)
-	last := ""
+	live := newLiveLine(out)
+	defer live.end()
+	start := time.Now()
 	for {
-		res, err := cl.batch.DescribeJobs(ctx, &batch.DescribeJobsInput{Jobs: []string{id}})
+		j, err := describeJob(ctx, cl, id)
 		if err != nil {
-			return apiError(err)
+			return err
 		}
-		if len(res.Jobs) == 0 {
-			return fmt.Errorf("no such job: %s", id)
-		}
-		j := res.Jobs[0]
 		line := watchLine(j)
-		if line != last {
-			fmt.Fprintln(out, line)
-			last = line
+		if live.tty && !finished(j.Status) {
+			line += fmt.Sprintf("  %s", time.Since(start).Round(time.Second))
 		}
+		live.show(line)
 		if finished(j.Status) {
-			if j.Status == types.JobStatusFailed && aws.ToString(j.StatusReason) != "" {
-				fmt.Fprintf(out, "reason: %s\n", aws.ToString(j.StatusReason))
-			}
-			return nil
+			return outcome(j) // FAILED: the error, on stderr, gives the reason
 		}
 		select {
 		case <-ctx.Done():
@@ -60,8 +55,8 @@ func cmdWatch(ctx context.Context, args []string, out io.Writer) error {
 	}
 }
 
-// watchLine renders a job's state: "[#####.....] 50% 500/1000 SUCCEEDED=500 RUNNING=2 …" for an
-// array, the status for a single job.
+// watchLine renders a job's state: "[#####.....]  50% 500/1000 SUCCEEDED=500 RUNNING=2 (RUNNING)"
+// for an array, "name STATUS" for a single job.
 func watchLine(j types.JobDetail) string {
 	ap := j.ArrayProperties
 	if ap == nil || ap.Size == nil {
@@ -72,7 +67,7 @@ func watchLine(j types.JobDetail) string {
 	const width = 30
 	filled := 0
 	if size > 0 {
-		filled = done * width / size
+		filled = min(done, size) * width / size
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s%s] %3d%% %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*done/max(size, 1), done, size)
@@ -81,6 +76,64 @@ func watchLine(j types.JobDetail) string {
 			fmt.Fprintf(&b, " %s=%d", st, n)
 		}
 	}
-	fmt.Fprintf(&b, " (%s)", j.Status)
+	fmt.Fprintf(&b, " (%s)", arrayStatus(j))
 	return b.String()
+}
+
+// arrayStatus is what an array job is doing. AWS keeps an array's parent PENDING until its
+// last child ends (its statuses are SUBMITTED, PENDING, SUCCEEDED and FAILED), so the parent's
+// own status says nothing of children at work: while it has not ended, the array is RUNNING when
+// a child starts or runs, RUNNABLE when one waits for capacity.
+func arrayStatus(j types.JobDetail) types.JobStatus {
+	sum := j.ArrayProperties.StatusSummary
+	switch {
+	case finished(j.Status):
+		return j.Status
+	case sum["RUNNING"]+sum["STARTING"] > 0:
+		return types.JobStatusRunning
+	case sum["RUNNABLE"] > 0:
+		return types.JobStatusRunnable
+	}
+	return j.Status
+}
+
+// liveLine writes a changing status line: on a terminal it redraws one line in place, elsewhere
+// (a file, a pipe, a CI log) it prints each new state on a line of its own.
+type liveLine struct {
+	w     io.Writer
+	tty   bool
+	cols  int
+	last  string
+	drawn bool // a line is on screen and not ended by a newline yet
+}
+
+func newLiveLine(w io.Writer) *liveLine {
+	cols, tty := terminalWidth(w)
+	return &liveLine{w: w, tty: tty, cols: cols}
+}
+
+// show writes line if it differs from the last one.
+func (l *liveLine) show(line string) {
+	if line == l.last {
+		return
+	}
+	l.last = line
+	if !l.tty {
+		fmt.Fprintln(l.w, line)
+		return
+	}
+	// Longer than the terminal, the line would wrap and \r would not return to its start.
+	if r := []rune(line); l.cols > 1 && len(r) >= l.cols {
+		line = string(r[:l.cols-2]) + "…"
+	}
+	fmt.Fprintf(l.w, "\r\x1b[K%s", line)
+	l.drawn = true
+}
+
+// end leaves the live line on screen and moves below it.
+func (l *liveLine) end() {
+	if l.drawn {
+		fmt.Fprintln(l.w)
+		l.drawn = false
+	}
 }

@@ -138,3 +138,23 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("no free vCPUs reported for the default compute environment")
 	}
 }
+
+// TestDebugLogs: with --log-level debug the server logs every API request (its request id,
+// operation, account and status) and every job transition.
+func TestDebugLogs(t *testing.T) {
+	t.Parallel()
+	b := bargetest.Start(t, bargetest.WithArgs("--log-level", "debug"))
+	c := b.Batch()
+	register(t, c, "ok", &types.ContainerProperties{Command: []string{"true"}})
+	id := submit(t, c, &batch.SubmitJobInput{JobName: aws.String("ok"), JobDefinition: aws.String("ok")})
+	bargetest.WaitJob(t, c, id, jobWait, terminal)
+	log := b.Log()
+	for _, want := range []string{
+		"msg=request", "operation=SubmitJob", "account=000000000000", "status=200",
+		"msg=job component=batch id=" + id, "to=SUCCEEDED",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the debug log lacks %q", want)
+		}
+	}
+}

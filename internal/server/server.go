@@ -263,11 +263,21 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	functions.Start()
 	s.fns = functions
 	limits := opts.Limits.withDefaults()
+	// Keys of accounts added while the server runs (barge account add) are found by reading
+	// credentials.json again; their account gets its default queue first.
+	live := account.NewLive(opts.DataDir, creds, func(acct string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return s.batch.EnsureDefaults(ctx, acct)
+	})
 	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: func(key string) (sigv4.Credential, bool) {
-		if c, ok := creds.Lookup(key); ok {
+		if c, ok := live.Lookup(key); ok {
 			return c, true
 		}
-		return sessions.Lookup(key)
+		if c, ok := sessions.Lookup(key); ok {
+			return c, true
+		}
+		return live.Reread(key)
 	}, Logger: log.With("component", "api"), Region: opts.Region,
 		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m})
 	api.set(handler)
