@@ -38,6 +38,9 @@ type Config struct {
 	Lookup func(accessKeyID string) (sigv4.Credential, bool)
 	Logger *slog.Logger
 	Region string
+	// Images imports image archives uploaded to ImagesPath into ImportDir first; nil: refused.
+	Images    ImageImporter
+	ImportDir string
 	// Metrics receives every request's count and duration and is served at /metrics; nil: none.
 	Metrics *metrics.Metrics
 	// MaxInflightBytes bounds the request body bytes read at once across all requests; past it
@@ -88,6 +91,7 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET "+lambda.CodePrefix+"{token}", serveCode)
 	}
 	s.mux.HandleFunc("POST /{$}", s.authed("logs", logsBound, s.serveLogs))
+	s.mux.HandleFunc("POST "+ImagesPath, s.importImage)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	if cfg.Metrics != nil {
 		// Unauthenticated, as Prometheus scrapes: counts and timings, never a tenant's data.

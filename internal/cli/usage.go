@@ -41,6 +41,7 @@ func commands() []command {
 		{},
 		{"deploy", "<function> <zip | directory | executable>", "create a function, or update its code and configuration", cmdDeploy},
 		{"invoke", "<function> [payload]", "invoke a function and print its answer", cmdInvoke},
+		{"image import", "<docker-save.tar | OCI layout | OCI archive>", "load images with no registry: their names run them, for your account", cmdImageImport},
 		{"runtime install node-sdk", "", "the AWS SDK for JavaScript v3 for Node.js functions (npm)", installNodeSDK},
 		{"runtime install python-boto3", "", "boto3 for Python functions (Debian's packages)", installPythonSDK},
 		{},

@@ -60,10 +60,11 @@ type Store struct {
 	now      func() time.Time
 
 	mu      sync.Mutex
-	tags    map[string]resolution // tag reference name → last resolution, in memory only
-	refs    map[string]string     // reference name → image digest, mirrored in refs.json
-	images  map[string]*Image     // digest → unpacked image (Ref unset), a template to clone
-	flights map[string]*flight    // digest → pull in progress
+	tags    map[string]resolution        // tag reference name → last resolution, in memory only
+	refs    map[string]string            // reference name → image digest, mirrored in refs.json
+	images  map[string]*Image            // digest → unpacked image (Ref unset), a template to clone
+	flights map[string]*flight           // digest → pull in progress
+	pins    map[string]map[string]string // account → imported name → digest, mirrored in imported.json
 
 	// persistMu serialises refs.json writes so an older snapshot never replaces a newer one.
 	persistMu sync.Mutex
@@ -101,6 +102,7 @@ func New(dir string, opts Options) (*Store, error) {
 		refs:     make(map[string]string),
 		images:   make(map[string]*Image),
 		flights:  make(map[string]*flight),
+		pins:     make(map[string]map[string]string),
 	}
 	for _, r := range opts.Insecure {
 		s.insecure[r] = true
@@ -127,6 +129,9 @@ func New(dir string, opts Options) (*Store, error) {
 		}
 	}
 
+	if err := s.loadPins(); err != nil {
+		return nil, fmt.Errorf("image store: %s: %w", importedFile, err)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, refsFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

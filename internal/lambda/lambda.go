@@ -62,7 +62,8 @@ type Config struct {
 
 // Images pulls an image and says which manifest digest a reference resolved to.
 type Images interface {
-	Get(ctx context.Context, ref string) (*image.Image, error)
+	// GetFor resolves ref for an account: a name the account imported is its own pin.
+	GetFor(ctx context.Context, account, ref string) (*image.Image, error)
 }
 
 // Service implements the Lambda operations barge serves.
@@ -670,7 +671,7 @@ func (s *Service) resolveImage(ctx context.Context, account, name, ref string, r
 	if err != nil {
 		return invalid("Code.ImageUri: %q is not an image reference: %v", ref, err)
 	}
-	img, err := s.cfg.Images.Get(ctx, ref)
+	img, err := s.cfg.Images.GetFor(ctx, s.accountID(account), ref)
 	if err != nil {
 		return invalid("Source image %s is not valid: %v", ref, err)
 	}

@@ -270,6 +270,18 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		defer cancel()
 		return s.batch.EnsureDefaults(ctx, acct)
 	})
+	// Image archives uploaded with `barge image import` land in a directory of the data dir
+	// (on its disk, never in memory) before they are unpacked.
+	var importer apipkg.ImageImporter
+	importDir := filepath.Join(opts.DataDir, "images-import")
+	if images := executor.Images(); images != nil && executor.Sandboxed() {
+		importer = images
+		os.RemoveAll(importDir) // what an interrupted upload left
+		if err := os.MkdirAll(importDir, 0o700); err != nil {
+			log.Error("image imports are off", "err", err)
+			importer = nil
+		}
+	}
 	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: func(key string) (sigv4.Credential, bool) {
 		if c, ok := live.Lookup(key); ok {
 			return c, true
@@ -279,7 +291,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 		return live.Reread(key)
 	}, Logger: log.With("component", "api"), Region: opts.Region,
-		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m})
+		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m, Images: importer, ImportDir: importDir})
 	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {

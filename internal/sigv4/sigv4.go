@@ -136,13 +136,17 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
 
 // VerifyBody finishes Verify for a request that passed Precheck: the signature over body.
 func (v *Verifier) VerifyBody(p *Prechecked, r *http.Request, body []byte) (Result, error) {
-	a, cred := p.a, p.cred
 	payload, err := payloadHash(r, body)
 	if err != nil {
 		return Result{}, err
 	}
-	key := v.signingKey(cred.SecretAccessKey, a.scopeDate, a.region, a.service)
+	return v.check(p, r, payload)
+}
 
+// check verifies the signature of a prechecked request whose payload hash is payload.
+func (v *Verifier) check(p *Prechecked, r *http.Request, payload string) (Result, error) {
+	a, cred := p.a, p.cred
+	key := v.signingKey(cred.SecretAccessKey, a.scopeDate, a.region, a.service)
 	path := requestPath(r)
 	if !a.matches(r, key, escapePath(path), payload) {
 		// botocore (boto3, the AWS CLI) removes dot segments and empty
@@ -154,6 +158,19 @@ func (v *Verifier) VerifyBody(p *Prechecked, r *http.Request, body []byte) (Resu
 		}
 	}
 	return Result{Credential: cred, Region: a.region, Service: a.service, SignedAt: a.signedAt}, nil
+}
+
+// VerifyDeclared finishes Verify for a request whose body is too large to hold: the signature
+// is checked over the SHA-256 the client declared in X-Amz-Content-Sha256 (required, in hex),
+// which it returns. The caller streams the body and must refuse it unless its SHA-256 is that.
+func (v *Verifier) VerifyDeclared(p *Prechecked, r *http.Request) (Result, string, error) {
+	declared := strings.ToLower(r.Header.Get("X-Amz-Content-Sha256"))
+	if b, err := hex.DecodeString(declared); err != nil || len(b) != sha256.Size {
+		return Result{}, "", &Error{Code: "InvalidRequest", Status: http.StatusBadRequest,
+			Message: "X-Amz-Content-Sha256 must be the body's SHA-256 in hex for this request"}
+	}
+	res, err := v.check(p, r, declared)
+	return res, declared, err
 }
 
 // checkTime enforces the clock-skew window and presigned URL expiry.

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/barge-run/barge/internal/account"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/exec/sandbox"
 	"github.com/barge-run/barge/internal/image"
@@ -144,7 +145,9 @@ func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, e
 		if e.opts.Images == nil {
 			return nil, &bexec.PullError{Err: errors.New("no image store configured")}
 		}
-		img, err := e.opts.Images.Get(ctx, spec.Image)
+		// Names the tenant imported (barge image import) are its own pins; others pull.
+		tenant, _ := account.SplitScope(spec.Tenant, "")
+		img, err := e.opts.Images.GetFor(ctx, tenant, spec.Image)
 		if err != nil {
 			return nil, &bexec.PullError{Err: err}
 		}
