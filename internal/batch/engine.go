@@ -84,6 +84,8 @@ type activeJob struct {
 	// lastBatch is the newest batch holding this job's row: memory may forget a finished job
 	// only once that batch is durable, or a reader could find an older row in the store.
 	lastBatch *commitBatch
+	// endedAt is when the engine recorded the last attempt's end (for the commit phase metric).
+	endedAt time.Time
 }
 
 type attemptRun struct {
@@ -94,6 +96,8 @@ type attemptRun struct {
 	startedAt  int64
 	killSignal bool
 	gpus       []int // device indices held on the job's compute environment
+	// placedAt is when the scheduler placed the attempt (wall time, for the phase metrics).
+	placedAt time.Time
 }
 
 func newEngine(s *Service) *engine {
@@ -441,6 +445,10 @@ func (e *engine) applyCommitted(b *commitBatch) {
 	e.inFlight = false
 	for _, aj := range b.jobs {
 		aj.stored = true
+		if !aj.endedAt.IsZero() && aj.lastBatch == b {
+			e.s.cfg.Metrics.AttemptPhase("commit", time.Since(aj.endedAt))
+			aj.endedAt = time.Time{}
+		}
 		if aj.lastBatch == b && terminal(aj.rec.Detail.Status) && e.dirty[aj.store.ID] == nil && e.jobs[aj.store.ID] == aj {
 			delete(e.jobs, aj.store.ID)
 		}
@@ -557,7 +565,7 @@ func (e *engine) schedule() {
 		acct, region := e.s.scope(aj.store.Account)
 		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", region, acct, ceName(p.ComputeEnv), run.TaskID)
 		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", region, acct, ceName(p.ComputeEnv))
-		aj.attempt = &attemptRun{gpus: e.gpus.take(p.ComputeEnv, int(p.Need.GPU))}
+		aj.attempt = &attemptRun{gpus: e.gpus.take(p.ComputeEnv, int(p.Need.GPU)), placedAt: time.Now()}
 		e.starts = append(e.starts, aj)
 	}
 }
@@ -571,6 +579,8 @@ type attemptSpec struct {
 	stream  string
 	timeout time.Duration
 	role    string // the job's jobRoleArn, recorded with its credentials
+	// placedAt is when the attempt was placed (zero when unknown), for the dispatch phase.
+	placedAt time.Time
 }
 
 func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
@@ -610,6 +620,9 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 		stream:  d.Container.LogStreamName,
 		role:    d.Container.JobRoleArn,
 	}
+	if a := aj.attempt; a != nil {
+		sp.placedAt = a.placedAt
+	}
 	isolationSpec(d.Container, &sp.exec)
 	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
 		sp.timeout = time.Duration(*d.Timeout.AttemptDurationSeconds) * time.Second
@@ -619,6 +632,10 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 
 // run executes one attempt off the loop: working directory, log stream, process, wait.
 func (e *engine) run(account, id string, sp attemptSpec) {
+	m, begun := e.s.cfg.Metrics, time.Now()
+	if !sp.placedAt.IsZero() {
+		m.AttemptPhase("dispatch", begun.Sub(sp.placedAt))
+	}
 	dir, startErr := "", error(nil)
 	if len(sp.exec.Command) == 0 && (sp.exec.Image == "" || sp.exec.Image == "host") {
 		startErr = errors.New("the job has no command and no image")
@@ -639,6 +656,7 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
 		}
 		proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
+		m.AttemptPhase("start", time.Since(begun))
 		if startErr == nil {
 			out.Open()
 		}
@@ -672,7 +690,11 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 		lost = "OutputLost: " + le.Error()
 		e.s.log.Warn("job output lost", "job", id, "attempt", sp.attempt, "err", le)
 	}
-	e.do(func() { e.exited(id, sp.attempt, exit, lost) })
+	exitedAt := time.Now()
+	e.do(func() {
+		m.AttemptPhase("reap", time.Since(exitedAt))
+		e.exited(id, sp.attempt, exit, lost)
+	})
 	// After reporting the exit, so cleaning up never delays the next job.
 	e.dirs.give(dir)
 }
@@ -764,6 +786,7 @@ type attemptEnd struct {
 func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 	a := aj.attempt
 	aj.attempt = nil
+	aj.endedAt = time.Now()
 	for _, t := range a.timers {
 		t.Stop()
 	}

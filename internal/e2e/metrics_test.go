@@ -121,6 +121,8 @@ func TestMetrics(t *testing.T) {
 		{series("barge_function_cold_starts_total", acct, "function=echo"), 1, true},
 		{series("barge_function_instances", acct, "function=echo", "state=idle"), 1, true},
 		{series("barge_store_commit_seconds_count"), 1, false},
+		{series("barge_attempt_phase_seconds_count", "phase=start"), 2, true},
+		{series("barge_attempt_phase_seconds_count", "phase=reap"), 2, true},
 		{series("go_goroutines"), 1, false},
 	} {
 		got, ok := m[want.series]

@@ -26,6 +26,7 @@ type Metrics struct {
 	invocations    *prometheus.CounterVec
 	coldStarts     *prometheus.CounterVec
 	storeCommit    prometheus.Histogram
+	attemptPhase   *prometheus.HistogramVec
 }
 
 // jobBuckets span a trivial job's milliseconds to a long job's hours.
@@ -51,10 +52,13 @@ func New() *Metrics {
 			[]string{"account", "function", "outcome"}),
 		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "barge_function_cold_starts_total",
 			Help: "Function instances started for an invocation (cold starts)."}, []string{"account", "function"}),
+		attemptPhase: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "barge_attempt_phase_seconds",
+			Help: "Where an attempt's time outside its command goes: dispatch (placed → its STARTING state durable and the start begun), start (the executor's Start: sandbox, image, spawn), reap (the command's exit → the engine has recorded it), commit (recorded → durable).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"phase"}),
 		storeCommit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "barge_store_commit_seconds",
 			Help: "Time to make one batch of job changes durable.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 	}
-	reg.MustRegister(m.jobTransitions, m.jobWait, m.jobRun, m.apiRequests, m.apiDuration, m.invocations, m.coldStarts, m.storeCommit,
+	reg.MustRegister(m.jobTransitions, m.jobWait, m.jobRun, m.apiRequests, m.apiDuration, m.invocations, m.coldStarts, m.storeCommit, m.attemptPhase,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -62,6 +66,15 @@ func New() *Metrics {
 // Handler serves the registry in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Gatherer reads the registry's current values (the web console shows some of them); nil
+// without metrics.
+func (m *Metrics) Gatherer() prometheus.Gatherer {
+	if m == nil {
+		return nil
+	}
+	return m.reg
 }
 
 // Register adds a collector that reads its values when scraped (jobs by status, instances,
@@ -141,4 +154,11 @@ func (g *GaugeFunc) Collect(ch chan<- prometheus.Metric) {
 	g.read(func(v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v, labels...)
 	})
+}
+
+// AttemptPhase records how long one phase of an attempt's life took (see barge_attempt_phase_seconds).
+func (m *Metrics) AttemptPhase(phase string, took time.Duration) {
+	if m != nil {
+		m.attemptPhase.WithLabelValues(phase).Observe(took.Seconds())
+	}
 }
