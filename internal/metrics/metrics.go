@@ -53,7 +53,7 @@ func New() *Metrics {
 		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "barge_function_cold_starts_total",
 			Help: "Function instances started for an invocation (cold starts)."}, []string{"account", "function"}),
 		attemptPhase: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "barge_attempt_phase_seconds",
-			Help: "Where an attempt's time outside its command goes: dispatch (placed → its STARTING state durable and the start begun), start (the executor's Start: sandbox, image, spawn), reap (the command's exit → the engine has recorded it), commit (recorded → durable).",
+			Help:    "Where an attempt's time outside its command goes: dispatch (placed → its STARTING state durable and the start begun), start (the executor's Start: sandbox, image, spawn), reap (the command's exit → the engine has recorded it), commit (recorded → durable).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"phase"}),
 		storeCommit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "barge_store_commit_seconds",
 			Help: "Time to make one batch of job changes durable.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
