@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
-	"slices"
 
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
 )
@@ -50,17 +49,6 @@ func (s *Service) AddLayerVersionPermission(ctx context.Context, account string,
 	if err != nil {
 		return nil, err
 	}
-	name := layerPolicyName(ref.name, ref.version)
-	p, err := s.loadPolicy(ctx, KindLayerPolicy, account, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkRevision(in.RevisionId); err != nil {
-		return nil, err
-	}
-	if slices.ContainsFunc(p.Statement, func(st statement) bool { return st.Sid == in.StatementId }) {
-		return nil, userErr(http.StatusConflict, "ResourceConflictException", "The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
-	}
 	principal, _ := principalOf(in.Principal)
 	st := statement{Sid: in.StatementId, Effect: "Allow", Principal: principal, Action: in.Action, Resource: rec.Info.LayerVersionArn}
 	if in.OrganizationId != "" {
@@ -68,8 +56,8 @@ func (s *Service) AddLayerVersionPermission(ctx context.Context, account string,
 		// nobody.
 		st.Condition = map[string]map[string]string{"StringEquals": {"aws:PrincipalOrgID": in.OrganizationId}}
 	}
-	p.Statement = append(p.Statement, st)
-	if err := s.savePolicy(ctx, KindLayerPolicy, account, name, p); err != nil {
+	p, err := s.addStatement(ctx, KindLayerPolicy, account, layerPolicyName(ref.name, ref.version), in.RevisionId, st)
+	if err != nil {
 		return nil, err
 	}
 	b, _ := json.Marshal(st)
@@ -99,20 +87,7 @@ func (s *Service) RemoveLayerVersionPermission(ctx context.Context, account stri
 	if err != nil {
 		return nil, err
 	}
-	name := layerPolicyName(ref.name, ref.version)
-	p, err := s.loadPolicy(ctx, KindLayerPolicy, account, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkRevision(in.RevisionId); err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(p.Statement, func(st statement) bool { return st.Sid == in.StatementId })
-	if i < 0 {
-		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Statement %s is not found in resource policy.", in.StatementId)
-	}
-	p.Statement = slices.Delete(p.Statement, i, i+1)
-	if err := s.savePolicy(ctx, KindLayerPolicy, account, name, p); err != nil {
+	if err := s.removeStatement(ctx, KindLayerPolicy, account, layerPolicyName(ref.name, ref.version), in.StatementId, in.RevisionId); err != nil {
 		return nil, err
 	}
 	return &Empty{}, nil

@@ -130,16 +130,6 @@ func (s *Service) AddPermission(ctx context.Context, account string, in *lw.AddP
 		return nil, invalid("Principal: %q must be an account id, an IAM ARN, * or a service (…amazonaws.com)", in.Principal)
 	}
 	name := s.policyName(rec, in.Qualifier)
-	p, err := s.loadPolicy(ctx, KindPolicy, account, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkRevision(in.RevisionId); err != nil {
-		return nil, err
-	}
-	if slices.ContainsFunc(p.Statement, func(st statement) bool { return st.Sid == in.StatementId }) {
-		return nil, userErr(http.StatusConflict, "ResourceConflictException", "The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
-	}
 	resource := rec.Config.FunctionArn
 	if name != rec.Config.FunctionName {
 		resource = s.arn(account, name)
@@ -158,12 +148,31 @@ func (s *Service) AddPermission(ctx context.Context, account string, in *lw.AddP
 	if len(cond) > 0 {
 		st.Condition = cond
 	}
-	p.Statement = append(p.Statement, st)
-	if err := s.savePolicy(ctx, KindPolicy, account, name, p); err != nil {
+	if _, err := s.addStatement(ctx, KindPolicy, account, name, in.RevisionId, st); err != nil {
 		return nil, err
 	}
 	b, _ := json.Marshal(st)
 	return &lw.AddPermissionResponse{Statement: string(b)}, nil
+}
+
+// addStatement adds st to a resource-based policy (a function's or a layer version's), made
+// against revision (or any, when ""), and returns the policy as saved.
+func (s *Service) addStatement(ctx context.Context, kind store.Kind, account, name, revision string, st statement) (*policy, error) {
+	p, err := s.loadPolicy(ctx, kind, account, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkRevision(revision); err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(p.Statement, func(have statement) bool { return have.Sid == st.Sid }) {
+		return nil, userErr(http.StatusConflict, "ResourceConflictException", "The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", st.Sid)
+	}
+	p.Statement = append(p.Statement, st)
+	if err := s.savePolicy(ctx, kind, account, name, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // GetPolicy implements the Lambda operation.
@@ -189,23 +198,28 @@ func (s *Service) RemovePermission(ctx context.Context, account string, in *lw.R
 	if err != nil {
 		return nil, err
 	}
-	name := s.policyName(rec, in.Qualifier)
-	p, err := s.loadPolicy(ctx, KindPolicy, account, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkRevision(in.RevisionId); err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(p.Statement, func(st statement) bool { return st.Sid == in.StatementId })
-	if i < 0 {
-		return nil, userErr(http.StatusNotFound, "ResourceNotFoundException", "Statement %s is not found in resource policy.", in.StatementId)
-	}
-	p.Statement = slices.Delete(p.Statement, i, i+1)
-	if err := s.savePolicy(ctx, KindPolicy, account, name, p); err != nil {
+	if err := s.removeStatement(ctx, KindPolicy, account, s.policyName(rec, in.Qualifier), in.StatementId, in.RevisionId); err != nil {
 		return nil, err
 	}
 	return &Empty{}, nil
+}
+
+// removeStatement deletes statement sid from a resource-based policy (a function's or a layer
+// version's), made against revision (or any, when "").
+func (s *Service) removeStatement(ctx context.Context, kind store.Kind, account, name, sid, revision string) error {
+	p, err := s.loadPolicy(ctx, kind, account, name)
+	if err != nil {
+		return err
+	}
+	if err := p.checkRevision(revision); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(p.Statement, func(st statement) bool { return st.Sid == sid })
+	if i < 0 {
+		return userErr(http.StatusNotFound, "ResourceNotFoundException", "Statement %s is not found in resource policy.", sid)
+	}
+	p.Statement = slices.Delete(p.Statement, i, i+1)
+	return s.savePolicy(ctx, kind, account, name, p)
 }
 
 // allows reports whether a function's policy lets caller (an account id) take action on it.
