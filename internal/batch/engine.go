@@ -2,13 +2,13 @@ package batch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +62,8 @@ type engine struct {
 	usage          usageSaver
 	// recovering is set while recover rebuilds the engine from the store.
 	recovering bool
+	// configSeen is the configuration version the scheduler holds (KindConfigVersion).
+	configSeen atomic.Int64
 
 	// lease is the engine's lease (acquireLease); db is the store fenced with it, through which
 	// the engine writes jobs.
@@ -188,46 +190,12 @@ func (e *engine) shutdownAndWait() {
 // retried when the job's retry strategy allows.
 func (e *engine) recover(ctx context.Context) error {
 	st := e.s.store
-	ces, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindComputeEnvironment})
+	e.configSeen.Store(e.s.configVersion(ctx))
+	cfg, err := e.s.loadConfig(ctx)
 	if err != nil {
 		return err
 	}
-	for _, r := range ces {
-		var d wire.ComputeEnvironmentDetail
-		if err := json.Unmarshal(r.Body, &d); err != nil {
-			return fmt.Errorf("compute environment %s: %w", r.ARN, err)
-		}
-		e.sched.SetComputeEnv(e.s.schedComputeEnv(&d))
-	}
-	policies := map[string]*wire.FairsharePolicy{}
-	prs, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindSchedulingPolicy})
-	if err != nil {
-		return err
-	}
-	for _, r := range prs {
-		var d wire.SchedulingPolicyDetail
-		if err := json.Unmarshal(r.Body, &d); err != nil {
-			return fmt.Errorf("scheduling policy %s: %w", r.ARN, err)
-		}
-		if d.FairsharePolicy == nil {
-			d.FairsharePolicy = &wire.FairsharePolicy{}
-		}
-		policies[r.ARN] = d.FairsharePolicy
-	}
-	queues, err := st.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindJobQueue})
-	if err != nil {
-		return err
-	}
-	for _, r := range queues {
-		var d wire.JobQueueDetail
-		if err := json.Unmarshal(r.Body, &d); err != nil {
-			return fmt.Errorf("job queue %s: %w", r.ARN, err)
-		}
-		e.sched.SetQueue(e.s.schedQueue(&d, policies[d.SchedulingPolicyArn]))
-		if len(d.JobStateTimeLimitActions) > 0 {
-			e.limits[d.JobQueueArn] = d.JobStateTimeLimitActions
-		}
-	}
+	e.applyConfig(cfg)
 	if err := e.restoreShareUsage(ctx); err != nil {
 		return err
 	}
@@ -956,13 +924,26 @@ func (e *engine) terminateQueue(ctx context.Context, account, queueARN, reason s
 	})
 }
 
-func (e *engine) setComputeEnv(ce sched.ComputeEnv) { e.do(func() { e.sched.SetComputeEnv(ce) }) }
-func (e *engine) removeComputeEnv(key string)       { e.do(func() { e.sched.RemoveComputeEnv(key) }) }
+// The configuration changes below are stored by the caller first; each is applied to this
+// engine at once and recorded (bumpConfig) for an engine running on another server.
+
+func (e *engine) setComputeEnv(ce sched.ComputeEnv) {
+	e.s.bumpConfig(context.Background())
+	e.do(func() { e.sched.SetComputeEnv(ce) })
+}
+
+func (e *engine) removeComputeEnv(key string) {
+	e.s.bumpConfig(context.Background())
+	e.do(func() { e.sched.RemoveComputeEnv(key) })
+}
+
 func (e *engine) removeQueue(key string) {
+	e.s.bumpConfig(context.Background())
 	e.do(func() { e.sched.RemoveQueue(key); delete(e.limits, key) })
 }
 
 func (e *engine) setQueue(q sched.Queue, limits []wire.JobStateTimeLimitAction) {
+	e.s.bumpConfig(context.Background())
 	e.do(func() {
 		e.sched.SetQueue(q)
 		if len(limits) > 0 {

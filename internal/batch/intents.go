@@ -69,7 +69,7 @@ func (e *engine) deleteIntents(ctx context.Context, rs []*store.Resource) {
 
 // poll takes up, once a second, what other servers accepted for this engine: stop requests and
 // submitted jobs older than intentGrace that it has not seen (on a single server there are
-// none, unless a hand-over to the engine was cut short).
+// none, unless a hand-over to the engine was cut short), and configuration they changed.
 func (e *engine) poll() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -99,6 +99,7 @@ func (e *engine) poll() {
 			}
 		}
 		e.adoptSubmitted(ctx, cutoff.UnixMilli())
+		e.reloadConfig(ctx)
 	}
 }
 

@@ -78,3 +78,37 @@ func TestEngineAdoptsSubmittedJobs(t *testing.T) {
 		t.Fatalf("%d attempts", len(d.Detail.Attempts))
 	}
 }
+
+// TestEngineReloadsConfigChangedElsewhere: a job queue disabled and enabled again through
+// another server's API reaches the engine's scheduler (it polls the configuration version), so
+// the engine stops placing the queue's jobs and then runs them.
+func TestEngineReloadsConfigChangedElsewhere(t *testing.T) {
+	h := newPropHarnessWith(t, 4, func(string, int) (int, int) { return 0, 0 })
+	ctx := context.Background()
+	front, err := New(Config{Store: h.db, Executor: newFakeExec(h.rec, 9, h.policy), Logs: h.ls, WorkDir: filepath.Join(h.dir, "front"),
+		Holder: "front-server", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueEnabled := func() bool {
+		out := readOnLoop(h.svc.eng, func() map[string]bool {
+			return map[string]bool{"on": h.svc.eng.sched.QueueEnabled(h.svc.arn(propAccount, "job-queue", "default"))}
+		})
+		return out["on"]
+	}
+	setState := func(state wire.JQState) {
+		t.Helper()
+		if _, err := front.UpdateJobQueue(ctx, propAccount, &wire.UpdateJobQueueRequest{JobQueue: "default", State: state}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState(wire.JQStateDisabled)
+	waitFor(t, "the engine to see the queue disabled", func() bool { return !queueEnabled() })
+	setState(wire.JQStateEnabled)
+	waitFor(t, "the engine to see the queue enabled", queueEnabled)
+	out, err := h.svc.SubmitJob(ctx, propAccount, &wire.SubmitJobRequest{JobName: "after", JobQueue: "default", JobDefinition: h.jobDef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to run", func() bool { return storedStatus(t, h, out.JobId) == string(statusSucceeded) })
+}

@@ -555,6 +555,21 @@ func (s *Scheduler) ComputeEnvs() []ComputeEnvUsage {
 	return out
 }
 
+// QueueEnabled reports whether the queue key exists and is enabled.
+func (s *Scheduler) QueueEnabled(key string) bool {
+	q, ok := s.queues[key]
+	return ok && q.Enabled
+}
+
+// QueueKeys lists every queue's key, in no particular order.
+func (s *Scheduler) QueueKeys() []string {
+	out := make([]string, 0, len(s.queues))
+	for k := range s.queues {
+		out = append(out, k)
+	}
+	return out
+}
+
 // lane is a queue's order of jobs during a pass: the queue (FIFO) or one share (fair share).
 type lane struct {
 	sh       *share
