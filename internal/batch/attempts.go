@@ -1,0 +1,309 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/barge-run/barge/internal/account"
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	bexec "github.com/barge-run/barge/internal/exec"
+	"github.com/barge-run/barge/internal/sigv4"
+)
+
+// The life of one attempt, from placement to its end: what it runs with, its process (run, off
+// the loop), and what the loop records when it starts and ends (retries included).
+
+// attemptRun is an attempt of a STARTING or RUNNING job.
+type attemptRun struct {
+	proc       bexec.Process
+	timers     []Timer
+	terminate  string // the user's reason, once TerminateJob was called
+	timedOut   bool
+	startedAt  int64
+	killSignal bool
+	gpus       []int // device indices held on the job's compute environment
+	// placedAt is when the scheduler placed the attempt (wall time, for the phase metrics).
+	placedAt time.Time
+}
+
+// attemptSpec is what the run goroutine needs, copied so it shares nothing with the loop.
+type attemptSpec struct {
+	exec    bexec.Spec
+	attempt int
+	stream  string
+	timeout time.Duration
+	role    string // the job's jobRoleArn, recorded with its credentials
+	// placedAt is when the attempt was placed (zero when unknown), for the dispatch phase.
+	placedAt time.Time
+}
+
+// run executes one attempt off the loop: working directory, log stream, process, wait.
+func (e *engine) run(account, id string, sp attemptSpec) {
+	m, begun := e.s.cfg.Metrics, time.Now()
+	if !sp.placedAt.IsZero() {
+		m.AttemptPhase("dispatch", begun.Sub(sp.placedAt))
+	}
+	dir, startErr := "", error(nil)
+	if len(sp.exec.Command) == 0 && (sp.exec.Image == "" || sp.exec.Image == "host") {
+		startErr = errors.New("the job has no command and no image")
+	} else {
+		dir, startErr = e.dirs.take()
+	}
+	var proc bexec.Process
+	out := e.s.cfg.Logs.Lazy(account, LogGroup, sp.stream)
+	stdout, stderr := out.Writer(), out.Writer()
+	if startErr == nil {
+		sp.exec.Dir = dir
+		sp.exec.Stdout, sp.exec.Stderr = stdout, stderr
+		// Credentials for this attempt alone, as ECS hands a task its role's: they die with it.
+		if c := e.s.cfg.Credentials; c != nil {
+			acct, _ := e.s.scope(account)
+			cred := c.Mint(acct, sp.role)
+			defer c.Revoke(cred.AccessKeyID)
+			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
+		}
+		proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
+		m.AttemptPhase("start", time.Since(begun))
+		if startErr == nil {
+			out.Open()
+		}
+	}
+	// The loop may have stopped meanwhile: then nobody supervises the process, so kill it.
+	delivered := make(chan struct{})
+	e.do(func() { close(delivered); e.started(id, sp, proc, startErr) })
+	select {
+	case <-delivered:
+	case <-e.done:
+		select {
+		case <-delivered:
+		default:
+			if proc != nil {
+				proc.Signal(syscall.SIGKILL)
+			}
+		}
+	}
+	if startErr != nil {
+		if dir != "" {
+			e.dirs.give(dir)
+		}
+		return
+	}
+	exit := proc.Wait()
+	stdout.Close()
+	stderr.Close()
+	var lost string
+	if le := out.Lost(); le != nil {
+		// Not even the log could say so: the job's record does.
+		lost = "OutputLost: " + le.Error()
+		e.s.log.Warn("job output lost", "job", id, "attempt", sp.attempt, "err", le)
+	}
+	exitedAt := time.Now()
+	e.do(func() {
+		m.AttemptPhase("reap", time.Since(exitedAt))
+		e.exited(id, sp.attempt, exit, lost)
+	})
+	// After reporting the exit, so cleaning up never delays the next job.
+	e.dirs.give(dir)
+}
+
+// callbackEnv hands an attempt its credentials and barge's endpoint (account.Env).
+func callbackEnv(env []string, cred sigv4.Credential, endpoint func() string) []string {
+	ep := ""
+	if endpoint != nil {
+		ep = endpoint()
+	}
+	return account.Env(env, cred, ep)
+}
+
+func (e *engine) current(id string, attempt int) (*activeJob, bool) {
+	aj, ok := e.jobs[id]
+	if !ok || aj.attempt == nil || len(aj.rec.Detail.Attempts)+1 != attempt {
+		return nil, false
+	}
+	return aj, true
+}
+
+func (e *engine) started(id string, sp attemptSpec, proc bexec.Process, startErr error) {
+	aj, ok := e.current(id, sp.attempt)
+	if !ok {
+		if proc != nil {
+			proc.Signal(syscall.SIGKILL)
+		}
+		return
+	}
+	if startErr != nil {
+		e.finishAttempt(aj, attemptEnd{startErr: startErr})
+		return
+	}
+	a := aj.attempt
+	a.proc = proc
+	now := e.s.nowMillis()
+	a.startedAt = now
+	d := &aj.rec.Detail
+	d.StartedAt = &now
+	e.s.cfg.Metrics.JobStarted(aj.store.Account, aj.rec.Run.QueueName, time.Duration(now-deref(d.CreatedAt))*time.Millisecond)
+	e.setStatus(aj, statusRunning)
+	if a.terminate != "" {
+		e.kill(aj)
+		return
+	}
+	if sp.timeout > 0 {
+		a.timers = append(a.timers, e.s.clock.AfterFunc(sp.timeout, func() {
+			e.do(func() {
+				if aj, ok := e.current(id, sp.attempt); ok && aj.attempt.proc != nil {
+					aj.attempt.timedOut = true
+					e.kill(aj)
+				}
+			})
+		}))
+	}
+}
+
+// kill stops a running attempt: SIGTERM now, SIGKILL after the grace period.
+func (e *engine) kill(aj *activeJob) {
+	a := aj.attempt
+	if a.killSignal {
+		return
+	}
+	a.killSignal = true
+	a.proc.Signal(syscall.SIGTERM)
+	proc := a.proc
+	a.timers = append(a.timers, e.s.clock.AfterFunc(e.s.cfg.KillGrace, func() { proc.Signal(syscall.SIGKILL) }))
+}
+
+func (e *engine) exited(id string, attempt int, exit bexec.Exit, outputLost string) {
+	aj, ok := e.current(id, attempt)
+	if !ok {
+		return
+	}
+	e.finishAttempt(aj, attemptEnd{exit: exit, outputLost: outputLost})
+}
+
+// attemptEnd is how an attempt ended: a start failure, an exit, or lost with the server.
+type attemptEnd struct {
+	startErr error
+	exit     bexec.Exit
+	lost     bool
+	// outputLost says how much of the attempt's output could not be stored, when not even its
+	// log could say so.
+	outputLost string
+}
+
+// finishAttempt records the attempt and moves the job to SUCCEEDED, FAILED or (retry) RUNNABLE.
+func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
+	a := aj.attempt
+	aj.attempt = nil
+	aj.endedAt = time.Now()
+	for _, t := range a.timers {
+		t.Stop()
+	}
+	if aj.runKey != "" {
+		e.sched.Release(aj.runKey)
+		aj.runKey = ""
+	}
+	e.gpus.give(aj.rec.Run.ComputeEnv, a.gpus)
+	d := &aj.rec.Detail
+	c := d.Container
+	now := e.s.nowMillis()
+
+	statusReason := reasonEssentialExited
+	var exitCode *int32
+	switch {
+	case end.lost:
+		statusReason = reasonLost
+		c.Reason = reasonLost
+	case end.startErr != nil:
+		statusReason = "Task failed to start"
+		c.Reason = "CannotStartContainerError: " + end.startErr.Error()
+		if pe := (*bexec.PullError)(nil); errors.As(end.startErr, &pe) {
+			c.Reason = "CannotPullContainerError: " + pe.Error()
+		}
+	default:
+		code := int32(end.exit.Code)
+		if end.exit.Signal != 0 {
+			code = 128 + int32(end.exit.Signal)
+		}
+		exitCode = &code
+		switch {
+		case end.exit.OOM:
+			c.Reason = "OutOfMemoryError: Container killed due to memory usage"
+		case end.exit.Reason != "":
+			c.Reason = end.exit.Reason
+		case end.outputLost != "":
+			c.Reason = end.outputLost
+		}
+		if a.timedOut {
+			statusReason = reasonTimeout
+		}
+	}
+	if a.terminate != "" {
+		statusReason = a.terminate
+	}
+	c.ExitCode = exitCode
+	started := a.startedAt
+	if started == 0 {
+		started = now
+	} else if !end.lost {
+		e.s.cfg.Metrics.AttemptEnded(aj.store.Account, aj.rec.Run.QueueName, time.Duration(now-started)*time.Millisecond)
+	}
+	d.Attempts = append(d.Attempts, wire.AttemptDetail{
+		Container: &wire.AttemptContainerDetail{
+			ContainerInstanceArn: c.ContainerInstanceArn,
+			TaskArn:              c.TaskArn,
+			ExitCode:             exitCode,
+			Reason:               c.Reason,
+			LogStreamName:        c.LogStreamName,
+		},
+		StartedAt:    &started,
+		StoppedAt:    &now,
+		StatusReason: statusReason,
+	})
+	d.StatusReason = statusReason
+	e.markDirty(aj)
+
+	if exitCode != nil && *exitCode == 0 && a.terminate == "" && !a.timedOut {
+		d.StoppedAt = &now
+		e.setStatus(aj, statusSucceeded)
+		return
+	}
+	if a.terminate == "" && e.shouldRetry(d, exitCode, c.Reason, statusReason) {
+		e.makeRunnable(aj)
+		d.StatusReason = statusReason
+		return
+	}
+	d.StoppedAt = &now
+	if a.terminate != "" {
+		d.IsTerminated = ptr(true)
+	}
+	e.setStatus(aj, statusFailed)
+}
+
+// shouldRetry applies the retry strategy: attempts left, and the first evaluateOnExit rule that
+// matches decides (RETRY or EXIT); no matching rule means retry, as in AWS.
+func (e *engine) shouldRetry(d *wire.JobDetail, exitCode *int32, reason, statusReason string) bool {
+	rs := d.RetryStrategy
+	if rs == nil || deref(rs.Attempts) <= int32(len(d.Attempts)) {
+		return false
+	}
+	code := ""
+	if exitCode != nil {
+		code = strconv.Itoa(int(*exitCode))
+	}
+	for _, rule := range rs.EvaluateOnExit {
+		if rule.OnExitCode != "" && (exitCode == nil || !globMatch(rule.OnExitCode, code)) {
+			continue
+		}
+		if rule.OnReason != "" && !globMatch(rule.OnReason, reason) {
+			continue
+		}
+		if rule.OnStatusReason != "" && !globMatch(rule.OnStatusReason, statusReason) {
+			continue
+		}
+		return strings.EqualFold(string(rule.Action), "RETRY")
+	}
+	return true
+}
