@@ -41,6 +41,53 @@ type attemptSpec struct {
 	placedAt time.Time
 }
 
+func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
+	d := &aj.rec.Detail
+	n := len(d.Attempts) + 1
+	_, region := e.s.scope(aj.store.Account)
+	// PATH and HOME default in the executor, under an image's own.
+	env := make([]string, 0, len(d.Container.Environment)+8)
+	for _, kv := range d.Container.Environment {
+		env = append(env, kv.Name+"="+kv.Value)
+	}
+	env = append(env,
+		"AWS_BATCH_JOB_ID="+d.JobId,
+		"AWS_BATCH_JQ_NAME="+aj.rec.Run.QueueName,
+		"AWS_BATCH_CE_NAME="+ceName(aj.rec.Run.ComputeEnv),
+		"AWS_BATCH_JOB_ATTEMPT="+strconv.Itoa(n),
+		"AWS_REGION="+region,
+		"AWS_DEFAULT_REGION="+region,
+	)
+	if d.ArrayProperties != nil && d.ArrayProperties.Index != nil {
+		env = append(env, "AWS_BATCH_JOB_ARRAY_INDEX="+strconv.Itoa(int(*d.ArrayProperties.Index)))
+	}
+	if a := aj.attempt; a != nil && len(a.gpus) > 0 {
+		env = append(env, "NVIDIA_VISIBLE_DEVICES="+visibleDevices(a.gpus))
+	}
+	sp := attemptSpec{
+		exec: bexec.Spec{
+			ID:        d.JobId + "#" + strconv.Itoa(n),
+			Command:   append([]string(nil), d.Container.Command...),
+			Env:       env,
+			Image:     d.Container.Image,
+			MilliVCPU: aj.rec.Run.Need.MilliVCPU,
+			MemoryMiB: aj.rec.Run.Need.MemoryMiB,
+			Tenant:    aj.store.Account,
+		},
+		attempt: n,
+		stream:  d.Container.LogStreamName,
+		role:    d.Container.JobRoleArn,
+	}
+	if a := aj.attempt; a != nil {
+		sp.placedAt = a.placedAt
+	}
+	isolationSpec(d.Container, &sp.exec)
+	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
+		sp.timeout = time.Duration(*d.Timeout.AttemptDurationSeconds) * time.Second
+	}
+	return sp
+}
+
 // run executes one attempt off the loop: working directory, log stream, process, wait.
 func (e *engine) run(account, id string, sp attemptSpec) {
 	m, begun := e.s.cfg.Metrics, time.Now()

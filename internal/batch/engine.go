@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
-	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/sched"
 	"github.com/barge-run/barge/internal/store"
 )
@@ -525,53 +523,6 @@ func (e *engine) schedule() {
 }
 
 func ceName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
-
-func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
-	d := &aj.rec.Detail
-	n := len(d.Attempts) + 1
-	_, region := e.s.scope(aj.store.Account)
-	// PATH and HOME default in the executor, under an image's own.
-	env := make([]string, 0, len(d.Container.Environment)+8)
-	for _, kv := range d.Container.Environment {
-		env = append(env, kv.Name+"="+kv.Value)
-	}
-	env = append(env,
-		"AWS_BATCH_JOB_ID="+d.JobId,
-		"AWS_BATCH_JQ_NAME="+aj.rec.Run.QueueName,
-		"AWS_BATCH_CE_NAME="+ceName(aj.rec.Run.ComputeEnv),
-		"AWS_BATCH_JOB_ATTEMPT="+strconv.Itoa(n),
-		"AWS_REGION="+region,
-		"AWS_DEFAULT_REGION="+region,
-	)
-	if d.ArrayProperties != nil && d.ArrayProperties.Index != nil {
-		env = append(env, "AWS_BATCH_JOB_ARRAY_INDEX="+strconv.Itoa(int(*d.ArrayProperties.Index)))
-	}
-	if a := aj.attempt; a != nil && len(a.gpus) > 0 {
-		env = append(env, "NVIDIA_VISIBLE_DEVICES="+visibleDevices(a.gpus))
-	}
-	sp := attemptSpec{
-		exec: bexec.Spec{
-			ID:        d.JobId + "#" + strconv.Itoa(n),
-			Command:   append([]string(nil), d.Container.Command...),
-			Env:       env,
-			Image:     d.Container.Image,
-			MilliVCPU: aj.rec.Run.Need.MilliVCPU,
-			MemoryMiB: aj.rec.Run.Need.MemoryMiB,
-			Tenant:    aj.store.Account,
-		},
-		attempt: n,
-		stream:  d.Container.LogStreamName,
-		role:    d.Container.JobRoleArn,
-	}
-	if a := aj.attempt; a != nil {
-		sp.placedAt = a.placedAt
-	}
-	isolationSpec(d.Container, &sp.exec)
-	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
-		sp.timeout = time.Duration(*d.Timeout.AttemptDurationSeconds) * time.Second
-	}
-	return sp
-}
 
 // The configuration changes below are stored by the caller first; each is applied to this
 // engine at once and recorded (bumpConfig) for an engine running on another server.
