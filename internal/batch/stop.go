@@ -2,7 +2,76 @@ package batch
 
 import (
 	"context"
+	"github.com/barge-run/barge/internal/awserr"
+	wire "github.com/barge-run/barge/internal/awstypes/batch"
 )
+
+// CancelJob implements the AWS Batch operation: jobs not yet STARTING fail with the reason;
+// later ones are left alone (terminate them instead), and the call still succeeds, as in AWS.
+func (s *Service) CancelJob(ctx context.Context, account string, in *wire.CancelJobRequest) (*wire.CancelJobResponse, error) {
+	if err := s.stopJob(ctx, account, in.JobId, in.Reason, false); err != nil {
+		return nil, err
+	}
+	return &wire.CancelJobResponse{}, nil
+}
+
+// TerminateJob implements the AWS Batch operation: a running attempt is killed (SIGTERM, then
+// SIGKILL after the grace period) and the job fails without retry; earlier jobs are cancelled.
+func (s *Service) TerminateJob(ctx context.Context, account string, in *wire.TerminateJobRequest) (*wire.TerminateJobResponse, error) {
+	if err := s.stopJob(ctx, account, in.JobId, in.Reason, true); err != nil {
+		return nil, err
+	}
+	return &wire.TerminateJobResponse{}, nil
+}
+
+func (s *Service) stopJob(ctx context.Context, account, ref, reason string, terminate bool) error {
+	if ref == "" {
+		return awserr.Client("jobId is required")
+	}
+	if reason == "" {
+		return awserr.Client("reason is required")
+	}
+	id, err := s.parseJobRef(account, "jobId", ref)
+	if err != nil {
+		return err
+	}
+	intent, err := s.recordIntent(ctx, account, id, reason, terminate)
+	if err != nil {
+		return err
+	}
+	found, err := s.eng.stopJobByID(ctx, account, id, reason, terminate)
+	if err != nil {
+		if s.eng.stopped() {
+			return nil // stored: the engine applies it when it runs again (recover or poll)
+		}
+		return err
+	}
+	s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
+	if found {
+		return nil
+	}
+	// Not active: either finished (nothing to do, as AWS) or unknown. A finished array's
+	// children that never ran have no rows; they exist as its indices.
+	lookup := []string{id}
+	parentID, idx, isChild := splitChildID(id)
+	if isChild {
+		lookup = append(lookup, parentID)
+	}
+	jobs, err := s.store.JobGetMany(ctx, account, lookup)
+	if err != nil {
+		return s.storeErr(err, "")
+	}
+	for _, j := range jobs {
+		if j.ID == id {
+			return nil
+		}
+		if rec, err := decodeJob(j); err == nil && rec.Run.Array != nil && idx < rec.Run.Array.Size {
+			return nil
+		}
+	}
+	// AWS answers 200 for an id it does not know, as for a finished job: nothing to stop.
+	return nil
+}
 
 // Stopping jobs (CancelJob, TerminateJob, a queue's deletion), on the loop.
 
