@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 )
