@@ -210,16 +210,15 @@ func (e *engine) started(id string, sp attemptSpec, proc bexec.Process, startErr
 	}
 }
 
-// kill stops a running attempt: SIGTERM now, SIGKILL after the grace period.
+// kill stops a running attempt through its executor: SIGTERM (or the backend's equivalent) now,
+// SIGKILL after the grace period.
 func (e *engine) kill(aj *activeJob) {
 	a := aj.attempt
 	if a.killSignal {
 		return
 	}
 	a.killSignal = true
-	a.proc.Signal(syscall.SIGTERM)
-	proc := a.proc
-	a.timers = append(a.timers, e.s.clock.AfterFunc(e.s.cfg.KillGrace, func() { proc.Signal(syscall.SIGKILL) }))
+	a.proc.Stop(e.s.cfg.KillGrace)
 }
 
 func (e *engine) exited(id string, attempt int, exit bexec.Exit, outputLost string) {

@@ -282,6 +282,9 @@ func (p *fakeProc) Signal(sig syscall.Signal) error {
 	return nil
 }
 
+// Stop implements exec.Process: the fake ends at the first signal, SIGTERM.
+func (p *fakeProc) Stop(time.Duration) error { return p.Signal(syscall.SIGTERM) }
+
 // hashOf is a deterministic 64-bit hash of its parts.
 func hashOf(parts ...string) uint64 {
 	h := fnv.New64a()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 )
 
 // Spec is everything a backend needs to run one attempt.
@@ -104,6 +105,9 @@ type Process interface {
 	Wait() Exit
 	// Signal delivers sig to every process of the attempt.
 	Signal(sig syscall.Signal) error
+	// Stop asks the attempt to end — SIGTERM to it, or a backend's equivalent (a Pod deleted with
+	// a grace period) — and kills it if it has not ended after grace. It returns at once.
+	Stop(grace time.Duration) error
 	// PeakMemory is the most memory the attempt has used so far, in bytes (0 if unknown).
 	PeakMemory() int64
 }

@@ -340,6 +340,8 @@ type process struct {
 	pipes     []*outputPipe // stdout, stderr: barge's write ends, for SyncOutput
 	syncMu    sync.Mutex
 	drained   chan struct{}
+	// exited closes when the main process has ended (Stop's kill then has nothing to do).
+	exited chan struct{}
 	// listeners end with the attempt: a socket in its network namespace would keep it alive.
 	listeners []net.Listener
 }
@@ -347,7 +349,7 @@ type process struct {
 // newProcess is a started process's output: the read ends for the drain, and barge's own
 // write ends (the process has its copies) for SyncOutput's marks.
 func newProcess(outR, outW, errR, errW *os.File) *process {
-	return &process{drained: make(chan struct{}), readers: []*os.File{outR, errR},
+	return &process{drained: make(chan struct{}), exited: make(chan struct{}), readers: []*os.File{outR, errR},
 		pipes: []*outputPipe{{w: outW}, {w: errW}}}
 }
 
@@ -377,6 +379,13 @@ func (p *process) Wait() bexec.Exit {
 	var st syscall.WaitStatus
 	var err error
 	oom := false
+	defer func() {
+		select {
+		case <-p.exited:
+		default:
+			close(p.exited)
+		}
+	}()
 	if p.sandboxed != nil {
 		// Its PID 1 is gone, so the kernel has killed everything else in its namespace.
 		st, oom = p.sandboxed.Wait()
@@ -436,6 +445,21 @@ func (p *process) Signal(sig syscall.Signal) error {
 	}
 	// The negative pid addresses the whole process group the attempt leads.
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+// Stop implements exec.Process: SIGTERM now, SIGKILL after grace unless the process ended.
+func (p *process) Stop(grace time.Duration) error {
+	err := p.Signal(syscall.SIGTERM)
+	go func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-p.exited:
+		case <-t.C:
+			p.Signal(syscall.SIGKILL)
+		}
+	}()
+	return err
 }
 
 // lookPath resolves file with the attempt's own PATH when it sets one, else barge's.
