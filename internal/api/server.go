@@ -46,6 +46,9 @@ type Config struct {
 	// MaxInflightBytes bounds the request body bytes read at once across all requests; past it
 	// requests get 503 with Retry-After (0: DefaultMaxInflightBytes).
 	MaxInflightBytes int64
+	// Console is the web console served under /console/, and the login tokens `barge console`
+	// asks for at ConsoleTokenPath; nil: none.
+	Console Console
 }
 
 // Server is the HTTP handler for every AWS API barge serves.
@@ -92,6 +95,10 @@ func New(cfg Config) *Server {
 	}
 	s.mux.HandleFunc("POST /{$}", s.authed("logs", logsBound, s.serveLogs))
 	s.mux.HandleFunc("POST "+ImagesPath, s.importImage)
+	if cfg.Console != nil {
+		s.mux.HandleFunc("/console/", named("console", "Page", cfg.Console.ServeHTTP))
+		s.mux.HandleFunc("POST "+ConsoleTokenPath, s.authed("barge", logsBound, s.consoleToken))
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	if cfg.Metrics != nil {
 		// Unauthenticated, as Prometheus scrapes: counts and timings, never a tenant's data.

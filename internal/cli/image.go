@@ -4,17 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
-	"strings"
-	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/barge-run/barge/internal/api"
 )
@@ -43,38 +37,15 @@ func cmdImageImport(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	u := strings.TrimRight(cl.endpoint, "/") + api.ImagesPath
+	target := api.ImagesPath
 	if *tag != "" {
-		u += "?tag=" + url.QueryEscape(*tag)
+		target += "?tag=" + url.QueryEscape(*tag)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
-	if err != nil {
-		return err
-	}
-	req.ContentLength = size
-	req.Header.Set("Content-Type", "application/x-tar")
-	req.Header.Set("X-Amz-Content-Sha256", sum)
-	creds, err := cl.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return err
-	}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, sum, "barge", cl.cfg.Region, time.Now()); err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var res struct {
-		Images  []struct{ Name, Digest string }
-		Type    string `json:"__type"`
-		Message string `json:"message"`
+		Images []struct{ Name, Digest string }
 	}
-	json.Unmarshal(raw, &res)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", res.Type, res.Message)
+	if err := cl.bargeCall(ctx, target, body, size, sum, "application/x-tar", &res); err != nil {
+		return err
 	}
 	for _, im := range res.Images {
 		fmt.Fprintf(out, "%s\t%s\n", im.Name, im.Digest)

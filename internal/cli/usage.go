@@ -38,6 +38,7 @@ func commands() []command {
 		{"logs", "<jobId>", "a job's output (<jobId>:N for an array's child N); -f follows it, exit 1 if it FAILED", cmdLogs},
 		{"cancel", "<jobId>…", "cancel jobs that have not started (AWS's CancelJob); a started one needs terminate", cmdCancel},
 		{"terminate", "<jobId>…", "stop jobs, running ones too (SIGTERM, then SIGKILL)", cmdTerminate},
+		{"console", "", "print a link that logs a browser in to the web console (--job ID: that job's page)", cmdConsole},
 		{},
 		{"deploy", "<function> <zip | directory | executable>", "create a function, or update its code and configuration", cmdDeploy},
 		{"invoke", "<function> [payload]", "invoke a function and print its answer", cmdInvoke},

@@ -23,6 +23,7 @@ import (
 	"github.com/barge-run/barge/internal/account"
 	apipkg "github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/console"
 	"github.com/barge-run/barge/internal/exec/local"
 	"github.com/barge-run/barge/internal/exec/sandbox"
 	"github.com/barge-run/barge/internal/fn"
@@ -282,6 +283,15 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 			importer = nil
 		}
 	}
+	cons, err := console.New(console.Config{Batch: s.batch, Lambda: functions, Logs: ls, Metrics: m.Gatherer(),
+		Logger: log.With("component", "console")})
+	if err != nil {
+		s.batch.Stop()
+		s.fns.Stop()
+		s.pool.Close()
+		s.closeStores()
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: func(key string) (sigv4.Credential, bool) {
 		if c, ok := live.Lookup(key); ok {
 			return c, true
@@ -291,7 +301,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 		return live.Reread(key)
 	}, Logger: log.With("component", "api"), Region: opts.Region,
-		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m, Images: importer, ImportDir: importDir})
+		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m, Images: importer, ImportDir: importDir, Console: cons})
 	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {
