@@ -227,19 +227,18 @@ func TestCLIAWS(t *testing.T) {
 	t.Parallel()
 	tool(t, "aws")
 	b := bargetest.Start(t)
-	// Not defer: the parallel subtests run after this function returns.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
+	// Each aws call is bounded (runCmd); the subtests' own contexts end with them. (A deadline
+	// set here would run while the parallel subtests still wait for their turn.)
 
 	// A definition for the groups that need any job definition at all.
 	const shared = "e2e-shared"
-	sharedDef := awsCLI{t, ctx, b.Env()}.register(shared, "true")
+	sharedDef := awsCLI{t, t.Context(), b.Env()}.register(shared, "true")
 
 	// The groups share the server but no resources, so they run side by side: each aws call
 	// costs most of a second of Python start-up.
 	t.Run("JobDefinitionsJobsLogs", func(t *testing.T) {
 		t.Parallel()
-		a := awsCLI{t, ctx, b.Env()}
+		a := awsCLI{t, t.Context(), b.Env()}
 		const def = "e2e-hello"
 		r1 := a.register(def, "sh", "-c", "echo hello from $AWS_BATCH_JOB_ID; echo to-stderr >&2")
 		r2 := a.register(def, "sh", "-c", "echo hello from $AWS_BATCH_JOB_ID; echo to-stderr >&2")
@@ -365,7 +364,7 @@ func TestCLIAWS(t *testing.T) {
 
 	t.Run("Tags", func(t *testing.T) {
 		t.Parallel()
-		a := awsCLI{t, ctx, b.Env()}
+		a := awsCLI{t, t.Context(), b.Env()}
 		job := a.submit("e2e-tagged", "default", shared)
 		// On a job definition revision and on a job.
 		for _, arn := range []string{sharedDef.JobDefinitionArn, job.JobArn} {
@@ -385,7 +384,7 @@ func TestCLIAWS(t *testing.T) {
 
 	t.Run("ComputeEnvironmentsAndQueues", func(t *testing.T) {
 		t.Parallel()
-		a := awsCLI{t, ctx, b.Env()}
+		a := awsCLI{t, t.Context(), b.Env()}
 		const ce, jq = "e2e-ce", "e2e-queue"
 		var ceOut struct {
 			ComputeEnvironmentName string `json:"computeEnvironmentName"`
@@ -487,13 +486,13 @@ func TestCLIAWS(t *testing.T) {
 
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
-		a := awsCLI{t, ctx, b.Env()}
+		a := awsCLI{t, t.Context(), b.Env()}
 		res := a.fails("ClientException", "batch", "submit-job", "--job-name", "lost", "--job-queue", "no-such-queue", "--job-definition", shared)
 		if !strings.Contains(res.stderr, "jobQueue") || !strings.Contains(res.stderr, "no-such-queue") {
 			t.Errorf("submit-job to a missing queue: stderr does not name the field jobQueue and the queue:\n%s", res)
 		}
 
-		bad := awsCLI{t, ctx, append(b.Env(), "AWS_SECRET_ACCESS_KEY=not-"+b.Cred.SecretAccessKey)}
+		bad := awsCLI{t, t.Context(), append(b.Env(), "AWS_SECRET_ACCESS_KEY=not-"+b.Cred.SecretAccessKey)}
 		bad.fails("InvalidSignatureException", "batch", "list-jobs", "--job-queue", "default")
 
 		res = a.fails("ClientException", "batch", "list-service-jobs")
@@ -510,7 +509,7 @@ func TestCLIAWS(t *testing.T) {
 
 	t.Run("TerminateRunningJob", func(t *testing.T) {
 		t.Parallel()
-		a := awsCLI{t, ctx, b.Env()}
+		a := awsCLI{t, t.Context(), b.Env()}
 		var sub submitted
 		a.ok(&sub, "batch", "submit-job", "--job-name", "e2e-sleeper", "--job-queue", "default", "--job-definition", shared,
 			"--container-overrides", `{"command":["sleep","30"]}`)
