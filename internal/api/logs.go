@@ -41,6 +41,10 @@ func (s *Server) logsHandlers() map[string]http.HandlerFunc {
 		"DescribeResourcePolicies":    awsJSON(s.describeResourcePolicies),
 		"DeleteResourcePolicy":        awsJSON(s.deleteResourcePolicy),
 		"StartLiveTail":               s.startLiveTail,
+		"StartQuery":                  awsJSON(s.startQuery),
+		"GetQueryResults":             awsJSON(s.getQueryResults),
+		"StopQuery":                   awsJSON(s.stopQuery),
+		"DescribeQueries":             awsJSON(s.describeQueries),
 	}
 }
 

@@ -64,6 +64,8 @@ type Server struct {
 	regions   map[string]bool // scope keys whose default compute environment and queue exist
 
 	subs *subscriptions // log subscription filters' delivery; nil without Logs and Lambda
+
+	insights insightsQueries // Logs Insights queries and their results
 }
 
 // New builds the handler.

@@ -282,6 +282,13 @@ var Notes = map[string]map[string]Note{
 		"DeleteResourcePolicy": {Level: Tested, Tests: logsClients, Ignored: []string{
 			"a policy on a log group needs its current `expectedRevisionId`; an unknown policy answers ResourceNotFoundException",
 		}},
+		"StartQuery": {Level: Tested, Tests: []string{"TestLogsInsights", "TestInsightsQueries"}, Ignored: []string{
+			"Logs Insights QL only (`queryLanguage` CWLI): `fields`/`display`, `filter` (comparisons, `like /re/` and `like \"text\"`, `not like`, `ispresent`, `and`/`or`/`not`, parentheses), `stats` (count, sum, avg, min, max, `as`, `by` fields), `sort`, `limit`; `parse`, `dedup`, `bin()` and the other functions answer MalformedQueryException",
+			"the query runs at once over the window's events (at most 2,000,000 scanned) and is Complete when StartQuery answers; results are kept in memory (the newest 100 per account, until a restart); JSON messages' members are fields by dotted path",
+		}},
+		"GetQueryResults": {Level: Tested, Tests: []string{"TestLogsInsights"}, Ignored: []string{"no `@ptr` field in rows; `nextToken`/`maxItems` are ignored (one page)"}},
+		"StopQuery":       {Level: Tested, Tests: []string{"TestLogsInsights"}, Ignored: []string{"queries complete when they start: `success` is false"}},
+		"DescribeQueries": {Level: Tested, Tests: []string{"TestLogsInsights"}, Ignored: []string{"newest first, one page"}},
 		"StartLiveTail": {Level: Tested, Tests: []string{"TestLiveTailSDK", "TestLiveTailBoto3", "TestLiveTailPoll"}, Ignored: []string{
 			"served as an awsJson1_1 event stream over the HTTP/1.1 response (initial-response, sessionStart, then a sessionUpdate every second; more than 500 events sampled evenly; SessionTimeoutException after 3 hours)",
 			"the operation's host prefix (`stream-`; older SDKs `streaming-`) names no host of a barge endpoint: turn it off — aws-sdk-go-v2: remove the `EndpointHostPrefix` finalize middleware; boto3/botocore: `Config(inject_host_prefix=False)` or the environment's `AWS_DISABLE_HOST_PREFIX_INJECTION=true` — or give barge a DNS name whose `stream-` form resolves to it too",
