@@ -256,39 +256,7 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 	c := d.Container
 	now := e.s.nowMillis()
 
-	statusReason := reasonEssentialExited
-	var exitCode *int32
-	switch {
-	case end.lost:
-		statusReason = reasonLost
-		c.Reason = reasonLost
-	case end.startErr != nil:
-		statusReason = "Task failed to start"
-		c.Reason = "CannotStartContainerError: " + end.startErr.Error()
-		if pe := (*bexec.PullError)(nil); errors.As(end.startErr, &pe) {
-			c.Reason = "CannotPullContainerError: " + pe.Error()
-		}
-	default:
-		code := int32(end.exit.Code)
-		if end.exit.Signal != 0 {
-			code = 128 + int32(end.exit.Signal)
-		}
-		exitCode = &code
-		switch {
-		case end.exit.OOM:
-			c.Reason = "OutOfMemoryError: Container killed due to memory usage"
-		case end.exit.Reason != "":
-			c.Reason = end.exit.Reason
-		case end.outputLost != "":
-			c.Reason = end.outputLost
-		}
-		if a.timedOut {
-			statusReason = reasonTimeout
-		}
-	}
-	if a.terminate != "" {
-		statusReason = a.terminate
-	}
+	statusReason, exitCode := attemptOutcome(a, end, c)
 	c.ExitCode = exitCode
 	started := a.startedAt
 	if started == 0 {
@@ -326,6 +294,45 @@ func (e *engine) finishAttempt(aj *activeJob, end attemptEnd) {
 		d.IsTerminated = ptr(true)
 	}
 	e.setStatus(aj, statusFailed)
+}
+
+// attemptOutcome is how an attempt ended in AWS's words: the job's status reason, the exit code
+// (none when it did not run to an exit) and, set on c, the container's reason.
+func attemptOutcome(a *attemptRun, end attemptEnd, c *wire.ContainerDetail) (string, *int32) {
+	statusReason := reasonEssentialExited
+	var exitCode *int32
+	switch {
+	case end.lost:
+		statusReason = reasonLost
+		c.Reason = reasonLost
+	case end.startErr != nil:
+		statusReason = "Task failed to start"
+		c.Reason = "CannotStartContainerError: " + end.startErr.Error()
+		if pe := (*bexec.PullError)(nil); errors.As(end.startErr, &pe) {
+			c.Reason = "CannotPullContainerError: " + pe.Error()
+		}
+	default:
+		code := int32(end.exit.Code)
+		if end.exit.Signal != 0 {
+			code = 128 + int32(end.exit.Signal)
+		}
+		exitCode = &code
+		switch {
+		case end.exit.OOM:
+			c.Reason = "OutOfMemoryError: Container killed due to memory usage"
+		case end.exit.Reason != "":
+			c.Reason = end.exit.Reason
+		case end.outputLost != "":
+			c.Reason = end.outputLost
+		}
+		if a.timedOut {
+			statusReason = reasonTimeout
+		}
+	}
+	if a.terminate != "" {
+		statusReason = a.terminate
+	}
+	return statusReason, exitCode
 }
 
 // shouldRetry applies the retry strategy: attempts left, and the first evaluateOnExit rule that

@@ -166,6 +166,48 @@ func (s *Service) notFound(account, name string) *awserr.Error {
 	return notFound(acct, region, name)
 }
 
+// checkCreate validates a CreateFunction request's members that need no lookup, and says
+// whether it creates an image function.
+func checkCreate(in *lw.CreateFunctionRequest) (bool, error) {
+	image := in.PackageType == lw.PackageTypeImage || (in.Code != nil && in.Code.ImageUri != "")
+	switch {
+	case image && (in.Code == nil || in.Code.ImageUri == ""):
+		return false, invalid("Code.ImageUri is required for PackageType Image")
+	case image && (in.Runtime != "" || in.Handler != ""):
+		return false, invalid("Runtime and Handler are not supported for PackageType Image")
+	case image && in.PackageType != lw.PackageTypeImage:
+		return false, invalid("PackageType must be Image with Code.ImageUri")
+	case !image && in.Runtime == "":
+		return false, invalid("Runtime is required for a zip package")
+	case !image && !runtimeSupported(in.Runtime):
+		return false, unsupportedRuntime(in.Runtime)
+	case !image && in.ImageConfig != nil:
+		return false, invalid("ImageConfig is only for PackageType Image")
+	}
+	if !strings.HasPrefix(in.Role, "arn:aws:iam::") {
+		return false, invalid("Role: %q is not an IAM role ARN", in.Role)
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return false, err
+	}
+	if err := checkDeadLetter(in.DeadLetterConfig); err != nil {
+		return false, err
+	}
+	if len(in.Tags) > maxTags {
+		return false, invalid("Tags: a function can have at most %d tags", maxTags)
+	}
+	if image && len(in.Layers) > 0 {
+		return false, invalid("Layers: functions defined as container images do not support layers")
+	}
+	if memory := deref(in.MemorySize, 128); memory < 128 || memory > 10240 {
+		return false, invalid("MemorySize must be between 128 and 10240 MB, got %d", memory)
+	}
+	if timeout := deref(in.Timeout, 3); timeout < 1 || timeout > 900 {
+		return false, invalid("Timeout must be between 1 and 900 seconds, got %d", timeout)
+	}
+	return image, nil
+}
+
 // CreateFunction implements the Lambda operation for zip packages with a custom runtime.
 func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.CreateFunctionRequest) (*lw.FunctionConfiguration, error) {
 	name, qualifier, err := s.functionName(account, in.FunctionName)
@@ -175,44 +217,11 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 	if qualifier != "" {
 		return nil, invalid("FunctionName: a new function takes no qualifier")
 	}
-	image := in.PackageType == lw.PackageTypeImage || (in.Code != nil && in.Code.ImageUri != "")
-	switch {
-	case image && (in.Code == nil || in.Code.ImageUri == ""):
-		return nil, invalid("Code.ImageUri is required for PackageType Image")
-	case image && (in.Runtime != "" || in.Handler != ""):
-		return nil, invalid("Runtime and Handler are not supported for PackageType Image")
-	case image && in.PackageType != lw.PackageTypeImage:
-		return nil, invalid("PackageType must be Image with Code.ImageUri")
-	case !image && in.Runtime == "":
-		return nil, invalid("Runtime is required for a zip package")
-	case !image && !runtimeSupported(in.Runtime):
-		return nil, unsupportedRuntime(in.Runtime)
-	case !image && in.ImageConfig != nil:
-		return nil, invalid("ImageConfig is only for PackageType Image")
-	}
-	if !strings.HasPrefix(in.Role, "arn:aws:iam::") {
-		return nil, invalid("Role: %q is not an IAM role ARN", in.Role)
-	}
-	if err := checkTags(in.Tags); err != nil {
+	image, err := checkCreate(in)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkDeadLetter(in.DeadLetterConfig); err != nil {
-		return nil, err
-	}
-	if len(in.Tags) > maxTags {
-		return nil, invalid("Tags: a function can have at most %d tags", maxTags)
-	}
-	if image && len(in.Layers) > 0 {
-		return nil, invalid("Layers: functions defined as container images do not support layers")
-	}
-	memory := deref(in.MemorySize, 128)
-	if memory < 128 || memory > 10240 {
-		return nil, invalid("MemorySize must be between 128 and 10240 MB, got %d", memory)
-	}
-	timeout := deref(in.Timeout, 3)
-	if timeout < 1 || timeout > 900 {
-		return nil, invalid("Timeout must be between 1 and 900 seconds, got %d", timeout)
-	}
+	memory, timeout := deref(in.MemorySize, 128), deref(in.Timeout, 3)
 	if _, err := s.cfg.Store.ResourceGet(ctx, account, KindFunction, name, 0); err == nil {
 		return nil, userErr(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", name)
 	}
@@ -221,29 +230,9 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		return nil, err
 	}
 	rec := record{Tags: in.Tags}
-	var codeSha string
-	var codeSize int64
-	if !image {
-		if in.Code == nil {
-			in.Code = &lw.FunctionCode{}
-		}
-		c := in.Code
-		if c.ZipFile, err = s.packageBytes(ctx, "Code", c.ZipFile, c.S3Bucket, c.S3Key, c.S3ObjectVersion); err != nil {
-			return nil, err
-		}
-	}
-	if image {
-		if err := s.resolveImage(ctx, account, name, in.Code.ImageUri, &rec); err != nil {
-			return nil, err
-		}
-		codeSha = strings.TrimPrefix(rec.ResolvedImageURI[strings.LastIndexByte(rec.ResolvedImageURI, '@')+1:], "sha256:")
-	} else {
-		sum := sha256.Sum256(in.Code.ZipFile)
-		dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
-		if err := unpackCode(in.Code.ZipFile, in.Runtime, dir); err != nil {
-			return nil, err
-		}
-		rec.CodeDir, codeSha, codeSize = dir, base64.StdEncoding.EncodeToString(sum[:]), int64(len(in.Code.ZipFile))
+	codeSha, codeSize, err := s.newCode(ctx, account, name, image, in, &rec)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.attachLayers(account, name, &rec, layers); err != nil {
 		return nil, err
@@ -296,6 +285,32 @@ func (s *Service) CreateFunction(ctx context.Context, account string, in *lw.Cre
 		return s.PublishVersion(ctx, account, &lw.PublishVersionRequest{FunctionName: name})
 	}
 	return &cfg, nil
+}
+
+// newCode makes a new function's code ready: its image resolved, or its package (given or from
+// S3) unpacked; it returns the code's SHA-256 and size as Lambda reports them.
+func (s *Service) newCode(ctx context.Context, account, name string, image bool, in *lw.CreateFunctionRequest, rec *record) (string, int64, error) {
+	if image {
+		if err := s.resolveImage(ctx, account, name, in.Code.ImageUri, rec); err != nil {
+			return "", 0, err
+		}
+		return strings.TrimPrefix(rec.ResolvedImageURI[strings.LastIndexByte(rec.ResolvedImageURI, '@')+1:], "sha256:"), 0, nil
+	}
+	if in.Code == nil {
+		in.Code = &lw.FunctionCode{}
+	}
+	c := in.Code
+	zip, err := s.packageBytes(ctx, "Code", c.ZipFile, c.S3Bucket, c.S3Key, c.S3ObjectVersion)
+	if err != nil {
+		return "", 0, err
+	}
+	sum := sha256.Sum256(zip)
+	dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
+	if err := unpackCode(zip, in.Runtime, dir); err != nil {
+		return "", 0, err
+	}
+	rec.CodeDir = dir
+	return base64.StdEncoding.EncodeToString(sum[:]), int64(len(zip)), nil
 }
 
 func (s *Service) get(ctx context.Context, account, ref, qualifier string) (*record, error) {
