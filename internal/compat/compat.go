@@ -165,7 +165,7 @@ var Notes = map[string]map[string]Note{
 		"GetPolicy":                    {Level: Tested, Tests: []string{"TestLambdaPermissions", "TestLambdaDeployOpsBoto3", "TestTerraformReplay"}},
 		"RemovePermission":             {Level: Tested, Tests: []string{"TestLambdaPermissions", "TestLambdaDeployOpsBoto3", "TestTerraformReplay"}},
 		"GetFunctionCodeSigningConfig": {Level: Tested, Tests: []string{"TestTerraformReplay", "TestLambdaDeployOpsBoto3"}, Ignored: []string{"barge has no code signing configurations: a function never has one (`CodeSigningConfigArn` empty), the answer Terraform's provider reads"}},
-		"PublishLayerVersion":          {Level: Tested, Tests: layerTests, Ignored: []string{"`Content.ZipFile`, or `Content.S3Bucket`/`S3Key` with `--s3-endpoint` (TestLambdaCodeFromS3); stored unpacked; `CompatibleRuntimes` and `CompatibleArchitectures` are recorded and used by the listings' filters"}},
+		"PublishLayerVersion":          {Level: Tested, Tests: layerTests, Ignored: []string{"`Content.ZipFile`, or `Content.S3Bucket`/`S3Key` with `--s3-endpoint` (TestLambdaCodeFromS3, TestLambdaCodeFromS3Boto3); stored unpacked; `CompatibleRuntimes` and `CompatibleArchitectures` are recorded and used by the listings' filters"}},
 		"GetLayerVersion":              {Level: Tested, Tests: layerTests, Ignored: []string{"`Content.Location` is a signed link to the version's zip on barge, valid 10 minutes"}},
 		"GetLayerVersionByArn":         {Level: Tested, Tests: layerTests},
 		"ListLayers":                   {Level: Tested, Tests: layerTests, Ignored: []string{"the caller's own layers only (AWS lists those of the caller's account too)"}},
@@ -178,7 +178,7 @@ var Notes = map[string]map[string]Note{
 		"GetFunctionConfiguration":     {Level: Tested, Tests: []string{"TestLambdaDeployToolCalls", "TestLambdaDeployOpsBoto3"}},
 		"ListFunctions":                {Level: Tested, Tests: append([]string{"TestLambdaDeployToolCalls"}, lambdaTests...), Ignored: []string{"`FunctionVersion=ALL` lists the published versions after each function's $LATEST; `MasterRegion` is ignored"}},
 		"DeleteFunction":               {Level: Tested, Tests: lambdaTests},
-		"UpdateFunctionCode":           {Level: Tested, Tests: append([]string{"TestLambdaImageFunction", "TestLambdaCodeFromS3"}, lambdaTests...), Ignored: []string{"`ZipFile`, `S3Bucket`/`S3Key` (with `--s3-endpoint`), or `ImageUri` for image functions; `Publish` publishes a version; `DryRun`, `RevisionId` and `Architectures` are ignored"}},
+		"UpdateFunctionCode":           {Level: Tested, Tests: append([]string{"TestLambdaImageFunction", "TestLambdaCodeFromS3", "TestLambdaCodeFromS3Boto3"}, lambdaTests...), Ignored: []string{"`ZipFile`, `S3Bucket`/`S3Key` (with `--s3-endpoint`), or `ImageUri` for image functions; `Publish` publishes a version; `DryRun`, `RevisionId` and `Architectures` are ignored"}},
 		"UpdateFunctionConfiguration": {Level: Tested, Tests: lambdaTests, Ignored: []string{
 			"`Role`, `Handler`, `Runtime` (those the host can run), `Description`, `Timeout`, `MemorySize`, `Environment`, `LoggingConfig`, `TracingConfig` and `Layers` (`[]` removes them; TestLambdaLayers) are honoured; the other members are ignored",
 		}},

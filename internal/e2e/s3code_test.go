@@ -122,3 +122,49 @@ func TestLambdaCodeFromS3(t *testing.T) {
 	}
 	invoke("v2 from an S3 layer") // nothing the refused calls touched changed
 }
+
+// TestLambdaCodeFromS3Boto3: boto3's create_function, update_function_code and
+// publish_layer_version with S3 locations, against a barge started with --s3-endpoint.
+func TestLambdaCodeFromS3Boto3(t *testing.T) {
+	t.Parallel()
+	runtime := hostPython(t)
+	python := boto3Python(t)
+	endpoint, s3c := motoS3(t)
+	ctx := context.Background()
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("artifacts")}); err != nil {
+		t.Fatal(err)
+	}
+	for key, files := range map[string]map[string]string{
+		"fn/v1.zip":     {"app.py": "def handler(e, c):\n    return 'one'\n"},
+		"fn/v2.zip":     {"app.py": "import lib\ndef handler(e, c):\n    return 'two ' + lib.X\n"},
+		"layer/lib.zip": {"python/lib.py": "X = 'with a layer'\n"},
+	} {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("artifacts"), Key: aws.String(key), Body: bytes.NewReader(zipSources(t, files))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := bargetest.Start(t, bargetest.WithArgs("--s3-endpoint", endpoint),
+		bargetest.WithEnv("AWS_ACCESS_KEY_ID=moto", "AWS_SECRET_ACCESS_KEY=moto", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"))
+	script := `
+import boto3
+from botocore.exceptions import ClientError
+lam = boto3.client("lambda")
+lam.create_function(FunctionName="s3fn", Runtime=RUNTIME, Handler="app.handler", Role="arn:aws:iam::000000000000:role/any",
+    Code={"S3Bucket": "artifacts", "S3Key": "fn/v1.zip"})
+assert lam.invoke(FunctionName="s3fn")["Payload"].read() == b'"one"'
+layer = lam.publish_layer_version(LayerName="lib", Content={"S3Bucket": "artifacts", "S3Key": "layer/lib.zip"})
+lam.update_function_code(FunctionName="s3fn", S3Bucket="artifacts", S3Key="fn/v2.zip")
+lam.update_function_configuration(FunctionName="s3fn", Layers=[layer["LayerVersionArn"]])
+assert lam.invoke(FunctionName="s3fn")["Payload"].read() == b'"two with a layer"'
+try:
+    lam.update_function_code(FunctionName="s3fn", S3Bucket="artifacts", S3Key="fn/missing.zip")
+    raise AssertionError("a missing object was accepted")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "InvalidParameterValueException" and "NoSuchKey" in e.response["Error"]["Message"], e.response
+print("s3 ok")
+`
+	res := runPythonScript(t, b, python, "RUNTIME = \""+string(runtime)+"\"\n"+script)
+	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), "s3 ok") {
+		t.Fatalf("boto3 S3 script:\n%s", res)
+	}
+}
