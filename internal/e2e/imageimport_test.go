@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/batch"
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	gname "github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -32,7 +35,8 @@ func TestImageImport(t *testing.T) {
 	if !strings.Contains(b.Log(), "sandbox") {
 		t.Skip("images need barge's sandbox")
 	}
-	archive := savedImage(t)
+	archive := savedImage(t, offlineImage, v1.Config{Entrypoint: []string{"/bin/app"}, Env: []string{"PATH=/bin"}},
+		map[string]imagetest.File{"bin/app": {Body: imagetest.App(t), Mode: 0o755}})
 	cmd := exec.Command(bargetest.Binary(t), "image", "import", archive)
 	cmd.Env = b.Env()
 	out, err := cmd.CombinedOutput()
@@ -58,6 +62,24 @@ func TestImageImport(t *testing.T) {
 		t.Fatalf("another account's job naming the imported image: %s %q", j.Status, aws.ToString(j.Container.Reason))
 	}
 
+	// An image function on an imported image: Code.ImageUri resolves through the pin too.
+	const fnImage = "127.0.0.1:1/offline/echo-fn:v1"
+	fnArchive := savedImage(t, fnImage, v1.Config{Entrypoint: []string{"/var/task/bootstrap"}},
+		map[string]imagetest.File{"var/task/bootstrap": {Body: imagetest.StaticBinary(t, "../fn/testdata/echofn"), Mode: 0o755}})
+	cmd = exec.Command(bargetest.Binary(t), "image", "import", fnArchive)
+	cmd.Env = b.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("barge image import of the function's image: %v\n%s", err, out)
+	}
+	lc := lambda.NewFromConfig(b.Config())
+	if _, err := lc.CreateFunction(context.Background(), &lambda.CreateFunctionInput{FunctionName: aws.String("offline-fn"), PackageType: ltypes.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/x"), Code: &ltypes.FunctionCode{ImageUri: aws.String(fnImage)}}); err != nil {
+		t.Fatalf("an image function on an imported image: %v", err)
+	}
+	if out, err := lc.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("offline-fn"), Payload: []byte(`{"x":1}`)}); err != nil || out.FunctionError != nil {
+		t.Fatalf("invoking it: %v %+v", err, out)
+	}
+
 	// Refused: not an archive; a tampered body (the signature covers its SHA-256).
 	junk := filepath.Join(t.TempDir(), "junk.tar")
 	os.WriteFile(junk, []byte("junk"), 0o644)
@@ -69,14 +91,13 @@ func TestImageImport(t *testing.T) {
 }
 
 // savedImage builds an image in a registry of the test's own, reads it back and writes it as
-// `docker save` would, under offlineImage.
-func savedImage(t *testing.T) string {
+// `docker save` would, under name.
+func savedImage(t *testing.T, name string, cfg v1.Config, files map[string]imagetest.File) string {
 	t.Helper()
 	reg := imagetest.StartRegistry(t)
 	src := reg + "/e2e/import:v1"
-	imagetest.Push(t, src, v1.Config{Entrypoint: []string{"/bin/app"}, Env: []string{"PATH=/bin"}},
-		map[string]imagetest.File{"bin/app": {Body: imagetest.App(t), Mode: 0o755}})
-	ref, err := name.ParseReference(src, name.Insecure)
+	imagetest.Push(t, src, cfg, files)
+	ref, err := gname.ParseReference(src, gname.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +105,7 @@ func savedImage(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, err := name.NewTag(offlineImage)
+	tag, err := gname.NewTag(name)
 	if err != nil {
 		t.Fatal(err)
 	}
