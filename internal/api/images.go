@@ -11,6 +11,7 @@ import (
 	"github.com/barge-run/barge/internal/account"
 	"github.com/barge-run/barge/internal/awserr"
 	"github.com/barge-run/barge/internal/image"
+	"github.com/barge-run/barge/internal/sigv4"
 )
 
 // ImagesPath is where `barge image import` uploads an image archive (a barge extension: AWS has
@@ -32,27 +33,13 @@ func (s *Server) importImage(w http.ResponseWriter, r *http.Request) {
 	if i := infoOf(r.Context()); i != nil {
 		i.service, i.operation = "barge", "ImportImage"
 	}
-	pre, err := s.verifier.Precheck(r)
-	if err != nil {
-		writeSigError(w, err)
+	var declared string
+	scope, ok := s.authenticate(w, r, "barge", func(pre *sigv4.Prechecked) (res sigv4.Result, err error) {
+		res, declared, err = s.verifier.VerifyDeclared(pre, r)
+		return res, err
+	})
+	if !ok {
 		return
-	}
-	res, declared, err := s.verifier.VerifyDeclared(pre, r)
-	if err != nil {
-		writeSigError(w, err)
-		return
-	}
-	if res.Service != "barge" {
-		writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException", "Credential should be scoped to correct service: 'barge'. "))
-		return
-	}
-	scope, err := s.scopeOf(r.Context(), res)
-	if err != nil {
-		writeError(w, awserr.As(err))
-		return
-	}
-	if i := infoOf(r.Context()); i != nil {
-		i.account = scope
 	}
 	if s.cfg.Images == nil {
 		writeError(w, awserr.Client("this barge runs no images: it has no sandbox (see barge doctor)"))

@@ -150,39 +150,57 @@ func fromContext(ctx context.Context) *request {
 // bound, and passes the account on.
 func (s *Server) authed(service string, bound boundFor, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		// Who is asking comes first: a client with no valid key never makes barge read (let
-		// alone buffer) a byte of its body.
-		pre, err := s.verifier.Precheck(r)
-		if err != nil {
-			writeSigError(w, err)
-			return
-		}
-		body, ok := s.readBody(w, r, bound(r))
+		var body []byte
+		scope, ok := s.authenticate(w, r, service, func(pre *sigv4.Prechecked) (sigv4.Result, error) {
+			var read bool
+			if body, read = s.readBody(w, r, bound(r)); !read {
+				return sigv4.Result{}, errAnswered
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			return s.verifier.VerifyBody(pre, r, body)
+		})
 		if !ok {
 			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		res, err := s.verifier.VerifyBody(pre, r, body)
-		if err != nil {
-			writeSigError(w, err)
-			return
-		}
-		if res.Service != service {
-			writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException",
-				"Credential should be scoped to correct service: '%s'. ", service))
-			return
-		}
-		scope, err := s.scopeOf(r.Context(), res)
-		if err != nil {
-			writeError(w, awserr.As(err))
-			return
-		}
-		if i := infoOf(r.Context()); i != nil {
-			i.account = scope
 		}
 		ctx := context.WithValue(r.Context(), ctxKey{}, &request{account: scope, body: body})
 		next(w, r.WithContext(ctx))
 	}
+}
+
+// errAnswered is a verify step's failure that has answered the request itself.
+var errAnswered = errors.New("answered")
+
+// authenticate finds who is asking: the key first (Precheck), so a client with no valid key
+// never makes barge read — let alone buffer — a byte of its body; then verify, which reads what
+// it needs and checks the signature; then the service the signature is scoped to and the
+// caller's account and region. It returns the caller's scope key, or false once it has answered.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, service string, verify func(*sigv4.Prechecked) (sigv4.Result, error)) (string, bool) {
+	pre, err := s.verifier.Precheck(r)
+	if err != nil {
+		writeSigError(w, err)
+		return "", false
+	}
+	res, err := verify(pre)
+	switch {
+	case errors.Is(err, errAnswered):
+		return "", false
+	case err != nil:
+		writeSigError(w, err)
+		return "", false
+	case res.Service != service:
+		writeError(w, awserr.New(http.StatusForbidden, "InvalidSignatureException",
+			"Credential should be scoped to correct service: '%s'. ", service))
+		return "", false
+	}
+	scope, err := s.scopeOf(r.Context(), res)
+	if err != nil {
+		writeError(w, awserr.As(err))
+		return "", false
+	}
+	if i := infoOf(r.Context()); i != nil {
+		i.account = scope
+	}
+	return scope, true
 }
 
 // serveCode answers a GetFunction Code.Location link with the function's zip; the link is its own

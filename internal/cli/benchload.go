@@ -52,22 +52,11 @@ func cmdBenchLoad(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	o := bench.Options{Endpoint: *endpoint, Region: *region}
-	pid := *serverPid
-	where := *endpoint
-	if *endpoint != "" {
-		_, stop, err := benchTarget(ctx, &o, *dataDir, "auto", os.Stderr)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	} else {
-		child, err := startServerChild(ctx, filepath.Join(tmp, "data"), &o)
-		if err != nil {
-			return err
-		}
-		defer func() { child.Process.Signal(syscall.SIGTERM); child.Wait() }()
-		pid, where = child.Process.Pid, o.Endpoint+" (a barge server child process, pid "+fmt.Sprint(child.Process.Pid)+")"
+	pid, where, stop, err := benchServer(ctx, &o, *dataDir, *serverPid, tmp)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	r, err := bench.Load(ctx, o, bench.LoadOptions{Clients: *clients, Duration: *duration, Out: os.Stderr}, code)
 	if err != nil {
 		return apiError(err)
@@ -94,6 +83,24 @@ func cmdBenchLoad(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("%d of %d calls failed", r.Total().Errors, r.Total().Calls)
 	}
 	return nil
+}
+
+// benchServer is the server a client-side benchmark measures: the one at o.Endpoint (its pid
+// as the operator gave it, for its memory and CPU time), or else a `barge server` child process
+// on a data directory in tmp. It returns the pid (0: unknown), how to describe the server, and
+// how to stop what it started.
+func benchServer(ctx context.Context, o *bench.Options, dataDir string, pid int, tmp string) (int, string, func(), error) {
+	if o.Endpoint != "" {
+		_, stop, err := benchTarget(ctx, o, dataDir, "auto", os.Stderr)
+		return pid, o.Endpoint, stop, err
+	}
+	child, err := startServerChild(ctx, filepath.Join(tmp, "data"), o)
+	if err != nil {
+		return 0, "", func() {}, err
+	}
+	stop := func() { child.Process.Signal(syscall.SIGTERM); child.Wait() }
+	where := fmt.Sprintf("%s (a barge server child process, pid %d, data in %s)", o.Endpoint, child.Process.Pid, tmp)
+	return child.Process.Pid, where, stop, nil
 }
 
 // startServerChild starts `barge server` (this binary) on a loopback port with dataDir, waits

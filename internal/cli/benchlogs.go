@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/barge-run/barge/internal/bench"
@@ -47,21 +46,11 @@ func cmdBenchLogs(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	o := bench.Options{Endpoint: *endpoint, Region: *region}
-	pid, where := *serverPid, *endpoint
-	if *endpoint != "" {
-		_, stop, err := benchTarget(ctx, &o, *dataDir, "auto", os.Stderr)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	} else {
-		child, err := startServerChild(ctx, filepath.Join(tmp, "data"), &o)
-		if err != nil {
-			return err
-		}
-		defer func() { child.Process.Signal(syscall.SIGTERM); child.Wait() }()
-		pid, where = child.Process.Pid, fmt.Sprintf("%s (a barge server child process, pid %d, data in %s)", o.Endpoint, child.Process.Pid, tmp)
+	pid, where, stop, err := benchServer(ctx, &o, *dataDir, *serverPid, tmp)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	lo := bench.LogsOptions{Events: *events, Writers: *writers, Runs: *runs, IngestRuns: *ingestRuns,
 		Dir: filepath.Join(tmp, "floor"), ServerPID: pid, Out: os.Stderr}
 	r, err := bench.Logs(ctx, o, lo)

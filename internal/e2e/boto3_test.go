@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
 	"github.com/barge-run/barge/internal/bargetest"
 )
 
@@ -184,3 +186,16 @@ func runPythonScript(t *testing.T, b *bargetest.Barge, python, script string) cm
 	defer cancel()
 	return runCmd(t, ctx, b.Env(), python, path)
 }
+
+// runSelfCheckingScript runs a boto3 script that asserts on its own and prints done last;
+// prelude (e.g. RUNTIME = "python3.11") comes first. The test fails unless the script does.
+func runSelfCheckingScript(t *testing.T, b *bargetest.Barge, python, prelude, script, done string) {
+	t.Helper()
+	res := runPythonScript(t, b, python, prelude+script)
+	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), done) {
+		t.Fatalf("boto3 script (want %q last):\n%s", done, res)
+	}
+}
+
+// runtimePrelude names the Lambda runtime a script's functions use.
+func runtimePrelude(rt ltypes.Runtime) string { return "RUNTIME = \"" + string(rt) + "\"\n" }

@@ -133,8 +133,5 @@ func TestLambdaDeployOpsBoto3(t *testing.T) {
 	runtime := hostPython(t)
 	python := boto3Python(t)
 	b := bargetest.Start(t)
-	res := runPythonScript(t, b, python, "RUNTIME = \""+string(runtime)+"\"\n"+boto3DeployOpsScript)
-	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), "deploy ops ok") {
-		t.Fatalf("boto3 deploy ops script:\n%s", res)
-	}
+	runSelfCheckingScript(t, b, python, runtimePrelude(runtime), boto3DeployOpsScript, "deploy ops ok")
 }

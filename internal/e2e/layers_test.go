@@ -292,10 +292,7 @@ func TestLambdaLayersBoto3(t *testing.T) {
 	runtime := hostPython(t)
 	python := boto3Python(t)
 	b := bargetest.Start(t)
-	res := runPythonScript(t, b, python, "RUNTIME = \""+string(runtime)+"\"\n"+boto3LayersScript)
-	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), "layers ok") {
-		t.Fatalf("boto3 layers script:\n%s", res)
-	}
+	runSelfCheckingScript(t, b, python, runtimePrelude(runtime), boto3LayersScript, "layers ok")
 }
 
 // TestLambdaLayersWithoutSandbox: with --isolation none a plain process has no /opt of its

@@ -81,9 +81,7 @@ except ClientError as e:
     assert e.response["Error"]["Code"] == "ResourceNotFoundException", e.response
 print("insights ok")
 `, *start, *end)
-	if r := runPythonScript(t, b, python, script); r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "insights ok") {
-		t.Fatalf("boto3 insights script:\n%s", r)
-	}
+	runSelfCheckingScript(t, b, python, "", script, "insights ok")
 }
 
 func resultText(rows [][]cwtypes.ResultField) string {

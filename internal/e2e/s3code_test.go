@@ -163,8 +163,5 @@ except ClientError as e:
     assert e.response["Error"]["Code"] == "InvalidParameterValueException" and "NoSuchKey" in e.response["Error"]["Message"], e.response
 print("s3 ok")
 `
-	res := runPythonScript(t, b, python, "RUNTIME = \""+string(runtime)+"\"\n"+script)
-	if res.code != 0 || !strings.HasSuffix(strings.TrimSpace(res.stdout), "s3 ok") {
-		t.Fatalf("boto3 S3 script:\n%s", res)
-	}
+	runSelfCheckingScript(t, b, python, runtimePrelude(runtime), script, "s3 ok")
 }

@@ -262,8 +262,8 @@ func layoutImage(idx v1.ImageIndex, d v1.Descriptor) (v1.Image, error) {
 	return nil, fmt.Errorf("no linux/%s image in the index", runtime.GOARCH)
 }
 
-// extractTar unpacks an OCI layout tar into dir: directories and regular files only, every
-// name inside dir.
+// extractTar unpacks an OCI layout tar into dir with the image store's own safe unpacker (every
+// name kept inside dir).
 func extractTar(path, dir string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -275,36 +275,5 @@ func extractTar(path, dir string) error {
 		return err
 	}
 	defer root.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		n := filepath.Clean(strings.TrimPrefix(h.Name, "./"))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := root.MkdirAll(n, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := root.MkdirAll(filepath.Dir(n), 0o755); err != nil {
-				return err
-			}
-			out, err := root.OpenFile(n, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(out, tr)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
+	return unpack(root, f)
 }
