@@ -74,14 +74,14 @@ func archiveBody(path string) (io.ReadSeeker, int64, string, func(), error) {
 	if err != nil {
 		return nil, 0, "", cleanup, err
 	}
-	close := func() { f.Close(); cleanup() }
+	done := func() { f.Close(); cleanup() }
 	h := sha256.New()
 	size, err := io.Copy(h, f)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		return nil, 0, "", close, err
+		return nil, 0, "", done, err
 	}
-	return f, size, hex.EncodeToString(h.Sum(nil)), close, nil
+	return f, size, hex.EncodeToString(h.Sum(nil)), done, nil
 }

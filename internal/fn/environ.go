@@ -40,26 +40,23 @@ func (p *Pool) attachOpt(fn *FunctionSpec, spec *bexec.Spec) {
 	if fn.OptDir == "" {
 		return
 	}
+	opt := fn.OptDir
 	if sb, ok := p.cfg.Executor.(interface{ Sandboxed() bool }); ok && sb.Sandboxed() {
 		spec.Mounts = append(spec.Mounts, bexec.Mount{Source: fn.OptDir, Target: "/opt", ReadOnly: true, Owned: true})
-		if _, err := os.Stat(filepath.Join(fn.CodeDir, "bootstrap")); err != nil {
-			spec.Command = []string{"/opt/bootstrap"} // a custom runtime from a layer, as Lambda runs it
+		opt = "/opt"
+	} else {
+		for i, kv := range spec.Env {
+			if k, v, _ := strings.Cut(kv, "="); k == "PATH" || k == "LD_LIBRARY_PATH" {
+				spec.Env[i] = k + "=" + strings.ReplaceAll(v, "/opt/", fn.OptDir+"/")
+			}
 		}
-		return
+		spec.Env = append(spec.Env, "BARGE_OPT_DIR="+fn.OptDir)
 	}
-	for i, kv := range spec.Env {
-		if k, v, _ := strings.Cut(kv, "="); k == "PATH" || k == "LD_LIBRARY_PATH" {
-			spec.Env[i] = k + "=" + strings.ReplaceAll(v, "/opt/", fn.OptDir+"/")
-		}
-	}
-	spec.Env = append(spec.Env, "BARGE_OPT_DIR="+fn.OptDir)
 	if _, err := os.Stat(filepath.Join(fn.CodeDir, "bootstrap")); err != nil {
-		spec.Command = []string{filepath.Join(fn.OptDir, "bootstrap")}
+		spec.Command = []string{filepath.Join(opt, "bootstrap")} // a custom runtime from a layer, as Lambda runs it
 	}
 }
 
-// environ is the instance's environment: Lambda's defaults that a function may override, the
-// function's variables, then the reserved variables it may not.
 // taskRoot is LAMBDA_TASK_ROOT: the code directory, or /var/task in an image (Lambda's base
 // images keep the function there).
 func taskRoot(fn *FunctionSpec) string {
@@ -69,6 +66,8 @@ func taskRoot(fn *FunctionSpec) string {
 	return fn.CodeDir
 }
 
+// environ is the instance's environment: Lambda's defaults that a function may override, the
+// function's variables, then the reserved variables it may not.
 func (p *Pool) environ(fn *FunctionSpec, inst *instance) []string {
 	env := map[string]string{
 		"PATH":            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
