@@ -65,12 +65,11 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) observe(r *http.Request, id string, info *reqInfo, status int, took time.Duration) {
 	service, op := info.service, info.operation
 	if service == "" {
-		service, op = "other", r.URL.Path
-		if len(op) > 64 {
-			op = op[:64]
-		}
-		if status != http.StatusNotFound && r.URL.Path != "/metrics" && r.URL.Path != "/healthz" {
-			op = "other"
+		// Requests no operation claimed: never their path as a label, which a client could
+		// make unbounded.
+		service, op = "other", "other"
+		if p := r.URL.Path; p == "/metrics" || p == "/healthz" {
+			op = p
 		}
 	}
 	if status == 0 {
