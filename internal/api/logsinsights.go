@@ -100,7 +100,7 @@ func (s *Server) startQuery(_ context.Context, account string, in *lw.StartQuery
 		return nil, err
 	}
 	begun := time.Now()
-	records, scanned, bytes, err := s.queryRecords(account, groups, *in.StartTime*1000, (*in.EndTime+1)*1000)
+	records, scanned, bytes, err := s.queryRecords(account, groups, *in.StartTime*1000, (*in.EndTime+1)*1000, q.Matches)
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +122,9 @@ func (s *Server) startQuery(_ context.Context, account string, in *lw.StartQuery
 	return &lw.StartQueryResponse{QueryId: iq.info.QueryId}, nil
 }
 
-// queryRecords reads the groups' events in [start, end) ms as query records.
-func (s *Server) queryRecords(account string, groups []string, start, end int64) (records []logs.Record, scanned, bytes int, err error) {
+// queryRecords reads the groups' events in [start, end) ms as query records, keeping those keep
+// accepts (the query's filters), so memory holds what the query can return, not all it read.
+func (s *Server) queryRecords(account string, groups []string, start, end int64, keep func(logs.Record) bool) (records []logs.Record, scanned, bytes int, err error) {
 	for _, g := range groups {
 		p := logs.FilterParams{Group: g, Start: &start, End: &end}
 		for {
@@ -132,7 +133,9 @@ func (s *Server) queryRecords(account string, groups []string, start, end int64)
 				return nil, 0, 0, logsError(err)
 			}
 			for _, e := range res.Events {
-				records = append(records, logs.RecordOf(g, e))
+				if r := logs.RecordOf(g, e); keep(r) {
+					records = append(records, r)
+				}
 				bytes += len(e.Message)
 			}
 			scanned += len(res.Events)

@@ -155,7 +155,7 @@ func flatten(r Record, prefix string, doc map[string]any) {
 func (q *Query) Run(records []Record, limit int) [][2][]string {
 	var kept []Record
 	for _, r := range records {
-		if q.matches(r) {
+		if q.Matches(r) {
 			kept = append(kept, r)
 		}
 	}
@@ -189,7 +189,8 @@ func (q *Query) Run(records []Record, limit int) [][2][]string {
 	return rows
 }
 
-func (q *Query) matches(r Record) bool {
+// Matches reports whether a record passes the query's filters.
+func (q *Query) Matches(r Record) bool {
 	for _, f := range q.filters {
 		if !f.eval(r) {
 			return false
