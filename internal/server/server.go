@@ -271,18 +271,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		defer cancel()
 		return s.batch.EnsureDefaults(ctx, acct)
 	})
-	// Image archives uploaded with `barge image import` land in a directory of the data dir
-	// (on its disk, never in memory) before they are unpacked.
-	var importer apipkg.ImageImporter
-	importDir := filepath.Join(opts.DataDir, "images-import")
-	if images := executor.Images(); images != nil && executor.Sandboxed() {
-		importer = images
-		os.RemoveAll(importDir) // what an interrupted upload left
-		if err := os.MkdirAll(importDir, 0o700); err != nil {
-			log.Error("image imports are off", "err", err)
-			importer = nil
-		}
-	}
+	importer, importDir := imageImports(executor, opts.DataDir, log)
 	cons, err := console.New(console.Config{Batch: s.batch, Lambda: functions, Logs: ls, Metrics: m.Gatherer(),
 		Logger: log.With("component", "console")})
 	if err != nil {
@@ -326,6 +315,23 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	go func() { s.errc <- s.http.Serve(netutil.LimitListener(s.ln, limits.MaxConnections)) }()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
 	return s, nil
+}
+
+// imageImports is where `barge image import` uploads go: the sandbox's image store, through a
+// directory of the data dir (on its disk, never in memory; emptied of interrupted uploads). None
+// without a sandbox, which is what runs images.
+func imageImports(executor *local.Executor, dataDir string, log *slog.Logger) (apipkg.ImageImporter, string) {
+	images := executor.Images()
+	if images == nil || !executor.Sandboxed() {
+		return nil, ""
+	}
+	dir := filepath.Join(dataDir, "images-import")
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		log.Error("image imports are off", "err", err)
+		return nil, ""
+	}
+	return images, dir
 }
 
 // Addr is the address the server listens on.
