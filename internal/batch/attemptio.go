@@ -26,12 +26,17 @@ func (w *workDirs) take() (string, error) {
 		return d, nil
 	default:
 	}
-	d := filepath.Join(w.root, "a"+strconv.FormatInt(w.seq.Add(1), 36))
-	err := os.Mkdir(d, 0o700)
-	if os.IsNotExist(err) {
-		err = os.MkdirAll(d, 0o700)
+	for {
+		d := filepath.Join(w.root, "a"+strconv.FormatInt(w.seq.Add(1), 36))
+		err := os.Mkdir(d, 0o700)
+		if os.IsNotExist(err) {
+			err = os.MkdirAll(d, 0o700)
+		}
+		// A directory an earlier engine left (its attempt outlived it) is never shared.
+		if !os.IsExist(err) {
+			return d, err
+		}
 	}
-	return d, err
 }
 
 // give takes a directory back. Only an empty directory, reset to mode 0700, is reused, so no

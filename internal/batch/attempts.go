@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"github.com/barge-run/barge/internal/account"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
 	bexec "github.com/barge-run/barge/internal/exec"
+	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/sigv4"
 )
 
@@ -67,6 +69,8 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 	sp := attemptSpec{
 		exec: bexec.Spec{
 			ID:        d.JobId + "#" + strconv.Itoa(n),
+			Key:       attemptKey(d.JobId, n),
+			GPUs:      int(aj.rec.Run.Need.GPU),
 			Command:   append([]string(nil), d.Container.Command...),
 			Env:       env,
 			Image:     d.Container.Image,
@@ -139,6 +143,13 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 		}
 		return
 	}
+	e.supervise(id, sp.attempt, proc, out, stdout, stderr)
+	// After reporting the exit, so cleaning up never delays the next job.
+	e.dirs.give(dir)
+}
+
+// supervise waits for a started (or taken back) attempt to end and reports how.
+func (e *engine) supervise(id string, attempt int, proc bexec.Process, out *logs.Lazy, stdout, stderr io.Closer) {
 	exit := proc.Wait()
 	stdout.Close()
 	stderr.Close()
@@ -146,15 +157,13 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	if le := out.Lost(); le != nil {
 		// Not even the log could say so: the job's record does.
 		lost = "OutputLost: " + le.Error()
-		e.s.log.Warn("job output lost", "job", id, "attempt", sp.attempt, "err", le)
+		e.s.log.Warn("job output lost", "job", id, "attempt", attempt, "err", le)
 	}
 	exitedAt := time.Now()
 	e.do(func() {
-		m.AttemptPhase("reap", time.Since(exitedAt))
-		e.exited(id, sp.attempt, exit, lost)
+		e.s.cfg.Metrics.AttemptPhase("reap", time.Since(exitedAt))
+		e.exited(id, attempt, exit, lost)
 	})
-	// After reporting the exit, so cleaning up never delays the next job.
-	e.dirs.give(dir)
 }
 
 // callbackEnv hands an attempt its credentials and barge's endpoint (account.Env).
@@ -188,26 +197,57 @@ func (e *engine) started(id string, sp attemptSpec, proc bexec.Process, startErr
 	}
 	a := aj.attempt
 	a.proc = proc
+	if a.terminate != "" {
+		e.kill(aj)
+	}
+	if st, ok := proc.(bexec.Starter); ok {
+		select {
+		case <-st.Started():
+		default:
+			// STARTING until its container runs (a Pod being scheduled, pulling its image).
+			go func() {
+				select {
+				case <-st.Started():
+					e.do(func() {
+						if aj, ok := e.current(id, sp.attempt); ok && aj.attempt.proc == proc {
+							e.running(aj, sp.attempt, sp.timeout)
+						}
+					})
+				case <-e.done:
+				}
+			}()
+			return
+		}
+	}
+	e.running(aj, sp.attempt, sp.timeout)
+}
+
+// running records that an attempt's container runs: RUNNING, its start time, its timeout.
+func (e *engine) running(aj *activeJob, attempt int, timeout time.Duration) {
+	a := aj.attempt
 	now := e.s.nowMillis()
 	a.startedAt = now
 	d := &aj.rec.Detail
 	d.StartedAt = &now
 	e.s.cfg.Metrics.JobStarted(aj.store.Account, aj.rec.Run.QueueName, time.Duration(now-deref(d.CreatedAt))*time.Millisecond)
 	e.setStatus(aj, statusRunning)
-	if a.terminate != "" {
-		e.kill(aj)
+	e.armTimeout(aj, attempt, timeout)
+}
+
+// armTimeout kills the attempt once timeout has passed (none when timeout <= 0).
+func (e *engine) armTimeout(aj *activeJob, attempt int, timeout time.Duration) {
+	if timeout <= 0 || aj.attempt.terminate != "" {
 		return
 	}
-	if sp.timeout > 0 {
-		a.timers = append(a.timers, e.s.clock.AfterFunc(sp.timeout, func() {
-			e.do(func() {
-				if aj, ok := e.current(id, sp.attempt); ok && aj.attempt.proc != nil {
-					aj.attempt.timedOut = true
-					e.kill(aj)
-				}
-			})
-		}))
-	}
+	id := aj.store.ID
+	aj.attempt.timers = append(aj.attempt.timers, e.s.clock.AfterFunc(timeout, func() {
+		e.do(func() {
+			if aj, ok := e.current(id, attempt); ok && aj.attempt.proc != nil {
+				aj.attempt.timedOut = true
+				e.kill(aj)
+			}
+		})
+	}))
 }
 
 // kill stops a running attempt through its executor: SIGTERM (or the backend's equivalent) now,
@@ -234,6 +274,7 @@ type attemptEnd struct {
 	startErr error
 	exit     bexec.Exit
 	lost     bool
+	host     string // where a lost attempt ran
 	// outputLost says how much of the attempt's output could not be stored, when not even its
 	// log could say so.
 	outputLost string
@@ -303,14 +344,15 @@ func attemptOutcome(a *attemptRun, end attemptEnd, c *wire.ContainerDetail) (str
 	var exitCode *int32
 	switch {
 	case end.lost:
-		statusReason = reasonLost
-		c.Reason = reasonLost
+		statusReason, c.Reason = hostTerminated(end.host), reasonLost
 	case end.startErr != nil:
 		statusReason = "Task failed to start"
 		c.Reason = "CannotStartContainerError: " + end.startErr.Error()
 		if pe := (*bexec.PullError)(nil); errors.As(end.startErr, &pe) {
 			c.Reason = "CannotPullContainerError: " + pe.Error()
 		}
+	case end.exit.Cause != bexec.CauseExited:
+		statusReason, c.Reason = causeReasons(end.exit)
 	default:
 		code := int32(end.exit.Code)
 		if end.exit.Signal != 0 {

@@ -26,7 +26,7 @@ const LogGroup = "/aws/batch/job"
 const (
 	reasonEssentialExited = "Essential container in task exited"
 	reasonTimeout         = "Job attempt duration exceeded timeout"
-	reasonLost            = "Job attempt lost: the barge server stopped while the attempt was running"
+	reasonLost            = "Host terminated: the barge server stopped while the attempt was running"
 	reasonQueueGone       = "Job queue deleted"
 )
 
@@ -170,8 +170,10 @@ func (e *engine) shutdownAndWait() {
 }
 
 // recover rebuilds the scheduler from the store. Attempts that were STARTING or RUNNING when the
-// previous process died are gone (their processes died with it): they are recorded as lost and
-// retried when the job's retry strategy allows.
+// previous process ended are taken back when the executor still runs them (Pods); the others are
+// gone (local processes die with the server): they are recorded as lost — AWS's host-terminated
+// — and retried when the job's retry strategy allows. Attempts the executor runs that no job
+// records as running are stopped.
 func (e *engine) recover(ctx context.Context) error {
 	st := e.s.store
 	e.configSeen.Store(e.s.configVersion(ctx))
@@ -205,9 +207,11 @@ func (e *engine) recover(ctx context.Context) error {
 	if err := e.recoverArrays(ctx); err != nil {
 		return err
 	}
+	alive := e.survivors(ctx)
 	for _, aj := range all {
-		e.recoverJob(aj)
+		e.recoverJob(ctx, aj, alive)
 	}
+	e.stopOrphans(ctx, alive)
 	// Stop requests acknowledged but perhaps not applied before the previous process ended.
 	intents, ins, err := e.pendingIntents(ctx)
 	if err != nil {
@@ -234,12 +238,13 @@ func (e *engine) recover(ctx context.Context) error {
 
 // recoverJob puts an unfinished job back where it was. Parents come before their children
 // (submission order), so array state exists when children are seen.
-func (e *engine) recoverJob(aj *activeJob) {
+func (e *engine) recoverJob(ctx context.Context, aj *activeJob, alive map[string]bool) {
 	run := &aj.rec.Run
 	switch st := aj.rec.Detail.Status; {
+	case (st == statusStarting || st == statusRunning) && e.reattach(ctx, aj, alive):
 	case st == statusStarting || st == statusRunning:
 		aj.attempt = &attemptRun{startedAt: deref(aj.rec.Detail.StartedAt), terminate: run.Terminate}
-		e.finishAttempt(aj, attemptEnd{lost: true})
+		e.finishAttempt(aj, attemptEnd{lost: true, host: e.s.cfg.Holder})
 	case st == statusSubmitted:
 		e.admit(aj)
 	case !run.Activated:
@@ -339,9 +344,13 @@ func (e *engine) committer(done chan struct{}) {
 	}
 }
 
-// shutdown kills running attempts; they are recorded as lost on the next start.
+// shutdown kills running attempts; they are recorded as lost on the next start. Attempts that
+// outlive the server are left running, for the next start to take back.
 func (e *engine) shutdown() {
 	e.saveShareUsage(e.sched.ShareUsages())
+	if e.outliving() {
+		return
+	}
 	for _, aj := range e.jobs {
 		if a := aj.attempt; a != nil && a.proc != nil {
 			a.proc.Signal(syscall.SIGKILL)
@@ -516,7 +525,7 @@ func (e *engine) schedule() {
 		c.LogStreamName = run.JobDefName + "/default/" + run.TaskID
 		acct, region := e.s.scope(aj.store.Account)
 		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", region, acct, ceName(p.ComputeEnv), run.TaskID)
-		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/local", region, acct, ceName(p.ComputeEnv))
+		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", region, acct, ceName(p.ComputeEnv), e.s.cfg.Holder)
 		aj.attempt = &attemptRun{gpus: e.gpus.take(p.ComputeEnv, int(p.Need.GPU)), placedAt: time.Now()}
 		e.starts = append(e.starts, aj)
 	}

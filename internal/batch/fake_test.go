@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,16 +98,68 @@ type fakeExec struct {
 	running    int64
 	maxRunning int64
 	procs      map[*fakeProc]bool // running
-	stopped    bool
-	starts     int
-	wg         sync.WaitGroup
+	byKey      map[string]*fakeProc
+	// outlive makes attempts survive the service that started them (as Pods do): a second
+	// service on the same fakeExec takes them back by key.
+	outlive bool
+	// startedLater keeps new attempts STARTING (not yet running) until the test closes their
+	// started channel with markStarted.
+	startedLater bool
+	stopped      bool
+	starts       int
+	attaches     int
+	wg           sync.WaitGroup
 }
 
 func newFakeExec(rec *recorder, gen int, policy fakePolicy) *fakeExec {
-	return &fakeExec{rec: rec, gen: gen, policy: policy, procs: map[*fakeProc]bool{}}
+	return &fakeExec{rec: rec, gen: gen, policy: policy, procs: map[*fakeProc]bool{}, byKey: map[string]*fakeProc{}}
 }
 
 func (f *fakeExec) Describe() string { return "fake" }
+
+// AttemptsOutliveServer implements exec.Outliving.
+func (f *fakeExec) AttemptsOutliveServer() bool { return f.outlive }
+
+// List implements exec.Executor: the keys of running attempts.
+func (f *fakeExec) List(context.Context) ([]string, error) {
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	var keys []string
+	for k := range f.byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Attach implements exec.Executor.
+func (f *fakeExec) Attach(_ context.Context, key string, _, _ io.Writer) (bexec.Process, error) {
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	p, ok := f.byKey[key]
+	if !ok {
+		return nil, bexec.ErrNotFound
+	}
+	f.attaches++
+	return p, nil
+}
+
+// markStarted tells the engine that id's attempt now runs (startedLater).
+func (f *fakeExec) markStarted(id string) bool {
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	for p := range f.procs {
+		if p.id == id && p.started != nil {
+			select {
+			case <-p.started:
+			default:
+				close(p.started)
+			}
+			return true
+		}
+	}
+	return false
+}
 
 func envOf(env []string, key string) (string, bool) {
 	for _, kv := range env {
@@ -133,9 +186,19 @@ func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error
 	}
 	code, hold := f.policy(label, n)
 
-	p := &fakeProc{f: f, id: id, milli: sp.MilliVCPU, done: make(chan struct{})}
+	p := &fakeProc{f: f, id: id, key: sp.Key, milli: sp.MilliVCPU, done: make(chan struct{})}
+	if f.startedLater {
+		p.started = make(chan struct{})
+	}
 	r := f.rec
 	r.mu.Lock()
+	if q, ok := f.byKey[sp.Key]; ok && sp.Key != "" {
+		r.mu.Unlock()
+		return q, nil // the same attempt, started again: taken back
+	}
+	if sp.Key != "" {
+		f.byKey[sp.Key] = p
+	}
 	r.seq++
 	r.startCount++
 	r.starts[id] = append(r.starts[id], startRec{seq: r.seq, gen: f.gen, attempt: n, milli: sp.MilliVCPU, afterStop: f.stopped})
@@ -179,6 +242,9 @@ func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error
 		}
 		p.finish(bexec.Exit{Code: code})
 	}()
+	if p.started != nil {
+		return fakeStarter{p}, nil
+	}
 	return p, nil
 }
 
@@ -191,6 +257,11 @@ func (f *fakeExec) markStopped() {
 
 // release ends id's running attempt with code; false if id has none.
 func (f *fakeExec) release(id string, code int) bool {
+	return f.releaseWith(id, bexec.Exit{Code: code})
+}
+
+// releaseWith ends id's running attempt with exit; false if id has none.
+func (f *fakeExec) releaseWith(id string, exit bexec.Exit) bool {
 	f.rec.mu.Lock()
 	var p *fakeProc
 	for q := range f.procs {
@@ -202,7 +273,7 @@ func (f *fakeExec) release(id string, code int) bool {
 	if p == nil {
 		return false
 	}
-	p.finish(bexec.Exit{Code: code})
+	p.finish(exit)
 	return true
 }
 
@@ -238,13 +309,15 @@ func (f *fakeExec) stats() (running, maxRunning int64, procs, starts int) {
 }
 
 type fakeProc struct {
-	f     *fakeExec
-	id    string
-	milli int64
-	done  chan struct{}
-	ended bool       // guarded by f.rec.mu
-	exit  bexec.Exit // set before done closes
-	sigs  []syscall.Signal
+	f       *fakeExec
+	id      string
+	key     string
+	started chan struct{} // nil: running from Start
+	milli   int64
+	done    chan struct{}
+	ended   bool       // guarded by f.rec.mu
+	exit    bexec.Exit // set before done closes
+	sigs    []syscall.Signal
 }
 
 // finish ends the attempt (once): the exit is recorded before Wait returns, so before the engine
@@ -262,6 +335,9 @@ func (p *fakeProc) finish(exit bexec.Exit) {
 	r.exits[p.id] = append(r.exits[p.id], exitRec{seq: r.seq, gen: p.f.gen, exit: exit})
 	p.f.running -= p.milli
 	delete(p.f.procs, p)
+	if p.f.byKey[p.key] == p {
+		delete(p.f.byKey, p.key)
+	}
 	r.mu.Unlock()
 	close(p.done)
 }
@@ -270,6 +346,12 @@ func (p *fakeProc) Wait() bexec.Exit {
 	<-p.done
 	return p.exit
 }
+
+// fakeStarter is a fakeProc whose container starts after Start returns (startedLater).
+type fakeStarter struct{ *fakeProc }
+
+// Started implements exec.Starter.
+func (p fakeStarter) Started() <-chan struct{} { return p.started }
 
 // PeakMemory implements exec.Process; the fake uses none.
 func (p *fakeProc) PeakMemory() int64 { return 0 }

@@ -265,6 +265,8 @@ type propHarness struct {
 	fakes  []*fakeExec
 	policy fakePolicy
 	gated  *gatedStore // when set, the service's store, so a test can hold a commit
+	// sameExecutor keeps one fake executor across restarts (attempts that outlive the server).
+	sameExecutor bool
 }
 
 // gatedStore lets a test hold one JobWriteMany (the engine's commit of a round) while the
@@ -375,8 +377,10 @@ func propTempDir(t *testing.T) string {
 // startService makes a new service (and fake executor) on the harness's store and starts it.
 func (h *propHarness) startService() {
 	h.t.Helper()
-	h.fake = newFakeExec(h.rec, len(h.fakes)+1, h.policy)
-	h.fakes = append(h.fakes, h.fake)
+	if h.fake == nil || !h.sameExecutor {
+		h.fake = newFakeExec(h.rec, len(h.fakes)+1, h.policy)
+		h.fakes = append(h.fakes, h.fake)
+	}
 	var st store.Store = h.db
 	if h.gated != nil {
 		h.gated.Store = h.db
@@ -956,7 +960,7 @@ func checkProperties(t *testing.T, h *propHarness, w *workload, opt propOptions,
 		for _, n := range nodes {
 			if d := detail[n.id]; d != nil {
 				for i, a := range d.Attempts {
-					if a.StatusReason == reasonLost {
+					if a.StatusReason == hostTerminated("local") {
 						lost++
 						if i < len(d.Attempts)-1 {
 							rerun++

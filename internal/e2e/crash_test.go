@@ -48,7 +48,8 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	nr := bargetest.WaitJob(t, c, noRetry, jobWait, terminal)
 	if nr.Status != types.JobStatusFailed || len(nr.Attempts) != 1 ||
-		aws.ToString(nr.StatusReason) != "Job attempt lost: the barge server stopped while the attempt was running" {
+		aws.ToString(nr.StatusReason) != "Host EC2 (instance local) terminated." ||
+		aws.ToString(nr.Attempts[0].Container.Reason) != "Host terminated: the barge server stopped while the attempt was running" {
 		t.Fatalf("running job without retries: %s %q attempts=%d", nr.Status, aws.ToString(nr.StatusReason), len(nr.Attempts))
 	}
 	r := bargetest.WaitJob(t, c, retried, jobWait, terminal)

@@ -5,6 +5,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -13,7 +14,12 @@ import (
 
 // Spec is everything a backend needs to run one attempt.
 type Spec struct {
-	ID      string   // unique per attempt, e.g. "<jobId>#<attempt>"
+	ID string // unique per attempt, e.g. "<jobId>#<attempt>"
+	// Key names the attempt for its backend, the same every time the same attempt is started: a
+	// DNS label (lowercase letters, digits and '-', at most 63), so it can name a Pod. Start with
+	// the key of an attempt the backend still runs takes that attempt back instead of starting a
+	// second one; List and Attach find attempts by it. "" opts out (function instances).
+	Key     string
 	Command []string // argv; Command[0] is looked up in PATH. With an image, empty means its CMD.
 	Env     []string // KEY=VALUE, the whole environment (an image's ENV goes under it)
 	// Dir is the attempt's working directory on the host, created by the caller. Host-filesystem
@@ -49,6 +55,12 @@ type Spec struct {
 	// DiskBytes bounds what the attempt can write (its working directory, /tmp and an image's
 	// writable layer together); 0 is the executor's default.
 	DiskBytes int64
+	// GPUs is how many GPUs the attempt needs. A backend that places devices itself (Kubernetes'
+	// nvidia.com/gpu) requests this many; on the local backend the engine has already chosen the
+	// devices and names them in NVIDIA_VISIBLE_DEVICES.
+	GPUs int
+	// Network is the network the attempt needs; NetworkDefault takes the backend's.
+	Network Network
 	// Listen asks for listening sockets inside the attempt's network (e.g. a function's Runtime
 	// API): each is created before the command starts and handed to its Serve.
 	Listen []Listen
@@ -77,6 +89,21 @@ type Listen struct {
 	Serve func(net.Listener)
 }
 
+// Network is an attempt's network.
+type Network string
+
+// The networks an attempt can ask for. A backend that cannot give the one asked for refuses to
+// start the attempt (a start failure naming both) rather than running it on another.
+const (
+	// NetworkDefault is whatever the backend is configured to give (barge server --job-network).
+	NetworkDefault Network = ""
+	// NetworkPrivate is a network of the attempt's own: loopback only, plus the endpoints barge
+	// serves into it (its API, a function's Runtime API).
+	NetworkPrivate Network = "private"
+	// NetworkHost is the host's network (eksProperties' hostNetwork).
+	NetworkHost Network = "host"
+)
+
 // Ulimit is one resource limit, named as Docker and AWS Batch name them ("nofile", "nproc", ...).
 type Ulimit struct {
 	Name       string
@@ -97,7 +124,29 @@ type Exit struct {
 	OOM bool
 	// Reason explains a failure to run at all (e.g. command not found); "" when it ran.
 	Reason string
+	// Cause says why the attempt ended when it did not simply run to an exit.
+	Cause Cause
+	// Host names where the attempt ran (a node, an instance), for a host-terminated reason.
+	Host string
 }
+
+// Cause is why an attempt ended, beyond its exit code: the engine maps each to AWS's reasons.
+type Cause string
+
+// The causes a backend reports in Exit.Cause.
+const (
+	// CauseExited: it ran and exited, or was killed by a signal (Code, Signal, OOM say how).
+	CauseExited Cause = ""
+	// CausePullFailed: its image could not be pulled or unpacked (CannotPullContainerError).
+	CausePullFailed Cause = "pull-failed"
+	// CauseStartFailed: it was created but could not start (CannotStartContainerError).
+	CauseStartFailed Cause = "start-failed"
+	// CauseEvicted: the host took it back (a Pod evicted under pressure): as AWS treats a lost
+	// instance, the attempt failed through no fault of its own and is retried by the strategy.
+	CauseEvicted Cause = "evicted"
+	// CauseHostLost: the host it ran on, or the server supervising it, went away.
+	CauseHostLost Cause = "host-lost"
+)
 
 // Process is a started attempt.
 type Process interface {
@@ -110,6 +159,13 @@ type Process interface {
 	Stop(grace time.Duration) error
 	// PeakMemory is the most memory the attempt has used so far, in bytes (0 if unknown).
 	PeakMemory() int64
+}
+
+// Starter is a Process that may start some time after Start returns (a Pod is scheduled and
+// pulls its image first): Started is closed once its container runs, and the job stays STARTING
+// until then. A Process that is not a Starter runs when Start returns.
+type Starter interface {
+	Started() <-chan struct{}
 }
 
 // OutputSyncer is a Process whose output can be caught up with: SyncOutput returns once
@@ -127,7 +183,26 @@ type Executor interface {
 	Start(ctx context.Context, spec Spec) (Process, error)
 	// Describe says what the backend enforces, for logs and `barge doctor`.
 	Describe() string
+	// List returns the keys of the attempts the backend runs (started with a Key) and has not
+	// yet been Waited on to the end: after a restart the engine takes back those it still
+	// records and stops the rest. A backend whose attempts never outlive the server that started
+	// them lists only what this process started.
+	List(ctx context.Context) ([]string, error)
+	// Attach takes back a running attempt by key, its further output going to stdout and stderr
+	// where the backend can redirect it (a Pod's log is followed anew; a local process keeps the
+	// writers it started with). ErrNotFound when the backend has no such attempt.
+	Attach(ctx context.Context, key string, stdout, stderr io.Writer) (Process, error)
 }
+
+// Outliving is an Executor whose attempts outlive the server that started them (Pods): at
+// shutdown the engine leaves them running, and the next engine takes them back with List and
+// Attach. Attempts of other executors are killed at shutdown and recorded as lost.
+type Outliving interface {
+	AttemptsOutliveServer() bool
+}
+
+// ErrNotFound is Attach's answer for a key the backend does not run.
+var ErrNotFound = errors.New("no such attempt")
 
 // PullError is a Start failure caused by the attempt's image: it could not be pulled or unpacked.
 type PullError struct{ Err error }

@@ -52,7 +52,10 @@ type Options struct {
 const APIAddr = "127.0.0.1:7700"
 
 // Executor runs attempts on this host.
-type Executor struct{ opts Options }
+type Executor struct {
+	opts Options
+	keys keyed
+}
 
 var _ bexec.Executor = (*Executor)(nil)
 
@@ -98,6 +101,20 @@ func (e *Executor) ServesAPIInside() bool {
 
 // Start implements exec.Executor.
 func (e *Executor) Start(ctx context.Context, spec bexec.Spec) (bexec.Process, error) {
+	if err := e.checkNetwork(spec.Network); err != nil {
+		return nil, err
+	}
+	if spec.Key != "" {
+		return e.startKeyed(ctx, spec)
+	}
+	p, err := e.start(ctx, spec)
+	if err != nil {
+		return nil, err // not a nil *process in an interface
+	}
+	return p, nil
+}
+
+func (e *Executor) start(ctx context.Context, spec bexec.Spec) (*process, error) {
 	host := spec.Image == "" || spec.Image == "host"
 	if e.opts.Sandbox == nil {
 		if !host {
@@ -312,7 +329,7 @@ func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 
 // startPlainListening is startPlain for a spec with listeners: free loopback ports, served
 // before the command starts.
-func (e *Executor) startPlainListening(spec bexec.Spec) (bexec.Process, error) {
+func (e *Executor) startPlainListening(spec bexec.Spec) (*process, error) {
 	ls, env, err := listenOnHost(spec.Listen, spec.Env)
 	if err != nil {
 		return nil, err
@@ -344,6 +361,10 @@ type process struct {
 	exited chan struct{}
 	// listeners end with the attempt: a socket in its network namespace would keep it alive.
 	listeners []net.Listener
+	// waitOnce makes Wait safe to call again (an attempt taken back by its key is waited on by
+	// whoever took it back).
+	waitOnce sync.Once
+	exit     bexec.Exit
 }
 
 // newProcess is a started process's output: the read ends for the drain, and barge's own
@@ -375,7 +396,13 @@ func (p *process) drain(outR, errR *os.File, stdout, stderr io.Writer) {
 	close(p.drained)
 }
 
+// Wait implements exec.Process; every call returns the one exit.
 func (p *process) Wait() bexec.Exit {
+	p.waitOnce.Do(func() { p.exit = p.wait() })
+	return p.exit
+}
+
+func (p *process) wait() bexec.Exit {
 	var st syscall.WaitStatus
 	var err error
 	oom := false
