@@ -60,6 +60,9 @@ type engine struct {
 	recovering bool
 	// configSeen is the configuration version the scheduler holds (KindConfigVersion).
 	configSeen atomic.Int64
+	// active is set once the engine holds its lease and is starting: before that (another
+	// server's engine runs) do drops what it is handed and call answers errEngineElsewhere.
+	active atomic.Bool
 
 	// lease is the engine's lease (acquireLease); db is the store fenced with it, through which
 	// the engine writes jobs.
@@ -108,8 +111,15 @@ func newEngine(s *Service) *engine {
 	}
 }
 
-// do runs fn on the loop goroutine.
+// errEngineElsewhere is call's answer on a server whose engine does not run (another server
+// holds the lease): what needs the engine was recorded for it instead.
+var errEngineElsewhere = errors.New("the engine runs on another server")
+
+// do runs fn on the loop goroutine; nothing, where the engine does not run.
 func (e *engine) do(fn func()) {
+	if !e.active.Load() {
+		return
+	}
 	select {
 	case e.events <- fn:
 	case <-e.done:
@@ -118,6 +128,9 @@ func (e *engine) do(fn func()) {
 
 // call runs fn on the loop and waits until what it changed is durable.
 func (e *engine) call(ctx context.Context, fn func() error) error {
+	if !e.active.Load() {
+		return errEngineElsewhere
+	}
 	result := make(chan error, 1)
 	e.do(func() {
 		if err := fn(); err != nil {
@@ -140,6 +153,9 @@ func (e *engine) start(ctx context.Context) error {
 	if err := e.acquireLease(ctx); err != nil {
 		return err
 	}
+	// From here what the API hands the engine is queued for the loop (recover reads the store
+	// after, so nothing handed over meanwhile is missed).
+	e.active.Store(true)
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -563,31 +579,30 @@ func (e *engine) setQueue(q sched.Queue, limits []wire.JobStateTimeLimitAction) 
 	})
 }
 
-// updateJob applies fn to a job's detail wherever the job is: in the engine when unfinished, in
-// the store otherwise; either way the change is durable when this returns.
-func (e *engine) updateJob(ctx context.Context, account, id string, fn func(d *wire.JobDetail)) error {
-	return e.call(ctx, func() error {
-		if aj, ok := e.jobs[id]; ok && aj.store.Account == account {
-			fn(&aj.rec.Detail)
-			e.markDirty(aj)
-			return nil
-		}
-		jobs, err := e.s.store.JobGetMany(ctx, account, []string{id})
-		if err != nil {
-			return e.s.storeErr(err, "")
-		}
-		if len(jobs) == 0 {
-			return awserr.Client("resourceArn: job %s does not exist", id)
-		}
-		rec, err := decodeJob(jobs[0])
-		if err != nil {
-			return e.s.storeErr(err, "")
-		}
-		fn(&rec.Detail)
-		jobs[0].Body = mustJSON(rec)
-		if err := e.s.store.JobUpdateMany(ctx, jobs); err != nil {
-			return e.s.storeErr(err, "")
-		}
+// editTags edits a job's tags wherever the job is, on the loop: in the engine when unfinished,
+// in the store otherwise.
+func (e *engine) editTags(account, id string, ed tagEdit) error {
+	if aj, ok := e.jobs[id]; ok && aj.store.Account == account {
+		aj.rec.Detail.Tags = ed.apply(aj.rec.Detail.Tags)
+		e.markDirty(aj)
 		return nil
-	})
+	}
+	ctx := context.Background()
+	jobs, err := e.s.store.JobGetMany(ctx, account, []string{id})
+	if err != nil {
+		return e.s.storeErr(err, "")
+	}
+	if len(jobs) == 0 {
+		return awserr.Client("resourceArn: job %s does not exist", id)
+	}
+	rec, err := decodeJob(jobs[0])
+	if err != nil {
+		return e.s.storeErr(err, "")
+	}
+	rec.Detail.Tags = ed.apply(rec.Detail.Tags)
+	jobs[0].Body = mustJSON(rec)
+	if err := e.db.JobUpdateMany(ctx, jobs); err != nil {
+		return e.s.storeErr(err, "")
+	}
+	return nil
 }

@@ -10,26 +10,40 @@ import (
 	"github.com/barge-run/barge/internal/store"
 )
 
-// KindJobIntent is a CancelJob or TerminateJob request, stored before it is answered and
-// deleted once the engine has applied it durably: the engine may run on another server, or the
-// server may die between the answer and the change.
+// KindJobIntent is a request that acts on jobs the engine holds — CancelJob, TerminateJob, a
+// queue's deletion, a job's tags — stored before it is answered and deleted once the engine has
+// applied it durably: the engine may run on another server, or the server may die between the
+// answer and the change.
 const KindJobIntent store.Kind = "job-intent"
 
 // intentGrace is how old an intent or a SUBMITTED row must be before the engine's poller takes
 // it up: younger ones are being handed to the engine by the server that accepted them.
 const intentGrace = 2 * time.Second
 
-// jobIntent is what a stop request asked.
+// jobIntent is what a request asked: stop a job (JobID), every job of a queue being deleted
+// (Queue), or edit a job's tags (Tags).
 type jobIntent struct {
-	JobID     string `json:"jobId"`
-	Reason    string `json:"reason"`
-	Terminate bool   `json:"terminate"`
+	JobID     string   `json:"jobId,omitempty"`
+	Queue     string   `json:"queue,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Terminate bool     `json:"terminate,omitempty"`
+	Tags      *tagEdit `json:"tags,omitempty"`
 }
 
 // recordIntent stores a stop request durably; the returned resource deletes it once applied.
 func (s *Service) recordIntent(ctx context.Context, account, id, reason string, terminate bool) (*store.Resource, error) {
-	body, _ := json.Marshal(jobIntent{JobID: id, Reason: reason, Terminate: terminate})
-	r := &store.Resource{Account: account, Kind: KindJobIntent, Name: id + "#" + uuid.NewString(), Status: "PENDING",
+	return s.record(ctx, account, id, jobIntent{JobID: id, Reason: reason, Terminate: terminate})
+}
+
+// record stores an intent durably under key (the job or queue it acts on). Names sort by key
+// and then by time (UUIDv7), so the engine applies one job's intents in the order they came.
+func (s *Service) record(ctx context.Context, account, key string, in jobIntent) (*store.Resource, error) {
+	body, _ := json.Marshal(in)
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	r := &store.Resource{Account: account, Kind: KindJobIntent, Name: key + "#" + id.String(), Status: "PENDING",
 		Body: body, CreatedAt: s.clock.Now()}
 	if err := s.store.ResourceCreate(ctx, r); err != nil {
 		return nil, s.storeErr(err, "")
@@ -37,8 +51,15 @@ func (s *Service) recordIntent(ctx context.Context, account, id, reason string, 
 	return r, nil
 }
 
-// applyIntent acts on one stop request, on the loop; it reports whether the job was active.
+// applyIntent acts on one intent, on the loop; it reports whether the job was active.
 func (e *engine) applyIntent(account string, in jobIntent) bool {
+	switch {
+	case in.Queue != "":
+		e.stopQueueJobs(account, in.Queue, in.Reason)
+		return true
+	case in.Tags != nil:
+		return e.editTags(account, in.JobID, *in.Tags) == nil
+	}
 	aj, ok := e.jobs[in.JobID]
 	if !ok || aj.store.Account != account {
 		return e.stopVirtualChild(account, in.JobID, in.Reason, in.Terminate)

@@ -112,3 +112,72 @@ func TestEngineReloadsConfigChangedElsewhere(t *testing.T) {
 	}
 	waitFor(t, "the job to run", func() bool { return storedStatus(t, h, out.JobId) == string(statusSucceeded) })
 }
+
+// TestFollowerWritesReachTheEngine: every call that acts on what the engine holds answers at once
+// on a server whose engine does not run (another holds the lease) and takes effect on the
+// engine that does: a job's tags, a cancel, a queue's snapshot and the deletion of a queue
+// with jobs in it.
+func TestFollowerWritesReachTheEngine(t *testing.T) {
+	h := newPropHarnessWith(t, 5, func(string, int) (int, int) { return 0, -1 })
+	ctx := context.Background()
+	front, err := New(Config{Store: h.db, Executor: newFakeExec(h.rec, 9, h.policy), Logs: h.ls, WorkDir: filepath.Join(h.dir, "front"),
+		Holder: "front-server", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.CreateJobQueue(ctx, propAccount, &wire.CreateJobQueueRequest{JobQueueName: "doomed", Priority: ptr(int32(1)),
+		ComputeEnvironmentOrder: []wire.ComputeEnvironmentOrder{{Order: ptr(int32(1)), ComputeEnvironment: "default"}}}); err != nil {
+		t.Fatal(err)
+	}
+	running := h.submitNamed("tagged", nil)
+	doomed, err := h.svc.SubmitJob(ctx, propAccount, &wire.SubmitJobRequest{JobName: "in-doomed", JobQueue: "doomed", JobDefinition: h.jobDef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := h.svc.SubmitJob(ctx, propAccount, &wire.SubmitJobRequest{JobName: "pending", JobQueue: "default", JobDefinition: h.jobDef,
+		DependsOn: []wire.JobDependency{{JobId: running}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both jobs to run", func() bool {
+		return storedStatus(t, h, running) == string(statusRunning) && storedStatus(t, h, doomed.JobId) == string(statusRunning)
+	})
+	arn := storedRecord(t, h, running).Detail.JobArn
+	if _, err := front.TagResource(ctx, propAccount, &wire.TagResourceRequest{ResourceArn: arn, Tags: map[string]string{"team": "genomics", "tmp": "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := front.UntagResource(ctx, propAccount, &wire.UntagResourceRequest{ResourceArn: arn, TagKeys: []string{"tmp"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := front.CancelJob(ctx, propAccount, &wire.CancelJobRequest{JobId: pending.JobId, Reason: "from the follower"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := front.GetJobQueueSnapshot(ctx, propAccount, &wire.GetJobQueueSnapshotRequest{JobQueue: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := front.UpdateJobQueue(ctx, propAccount, &wire.UpdateJobQueueRequest{JobQueue: "doomed", State: wire.JQStateDisabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := front.DeleteJobQueue(ctx, propAccount, &wire.DeleteJobQueueRequest{JobQueue: "doomed"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(intentGrace + 30*time.Second)
+	for {
+		tags := storedRecord(t, h, running).Detail.Tags
+		done := len(tags) == 1 && tags["team"] == "genomics" &&
+			storedStatus(t, h, pending.JobId) == string(statusFailed) && storedStatus(t, h, doomed.JobId) == string(statusFailed)
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tags %v, cancelled job %s, job of the deleted queue %s", tags, storedStatus(t, h, pending.JobId), storedStatus(t, h, doomed.JobId))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := storedRecord(t, h, doomed.JobId).Detail; d.StatusReason != "Job queue deleted" || !deref(d.IsTerminated) {
+		t.Fatalf("the deleted queue's job: %q terminated=%v", d.StatusReason, deref(d.IsTerminated))
+	}
+	if rs, _ := h.db.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: KindJobIntent}); len(rs) != 0 {
+		t.Fatalf("%d intents left after they were applied", len(rs))
+	}
+}

@@ -234,7 +234,7 @@ func (s *Service) DeleteJobQueue(ctx context.Context, account string, in *wire.D
 	if d.State != wire.JQStateDisabled {
 		return nil, awserr.Client("jobQueue: job queue %s must be DISABLED before it is deleted", d.JobQueueName)
 	}
-	if err := s.eng.terminateQueue(ctx, account, d.JobQueueArn, "Job queue deleted"); err != nil {
+	if err := s.terminateQueue(ctx, account, d.JobQueueArn, "Job queue deleted"); err != nil {
 		return nil, err
 	}
 	if err := s.store.ResourceDelete(ctx, account, store.KindJobQueue, r.Name, 0); err != nil {

@@ -1,10 +1,14 @@
 package batch
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 	"strconv"
 
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	"github.com/barge-run/barge/internal/store"
 )
 
 // snapshotJobs is how many jobs GetJobQueueSnapshot lists, as AWS.
@@ -44,9 +48,41 @@ func (s *Service) GetJobQueueSnapshot(ctx context.Context, account string, in *w
 		}
 		return nil
 	})
+	if errors.Is(err, errEngineElsewhere) {
+		jobs, err = s.snapshotFromStore(ctx, account, q.JobQueueArn)
+	}
 	if err != nil {
 		return nil, err
 	}
 	now := s.nowMillis()
 	return &wire.GetJobQueueSnapshotResponse{FrontOfQueue: &wire.FrontOfQueueDetail{Jobs: jobs, LastUpdatedAt: &now}}, nil
+}
+
+// snapshotFromStore is the front of a queue as a server whose engine runs elsewhere sees it: its
+// RUNNABLE jobs from the store, by scheduling priority and then by how long they have waited
+// (fair-share order and arrays' waiting children are the engine's, not the store's).
+func (s *Service) snapshotFromStore(ctx context.Context, account, queueARN string) ([]wire.FrontOfQueueJobSummary, error) {
+	rows, err := s.store.JobList(ctx, &store.JobListParams{Account: account, Queue: queueARN, TopLevel: true,
+		Statuses: []string{string(statusRunnable)}, Limit: 10 * snapshotJobs})
+	if err != nil {
+		return nil, s.storeErr(err, "")
+	}
+	recs := make([]*jobRecord, 0, len(rows))
+	for _, j := range rows {
+		if rec, err := decodeJob(j); err == nil {
+			recs = append(recs, rec)
+		}
+	}
+	slices.SortStableFunc(recs, func(a, b *jobRecord) int {
+		if pa, pb := deref(a.Detail.SchedulingPriority), deref(b.Detail.SchedulingPriority); pa != pb {
+			return cmp.Compare(pb, pa)
+		}
+		return cmp.Compare(a.Run.RunnableSince, b.Run.RunnableSince)
+	})
+	jobs := []wire.FrontOfQueueJobSummary{}
+	for _, rec := range recs[:min(len(recs), snapshotJobs)] {
+		at := rec.Run.RunnableSince
+		jobs = append(jobs, wire.FrontOfQueueJobSummary{JobArn: rec.Detail.JobArn, EarliestTimeAtPosition: &at})
+	}
+	return jobs, nil
 }

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
@@ -42,8 +43,8 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 	}
 	found, err := s.eng.stopJobByID(ctx, account, id, reason, terminate)
 	if err != nil {
-		if s.eng.stopped() {
-			return nil // stored: the engine applies it when it runs again (recover or poll)
+		if errors.Is(err, errEngineElsewhere) || s.eng.stopped() {
+			return nil // stored: the engine applies it where it runs (recover or poll)
 		}
 		return err
 	}
@@ -123,14 +124,29 @@ func (e *engine) stopJob(aj *activeJob, reason string, terminate bool) {
 	}
 }
 
-// terminateQueue terminates every unfinished job of a queue (the queue is being deleted).
-func (e *engine) terminateQueue(ctx context.Context, account, queueARN, reason string) error {
-	return e.call(ctx, func() error {
-		for _, aj := range e.jobs {
-			if aj.store.Account == account && aj.rec.Detail.JobQueue == queueARN && aj.store.ArrayParent == "" {
-				e.stopJob(aj, reason, true)
-			}
+// stopQueueJobs terminates every unfinished job of a queue (the queue is being deleted), on the loop.
+func (e *engine) stopQueueJobs(account, queueARN, reason string) {
+	for _, aj := range e.jobs {
+		if aj.store.Account == account && aj.rec.Detail.JobQueue == queueARN && aj.store.ArrayParent == "" {
+			e.stopJob(aj, reason, true)
 		}
-		return nil
-	})
+	}
+}
+
+// terminateQueue terminates every unfinished job of a queue being deleted: recorded first, so the
+// engine applies it wherever it runs; applied here, durably, when it runs here.
+func (s *Service) terminateQueue(ctx context.Context, account, queueARN, reason string) error {
+	intent, err := s.record(ctx, account, "queue/"+ceName(queueARN), jobIntent{Queue: queueARN, Reason: reason})
+	if err != nil {
+		return err
+	}
+	err = s.eng.call(ctx, func() error { s.eng.stopQueueJobs(account, queueARN, reason); return nil })
+	switch {
+	case err == nil:
+		s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
+	case errors.Is(err, errEngineElsewhere) || s.eng.stopped():
+	default:
+		return err
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"maps"
 	"strings"
@@ -42,13 +43,7 @@ func (s *Service) TagResource(ctx context.Context, account string, in *wire.TagR
 	if err := checkTags("tags", in.Tags); err != nil {
 		return nil, err
 	}
-	err := s.editTags(ctx, account, in.ResourceArn, func(tags map[string]string) map[string]string {
-		if tags == nil {
-			tags = map[string]string{}
-		}
-		maps.Copy(tags, in.Tags)
-		return tags
-	})
+	err := s.editTags(ctx, account, in.ResourceArn, tagEdit{Add: in.Tags})
 	if err != nil {
 		return nil, err
 	}
@@ -60,15 +55,7 @@ func (s *Service) UntagResource(ctx context.Context, account string, in *wire.Un
 	if len(in.TagKeys) == 0 {
 		return nil, awserr.Client("tagKeys is required")
 	}
-	err := s.editTags(ctx, account, in.ResourceArn, func(tags map[string]string) map[string]string {
-		for _, k := range in.TagKeys {
-			delete(tags, k)
-		}
-		if len(tags) == 0 {
-			return nil
-		}
-		return tags
-	})
+	err := s.editTags(ctx, account, in.ResourceArn, tagEdit{Remove: in.TagKeys})
 	if err != nil {
 		return nil, err
 	}
@@ -149,14 +136,37 @@ func (s *Service) readTags(ctx context.Context, account, arn string, fn func(map
 	return nil
 }
 
-func (s *Service) editTags(ctx context.Context, account, arn string, edit func(map[string]string) map[string]string) error {
+// tagEdit is a TagResource (Add) or an UntagResource (Remove): data, so that a job's can be
+// recorded for the engine on another server.
+type tagEdit struct {
+	Add    map[string]string `json:"add,omitempty"`
+	Remove []string          `json:"remove,omitempty"`
+}
+
+// apply returns tags with the edit made (nil when none are left).
+func (ed tagEdit) apply(tags map[string]string) map[string]string {
+	if len(ed.Add) > 0 && tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, ed.Add)
+	for _, k := range ed.Remove {
+		delete(tags, k)
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	return tags
+}
+
+func (s *Service) editTags(ctx context.Context, account, arn string, ed tagEdit) error {
 	kind, name, rev, err := s.tagTarget(account, arn)
 	if err != nil {
 		return err
 	}
 	if kind == "job" {
-		return s.eng.updateJob(ctx, account, name, func(d *wire.JobDetail) { d.Tags = edit(d.Tags) })
+		return s.editJobTags(ctx, account, name, ed)
 	}
+	edit := ed.apply
 	r, err := s.store.ResourceGet(ctx, account, taggable[kind], name, rev)
 	if err != nil {
 		return s.storeErr(err, "resourceArn: "+arn+" does not exist")
@@ -190,6 +200,32 @@ func (s *Service) editTags(ctx context.Context, account, arn string, edit func(m
 			}
 			s.eng.setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
 		}
+	}
+	return nil
+}
+
+// editJobTags edits a job's tags: recorded first, so the engine applies the edit wherever it
+// runs (on another server within a few seconds); applied here, durably, when it runs here.
+func (s *Service) editJobTags(ctx context.Context, account, id string, ed tagEdit) error {
+	jobs, err := s.store.JobGetMany(ctx, account, []string{id})
+	if err != nil {
+		return s.storeErr(err, "")
+	}
+	if len(jobs) == 0 {
+		return awserr.Client("resourceArn: job %s does not exist", id)
+	}
+	intent, err := s.record(ctx, account, id, jobIntent{JobID: id, Tags: &ed})
+	if err != nil {
+		return err
+	}
+	err = s.eng.call(ctx, func() error { return s.eng.editTags(account, id, ed) })
+	switch {
+	case err == nil:
+		s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
+	case errors.Is(err, errEngineElsewhere) || s.eng.stopped():
+	default:
+		s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
+		return err
 	}
 	return nil
 }
