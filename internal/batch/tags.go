@@ -2,8 +2,8 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"maps"
 	"strings"
 
