@@ -141,6 +141,11 @@ type Config struct {
 	APIEndpoint func() string
 	// Metrics counts invocations and cold starts and reads the instances gauge; nil: none.
 	Metrics *metrics.Metrics
+	// Shares divides reserved and account concurrency with the other servers on the store;
+	// nil: this pool is alone and may use every limit whole. ShareRenew is how often its
+	// shares are renewed (0: 3 s; it must be well under the store's lease period).
+	Shares     Shares
+	ShareRenew time.Duration
 }
 
 // Credentials mints the temporary credentials a function instance gets in its environment, as
@@ -159,7 +164,9 @@ type Pool struct {
 	versions map[instanceKey]*versionState
 	busyFn   map[fnKey]int
 	busyAcct map[string]int
+	shares   map[shareKey]int // this server's recorded share of each limit (Config.Shares)
 	all      map[*instance]struct{}
+	done     chan struct{} // closed by Close
 
 	wg sync.WaitGroup // instance teardown
 }
@@ -265,7 +272,16 @@ func New(cfg Config) (*Pool, error) {
 		versions: make(map[instanceKey]*versionState),
 		busyFn:   make(map[fnKey]int),
 		busyAcct: make(map[string]int),
+		shares:   make(map[shareKey]int),
 		all:      make(map[*instance]struct{}),
+		done:     make(chan struct{}),
+	}
+	if cfg.Shares != nil {
+		every := cfg.ShareRenew
+		if every <= 0 {
+			every = 3 * time.Second
+		}
+		go p.renewShares(every)
 	}
 	cfg.Metrics.Register(metrics.NewGaugeFunc("barge_function_instances", "Function instances alive, idle (warm) or busy (starting or invoking).",
 		[]string{"account", "function", "state"}, p.instanceCounts))
@@ -306,6 +322,9 @@ func (p *Pool) Instances(fn FunctionSpec) int {
 // Close stops every instance and waits for them to exit. Invocations in flight fail.
 func (p *Pool) Close() error {
 	p.mu.Lock()
+	if !p.closed {
+		close(p.done)
+	}
 	p.closed = true
 	insts := make([]*instance, 0, len(p.all))
 	for inst := range p.all {
@@ -327,7 +346,7 @@ func (p *Pool) Close() error {
 func (p *Pool) Invoke(ctx context.Context, fn FunctionSpec, payload []byte) (res Result, err error) {
 	defer func() { p.count(&fn, res, err) }()
 	key := keyOf(&fn) // applies the defaults to fn
-	inst, err := p.acquire(&fn, key)
+	inst, err := p.acquire(ctx, &fn, key)
 	if err != nil {
 		return Result{}, err
 	}
@@ -380,23 +399,11 @@ func (p *Pool) count(fn *FunctionSpec, res Result, err error) {
 
 // acquire reserves concurrency and returns an idle instance, or nil when one must be started
 // (its slot in versionState.count is then taken).
-func (p *Pool) acquire(fn *FunctionSpec, key instanceKey) (*instance, error) {
+func (p *Pool) acquire(ctx context.Context, fn *FunctionSpec, key instanceKey) (*instance, error) {
+	if err := p.admit(ctx, fn); err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
-	}
-	fk := fnKey{fn.Account, fn.Name}
-	if fn.ReservedConcurrency > 0 && p.busyFn[fk] >= fn.ReservedConcurrency {
-		p.mu.Unlock()
-		return nil, &ThrottledError{Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Limit: fn.ReservedConcurrency}
-	}
-	if p.busyAcct[fn.Account] >= p.cfg.AccountConcurrency {
-		p.mu.Unlock()
-		return nil, &ThrottledError{Reason: "ConcurrentInvocationLimitExceeded", Limit: p.cfg.AccountConcurrency}
-	}
-	p.busyFn[fk]++
-	p.busyAcct[fn.Account]++
 	vs := p.versions[key]
 	if vs == nil {
 		vs = &versionState{}

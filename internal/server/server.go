@@ -248,7 +248,9 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 	}
 	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region, Credentials: sessions, APIEndpoint: endpoint,
-		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency, Metrics: m})
+		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency, Metrics: m,
+		// Limits are divided with any other server on the store through its ledger.
+		Shares: lambda.NewShares(db, "local", 0, nil)})
 	if err != nil {
 		s.batch.Stop()
 		s.closeStores()
