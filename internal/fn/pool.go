@@ -165,8 +165,10 @@ type Pool struct {
 	busyFn   map[fnKey]int
 	busyAcct map[string]int
 	shares   map[shareKey]int // this server's recorded share of each limit (Config.Shares)
-	all      map[*instance]struct{}
-	done     chan struct{} // closed by Close
+	// provisioned is each provisioned concurrency config's request, for the servers to divide.
+	provisioned map[shareKey]provisionRequest
+	all         map[*instance]struct{}
+	done        chan struct{} // closed by Close
 
 	wg sync.WaitGroup // instance teardown
 }
@@ -268,13 +270,14 @@ func New(cfg Config) (*Pool, error) {
 		cfg.Now = time.Now
 	}
 	p := &Pool{
-		cfg:      cfg,
-		versions: make(map[instanceKey]*versionState),
-		busyFn:   make(map[fnKey]int),
-		busyAcct: make(map[string]int),
-		shares:   make(map[shareKey]int),
-		all:      make(map[*instance]struct{}),
-		done:     make(chan struct{}),
+		cfg:         cfg,
+		versions:    make(map[instanceKey]*versionState),
+		busyFn:      make(map[fnKey]int),
+		busyAcct:    make(map[string]int),
+		shares:      make(map[shareKey]int),
+		provisioned: make(map[shareKey]provisionRequest),
+		all:         make(map[*instance]struct{}),
+		done:        make(chan struct{}),
 	}
 	if cfg.Shares != nil {
 		every := cfg.ShareRenew
@@ -335,6 +338,7 @@ func (p *Pool) Close() error {
 		p.discard(inst)
 	}
 	p.wg.Wait()
+	p.releaseShares()
 	return nil
 }
 
@@ -478,6 +482,14 @@ func (p *Pool) park(key instanceKey, inst *instance, healthy bool) {
 // n = 0 ends it. Provisioned instances still serve one invocation at a time and count against
 // the concurrency limits only while they are busy.
 func (p *Pool) Provision(fn FunctionSpec, n int) {
+	if p.cfg.Shares != nil {
+		n = p.provisionShare(fn, n)
+	}
+	p.provisionHere(fn, n)
+}
+
+// provisionHere keeps n instances of fn's version warm on this server.
+func (p *Pool) provisionHere(fn FunctionSpec, n int) {
 	key := keyOf(&fn)
 	p.mu.Lock()
 	if p.closed {

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,67 @@ type Shares interface {
 	// Renew records this server's share of key as n for another lease period (0 gives it up)
 	// and reports whether another server waits for room.
 	Renew(ctx context.Context, account, key string, n int) (contended bool, err error)
+}
+
+// shareProvisioned is the key of a version's provisioned concurrency: the servers divide its
+// instances, so that together they keep as many warm as configured.
+func shareProvisioned(name, version string) string { return "provisioned/" + name + ":" + version }
+
+// provisionRequest is a provisioned concurrency config as this server was told of it.
+type provisionRequest struct {
+	fn FunctionSpec
+	n  int
+}
+
+// provisionShare records that n instances of fn's version are to be kept warm across the
+// servers, and returns how many of them this server keeps (the rest are others').
+func (p *Pool) provisionShare(fn FunctionSpec, n int) int {
+	k := shareKey{fn.Account, shareProvisioned(fn.Name, fn.Version)}
+	ctx := context.Background()
+	if n <= 0 {
+		p.mu.Lock()
+		delete(p.provisioned, k)
+		delete(p.shares, k)
+		p.mu.Unlock()
+		p.cfg.Shares.Renew(ctx, k.account, k.key, 0)
+		return 0
+	}
+	p.mu.Lock()
+	p.provisioned[k] = provisionRequest{fn: fn, n: n}
+	p.mu.Unlock()
+	got, err := p.cfg.Shares.Grow(ctx, k.account, k.key, n, n)
+	if err != nil {
+		got = 0 // retried at the next renewal
+	}
+	p.mu.Lock()
+	p.shares[k] = got
+	p.mu.Unlock()
+	return got
+}
+
+// regrowProvisioned takes up the provisioned instances no server keeps (one that kept them
+// died, and its share expired).
+func (p *Pool) regrowProvisioned() {
+	p.mu.Lock()
+	var short []provisionRequest
+	for k, req := range p.provisioned {
+		if p.shares[k] < req.n {
+			short = append(short, req)
+		}
+	}
+	p.mu.Unlock()
+	for _, req := range short {
+		before := p.sharesOf(req.fn)
+		if got := p.provisionShare(req.fn, req.n); got > before {
+			p.provisionHere(req.fn, got)
+		}
+	}
+}
+
+func (p *Pool) sharesOf(fn FunctionSpec) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.shares[shareKey{fn.Account, shareProvisioned(fn.Name, fn.Version)}]
 }
 
 // shareKey is one limit's key in one account.
@@ -109,6 +171,7 @@ func (p *Pool) renewShares(every time.Duration) {
 		for _, k := range keys {
 			p.renewShare(k)
 		}
+		p.regrowProvisioned()
 	}
 }
 
@@ -119,6 +182,9 @@ func (p *Pool) renewShare(k shareKey) {
 	n := p.shares[k]
 	p.mu.Unlock()
 	contended, err := p.cfg.Shares.Renew(context.Background(), k.account, k.key, n)
+	if strings.HasPrefix(k.key, "provisioned/") {
+		return // kept warm whether or not they are busy: never given back while configured
+	}
 	if err != nil || !contended {
 		if n == 0 && err == nil {
 			p.mu.Lock()
@@ -140,4 +206,24 @@ func (p *Pool) renewShare(k shareKey) {
 	n = p.shares[k]
 	p.mu.Unlock()
 	p.cfg.Shares.Renew(context.Background(), k.account, k.key, n)
+}
+
+// releaseShares gives every share back (the pool closed), so other servers need not wait for
+// them to expire.
+func (p *Pool) releaseShares() {
+	if p.cfg.Shares == nil {
+		return
+	}
+	p.mu.Lock()
+	keys := make([]shareKey, 0, len(p.shares))
+	for k := range p.shares {
+		keys = append(keys, k)
+	}
+	clear(p.shares)
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, k := range keys {
+		p.cfg.Shares.Renew(ctx, k.account, k.key, 0)
+	}
 }

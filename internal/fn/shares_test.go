@@ -62,3 +62,37 @@ func TestReservedConcurrencyAcrossServers(t *testing.T) {
 		}
 	}
 }
+
+// TestProvisionedConcurrencyAcrossServers: servers told of the same provisioned concurrency
+// config keep that many instances warm between them, not that many each; when the server that
+// keeps them goes away, another takes them up once its share expired.
+func TestProvisionedConcurrencyAcrossServers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "barge.db")
+	pool := func(holder string) *fn.Pool {
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return fn.NewPoolForTest(t, fn.Config{Shares: lambda.NewShares(db, holder, time.Second, nil), ShareRenew: 50 * time.Millisecond})
+	}
+	first, second := pool("server-a"), pool("server-b")
+	spec := fn.EchoSpecForTest("warm")
+	spec.Version = "1"
+	first.Provision(spec, 3)
+	second.Provision(spec, 3)
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (first %d, second %d)", what, first.Ready(spec), second.Ready(spec))
+			}
+		}
+	}
+	waitUntil("three warm instances", func() bool { return first.Ready(spec)+second.Ready(spec) == 3 })
+	if n := second.Instances(spec); n != 0 {
+		t.Fatalf("the second server keeps %d instances while the first keeps them all", n)
+	}
+	first.Close()
+	waitUntil("the second server to take them up", func() bool { return second.Ready(spec) == 3 })
+}
