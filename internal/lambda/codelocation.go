@@ -40,8 +40,8 @@ type codeLink struct {
 }
 
 // codeLocation is the signed link to a function's package.
-func (s *Service) codeLocation(rec *record) string {
-	return s.dirLocation(rec.CodeDir, !strings.HasPrefix(string(rec.Config.Runtime), "provided"))
+func (s *Service) codeLocation(account string, rec *record) string {
+	return s.dirLocation(s.codePath(account, rec), !strings.HasPrefix(string(rec.Config.Runtime), "provided"))
 }
 
 // dirLocation is a signed link to dir's files as a zip, without the bootstrap barge wrote when

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -80,6 +81,9 @@ func New(cfg Config) *Service {
 type record struct {
 	Config  lw.FunctionConfiguration `json:"config"`
 	CodeDir string                   `json:"codeDir"`
+	// CodeHash is the package's SHA-256 (hex): its name in the store (KindCode) and of its
+	// directory on every host (codePath). "" for functions stored before code was kept by content.
+	CodeHash string `json:"codeHash,omitempty"`
 	// ImageURI is an image function's reference as given, ResolvedImageURI the same pinned to
 	// the digest it resolved to (what instances run, so a moved tag changes nothing until
 	// UpdateFunctionCode).
@@ -305,11 +309,16 @@ func (s *Service) newCode(ctx context.Context, account, name string, image bool,
 		return "", 0, err
 	}
 	sum := sha256.Sum256(zip)
-	dir := filepath.Join(s.cfg.CodeDir, account, name, hex.EncodeToString(sum[:]))
-	if err := unpackCode(zip, in.Runtime, dir); err != nil {
+	hash := hex.EncodeToString(sum[:])
+	if err := s.saveCode(ctx, account, name, hash, zip); err != nil {
 		return "", 0, err
 	}
-	rec.CodeDir = dir
+	dir := filepath.Join(s.cfg.CodeDir, account, name, hash)
+	if err := unpackCode(zip, in.Runtime, dir); err != nil {
+		s.dropCode(ctx, account, name, hash)
+		return "", 0, err
+	}
+	rec.CodeDir, rec.CodeHash = dir, hash
 	return base64.StdEncoding.EncodeToString(sum[:]), int64(len(zip)), nil
 }
 
@@ -361,8 +370,11 @@ func (s *Service) GetFunction(ctx context.Context, account string, in *lw.GetFun
 	if err != nil {
 		return nil, err
 	}
+	if err := s.ensureCode(ctx, account, rec); err != nil {
+		return nil, serviceErr("reading the function's code failed", err)
+	}
 	out := &lw.GetFunctionResponse{Configuration: &rec.Config, Tags: rec.Tags,
-		Code: &lw.FunctionCodeLocation{RepositoryType: "S3", Location: s.codeLocation(rec)}}
+		Code: &lw.FunctionCodeLocation{RepositoryType: "S3", Location: s.codeLocation(account, rec)}}
 	if rec.ImageURI != "" {
 		out.Code = &lw.FunctionCodeLocation{RepositoryType: "ECR", ImageUri: rec.ImageURI, ResolvedImageUri: rec.ResolvedImageURI}
 	}
@@ -466,6 +478,7 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 	if err != nil {
 		return nil, s.notFound(account, name)
 	}
+	s.dropAllCode(ctx, account, name, rec.CodeHash)
 	s.cfg.Store.ResourceDelete(ctx, account, KindVersion, name, 0)
 	aliases, _ := s.aliasesOf(ctx, account, name)
 	for _, a := range aliases {
@@ -474,6 +487,7 @@ func (s *Service) DeleteFunction(ctx context.Context, account string, in *lw.Del
 	// Its permissions go with it: a function made later under the same name grants nothing.
 	s.deletePolicies(ctx, account, name)
 	os.RemoveAll(filepath.Dir(rec.CodeDir))
+	forgetLocalCode(filepath.Join(s.cfg.CodeDir, account, name))
 	return &lw.DeleteFunctionResponse{StatusCode: ptr(int32(http.StatusNoContent))}, nil
 }
 
@@ -563,11 +577,16 @@ func loggingConfig(in *lw.LoggingConfig) *lw.LoggingConfig {
 	return &c
 }
 
-// spec is what the pool needs to run the function; throttled when its reserved concurrency is 0.
+// spec is what the pool needs to run the function, its code unpacked on this host; throttled
+// when its reserved concurrency is 0.
 func (s *Service) spec(account string, rec *record) (fn.FunctionSpec, bool) {
+	if err := s.ensureCode(context.Background(), account, rec); err != nil {
+		// The instance then fails to start, saying its code is missing; the log says why.
+		slog.Warn("function code unavailable on this host", "function", rec.Config.FunctionName, "err", err)
+	}
 	c := &rec.Config
 	spec := fn.FunctionSpec{
-		Account: account, Name: c.FunctionName, Version: c.Version, ARN: c.FunctionArn, CodeDir: rec.CodeDir, OptDir: rec.OptDir,
+		Account: account, Name: c.FunctionName, Version: c.Version, ARN: c.FunctionArn, CodeDir: s.codePath(account, rec), OptDir: rec.OptDir,
 		Handler: c.Handler, Runtime: string(c.Runtime), MemoryMiB: int(deref(c.MemorySize, 128)),
 		Timeout: time.Duration(deref(c.Timeout, 3)) * time.Second, Role: c.Role,
 	}

@@ -117,14 +117,20 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 		return nil, err
 	}
 	sum := sha256.Sum256(in.ZipFile)
-	dir := filepath.Join(s.cfg.CodeDir, account, rec.Config.FunctionName, hex.EncodeToString(sum[:]))
+	hash := hex.EncodeToString(sum[:])
+	name := rec.Config.FunctionName
+	dir := filepath.Join(s.cfg.CodeDir, account, name, hash)
 	if dir != rec.CodeDir {
+		if err := s.saveCode(ctx, account, name, hash, in.ZipFile); err != nil {
+			return nil, err
+		}
 		if err := unpackCode(in.ZipFile, rec.Config.Runtime, dir); err != nil {
+			s.dropCode(ctx, account, name, hash)
 			return nil, err
 		}
 	}
-	old := rec.CodeDir
-	rec.CodeDir = dir
+	old, oldHash := rec.CodeDir, rec.CodeHash
+	rec.CodeDir, rec.CodeHash = dir, hash
 	rec.Config.CodeSha256 = base64.StdEncoding.EncodeToString(sum[:])
 	rec.Config.CodeSize = ptr(int64(len(in.ZipFile)))
 	touch(&rec.Config)
@@ -135,6 +141,10 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, account string, in *lw
 		// Running instances of the old code keep their open executable; no new one starts there
 		// (the pool keys instances by code directory). Published versions keep theirs.
 		os.RemoveAll(old)
+		localCode.Delete(old)
+		if oldHash != hash {
+			s.dropCode(ctx, account, name, oldHash)
+		}
 	}
 	if deref(in.Publish, false) {
 		return s.PublishVersion(ctx, account, &lw.PublishVersionRequest{FunctionName: rec.Config.FunctionName})
