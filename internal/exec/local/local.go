@@ -155,6 +155,12 @@ func (e *Executor) start(ctx context.Context, spec bexec.Spec) (*process, error)
 		if hostListeners, spec.Env, err = listenOnHost(spec.Listen, spec.Env); err != nil {
 			return nil, err
 		}
+		// On the host's network: reachable only from the attempt's tenant (peer.go).
+		if first, count, ok := e.opts.Sandbox.TenantIDs(cfg); ok {
+			for i, l := range hostListeners {
+				hostListeners[i] = &ownedListener{Listener: l, first: first, count: count}
+			}
+		}
 	}
 	if host {
 		cfg.Env = withDefaults(spec.Env, nil, "HOME=/tmp")

@@ -571,3 +571,13 @@ func (s *Sandbox) closeDisk() {
 
 // IsolatesNetwork reports whether each sandbox has a network namespace of its own.
 func (s *Sandbox) IsolatesNetwork() bool { return !s.opts.HostNetwork }
+
+// TenantIDs is the range of host ids a tenant's sandboxes run as (started with cfg): its
+// processes and sockets belong to them. ok is false when they run as the host's own ids (user
+// namespaces off, or a privileged sandbox).
+func (s *Sandbox) TenantIDs(cfg Config) (first, count uint32, ok bool) {
+	if s.opts.HostUsers || cfg.Privileged {
+		return 0, 0, false
+	}
+	return s.tenants.rangeOf(cfg.Tenant), idCount, true
+}

@@ -33,6 +33,9 @@ func (*Sandbox) Describe() string { return "" }
 // IsolatesNetwork is false off Linux.
 func (*Sandbox) IsolatesNetwork() bool { return false }
 
+// TenantIDs is never known off Linux.
+func (*Sandbox) TenantIDs(Config) (uint32, uint32, bool) { return 0, 0, false }
+
 // Start fails off Linux.
 func (*Sandbox) Start(Config, *os.File, *os.File) (*Proc, error) { return nil, errNotLinux }
 
