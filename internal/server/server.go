@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,15 +23,14 @@ import (
 	apipkg "github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
 	"github.com/barge-run/barge/internal/console"
+	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/exec/local"
-	"github.com/barge-run/barge/internal/exec/sandbox"
 	"github.com/barge-run/barge/internal/fn"
-	"github.com/barge-run/barge/internal/image"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
-	"github.com/barge-run/barge/internal/store/sqlite"
+	"github.com/barge-run/barge/internal/store"
 )
 
 // DefaultLogLimit is the most output stored per job attempt or function instance.
@@ -100,6 +98,8 @@ type Options struct {
 	S3Endpoint string
 	// Limits bound what clients can hold of the API listener; zero fields take DefaultLimits'.
 	Limits Limits
+	// Store names the store: "" or "sqlite" is the SQLite file in the data directory.
+	Store string
 }
 
 // Server is a running barge.
@@ -110,10 +110,10 @@ type Server struct {
 	batch *batch.Service
 	pool  *fn.Pool
 	fns   *lambda.Service
-	db    *sqlite.Store
+	db    store.Store
 	logs  *logs.Store
 	creds *account.Set
-	exec  *local.Executor
+	exec  bexec.Executor
 	errc  chan error
 	lock  *os.File // the data directory's, held while the server runs
 	// hostEndpoint is the API's URL from this host (callbackEndpoint), set once it listens.
@@ -184,7 +184,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(opts.DataDir, "barge.db"))
+	db, err := openStore(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	// per instance, at the endpoint they can reach.
 	sessions := account.NewSessions()
 	endpoint := func() string {
-		if executor.ServesAPIInside() {
+		if inside, ok := executor.(apiInside); ok && inside.ServesAPIInside() {
 			return "http://" + local.APIAddr
 		}
 		return s.callbackEndpoint()
@@ -258,9 +258,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	}
 	lcfg := lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions"),
 		URLBase: func() string { return s.Endpoint() }}
-	if images := executor.Images(); images != nil && executor.Sandboxed() {
-		lcfg.Images = images
-	}
+	lcfg.Images = imagesOf(executor)
 	lcfg.Code = code
 	functions := lambda.New(lcfg)
 	functions.Start()
@@ -306,7 +304,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if host, _, _ := net.SplitHostPort(s.ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		log.Warn("listening beyond loopback: every request is still SigV4-authenticated; keep credentials.json secret", "addr", s.ln.Addr().String())
 	}
-	if executor.Sandboxed() {
+	if sandboxed(executor) {
 		log.Info("executor", "backend", executor.Describe())
 	} else {
 		log.Warn("JOBS AND FUNCTIONS ARE NOT ISOLATED", "backend", executor.Describe())
@@ -322,9 +320,9 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 // imageImports is where `barge image import` uploads go: the sandbox's image store, through a
 // directory of the data dir (on its disk, never in memory; emptied of interrupted uploads). None
 // without a sandbox, which is what runs images.
-func imageImports(executor *local.Executor, dataDir string, log *slog.Logger) (apipkg.ImageImporter, string) {
-	images := executor.Images()
-	if images == nil || !executor.Sandboxed() {
+func imageImports(executor bexec.Executor, dataDir string, log *slog.Logger) (apipkg.ImageImporter, string) {
+	images := imagesOf(executor)
+	if images == nil {
 		return nil, ""
 	}
 	dir := filepath.Join(dataDir, "images-import")
@@ -340,7 +338,7 @@ func imageImports(executor *local.Executor, dataDir string, log *slog.Logger) (a
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Isolated reports whether jobs and functions run in sandboxes.
-func (s *Server) Isolated() bool { return s.exec.Sandboxed() }
+func (s *Server) Isolated() bool { return sandboxed(s.exec) }
 
 // Endpoint is the URL clients set as their endpoint.
 func (s *Server) Endpoint() string { return "http://" + s.Addr() }
@@ -389,62 +387,12 @@ func (s *Server) Close() error {
 func (s *Server) closeStores() error {
 	close(s.stopExpiry)
 	<-s.expiryDone
-	if s.exec != nil {
-		s.exec.Close()
+	if c, ok := s.exec.(interface{ Close() }); ok {
+		c.Close()
 	}
 	err := errors.Join(s.db.Close(), s.logs.Close())
 	s.lock.Close() // last: nothing of this server touches the directory after it
 	return err
-}
-
-// newExecutor makes the local executor: sandboxed when the host allows (or opts demand it), with
-// the image cache under the data directory.
-func newExecutor(opts Options, api http.Handler, log *slog.Logger) (*local.Executor, error) {
-	images, err := image.New(filepath.Join(opts.DataDir, "images"), image.Options{Insecure: opts.InsecureRegistries})
-	if err != nil {
-		return nil, err
-	}
-	if opts.NetworkNAT {
-		if opts.Isolation == "none" {
-			return nil, errors.New("--job-network nat needs sandboxes, and --isolation none turns them off")
-		}
-		if _, err := exec.LookPath("pasta"); err != nil {
-			return nil, fmt.Errorf("--job-network nat needs pasta (Debian's and Ubuntu's package passt): %w", err)
-		}
-	}
-	why := ""
-	switch opts.Isolation {
-	case "", "auto", "sandbox":
-		sopts := sandbox.Options{DataDir: opts.DataDir, PidsLimit: opts.PidsLimit, VolumeRoots: opts.VolumeRoots, DiskBytes: opts.EphemeralStorage,
-			HostUsers: opts.HostUsers, HostNetwork: opts.HostNetwork, NetworkNAT: opts.NetworkNAT, Strict: opts.Isolation == "sandbox"}
-		for _, u := range opts.UnsafeSandbox {
-			switch u {
-			case "userns":
-				sopts.HostUsers = true
-			case "netns":
-				sopts.HostNetwork, sopts.NetworkNAT = true, false
-			default:
-				sopts.Unsafe = append(sopts.Unsafe, u)
-			}
-		}
-		sb, err := sandbox.New(sopts)
-		if err == nil {
-			if len(opts.UnsafeSandbox) > 0 {
-				log.Warn("SANDBOX PROTECTIONS TURNED OFF FOR TESTING", "off", strings.Join(opts.UnsafeSandbox, ","))
-			}
-			return local.New(local.Options{Sandbox: sb, Images: images, API: api}), nil
-		}
-		if opts.Isolation == "sandbox" || sopts.NetworkNAT {
-			// Without a sandbox jobs would have the host's network, not the NAT asked for.
-			return nil, fmt.Errorf("isolation: %w", err)
-		}
-		why = err.Error()
-	case "none":
-		why = "isolation turned off with --isolation none"
-	default:
-		return nil, fmt.Errorf("isolation: %q is not one of auto, sandbox, none", opts.Isolation)
-	}
-	return local.New(local.Options{Images: images, Unsandboxed: why}), nil
 }
 
 // gpuCount is n, or the host's NVIDIA GPUs when n is negative: the /dev/nvidia<N> device nodes.
