@@ -12,7 +12,8 @@ import (
 )
 
 // ExerciseShared runs the conformance tests of the verbs several servers on one database rely
-// on — leases and fencing, claims, versions, concurrent creation — against two handles that open
+// on — leases and fencing, claims, versions, concurrent creation, listing order and paging under
+// concurrent writes — against two handles that open
 // (open returns both, on one fresh database; the suite closes them).
 func ExerciseShared(t *testing.T, open func(t *testing.T) (a, b store.Store)) {
 	pair := func(t *testing.T) (store.Store, store.Store) {
@@ -24,6 +25,8 @@ func ExerciseShared(t *testing.T, open func(t *testing.T) (a, b store.Store)) {
 	t.Run("Claims", func(t *testing.T) { testClaims(t, pair) })
 	t.Run("Versions", func(t *testing.T) { testVersions(t, pair) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, pair) })
+	t.Run("BytewiseOrder", func(t *testing.T) { testBytewiseOrder(t, pair) })
+	t.Run("PagingWhileWriting", func(t *testing.T) { testPagingWhileWriting(t, pair) })
 }
 
 var t0 = time.UnixMilli(1_800_000_000_000).UTC()
