@@ -25,6 +25,7 @@ import (
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
+	"github.com/barge-run/barge/internal/sqs"
 )
 
 // DefaultMaxInflightBytes bounds the request bodies read at once across all requests (Config).
@@ -35,6 +36,9 @@ type Config struct {
 	Batch  *batch.Service
 	Lambda *lambda.Service
 	Logs   *logs.Store
+	// SQS serves Amazon SQS on POST / (by X-Amz-Target or a query-protocol form) and on queue
+	// URLs; nil: not served.
+	SQS    *sqs.Service
 	Lookup func(accessKeyID string) (sigv4.Credential, bool)
 	Logger *slog.Logger
 	Region string
@@ -66,6 +70,9 @@ type Server struct {
 	subs *subscriptions // log subscription filters' delivery; nil without Logs and Lambda
 
 	insights insightsQueries // Logs Insights queries and their results
+
+	sqs      map[string]sqsCall // SQS operations (sqs.go); nil without Config.SQS
+	sqsServe http.HandlerFunc   // SQS's authenticated handler; nil without Config.SQS
 }
 
 // New builds the handler.
@@ -95,7 +102,9 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc(lambda.URLPrefix+"{id}/{path...}", s.lambdaURL)
 		s.mux.HandleFunc("GET "+lambda.CodePrefix+"{token}", serveCode)
 	}
-	s.mux.HandleFunc("POST /{$}", s.authed("logs", logsBound, s.serveLogs))
+	// POST / is CloudWatch Logs' and SQS's: routeSQS takes SQS's requests (by X-Amz-Target
+	// prefix or query-protocol form) and passes the rest on.
+	s.mux.HandleFunc("POST /{$}", s.routeSQS(s.authed("logs", logsBound, s.serveLogs)))
 	s.mux.HandleFunc("POST "+ImagesPath, s.importImage)
 	if cfg.Console != nil {
 		s.mux.HandleFunc("/console/", named("console", "Page", cfg.Console.ServeHTTP))
@@ -106,10 +115,10 @@ func New(cfg Config) *Server {
 		// Unauthenticated, as Prometheus scrapes: counts and timings, never a tenant's data.
 		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("/", s.sqsQueuePaths(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, awserr.New(http.StatusNotFound, "UnknownOperationException",
 			"barge serves no operation at %s %s (AWS Batch is under /v1/, Lambda under /2015-03-31/, CloudWatch Logs is POST / with X-Amz-Target)", r.Method, r.URL.Path))
-	})
+	}))
 	return s
 }
 

@@ -1,7 +1,7 @@
 // Package compat records how far barge implements each AWS API it speaks and renders that record
 // as docs/compatibility.md.
 //
-// The operation lists come from the generated models (internal/awstypes/{batch,logs,lambda}) and
+// The operation lists come from the generated models (internal/awstypes/{batch,logs,lambda,sqs}) and
 // from what the API edge actually serves (api.ImplementedBatchOperations and
 // api.ImplementedLogsOperations), so the document always lists every operation of every model and
 // cannot claim an operation barge does not route. What is hand-maintained is Notes: for an
@@ -27,6 +27,7 @@ import (
 	batchwire "github.com/barge-run/barge/internal/awstypes/batch"
 	lambdawire "github.com/barge-run/barge/internal/awstypes/lambda"
 	logswire "github.com/barge-run/barge/internal/awstypes/logs"
+	sqswire "github.com/barge-run/barge/internal/awstypes/sqs"
 )
 
 // Level is how far barge implements an operation.
@@ -87,6 +88,7 @@ const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-sec
 // operation name → Note. An implemented operation without a Note is shown as partial with no
 // client test recorded; a Note for an operation barge does not implement makes Render fail.
 var Notes = map[string]map[string]Note{
+	"sqs": sqsNotes,
 	"batch": {
 		"CancelJob": {Level: Tested, Tests: lifecycle},
 		"CreateComputeEnvironment": {Level: Tested, Tests: lifecycle, Ignored: []string{
@@ -345,6 +347,17 @@ func services() []service {
 			Ops:         lambdawire.Operations,
 			Implemented: api.ImplementedLambdaOperations(),
 			Notes:       Notes["lambda"],
+		},
+		{
+			Key:   "sqs",
+			Title: "SQS",
+			Intro: "Queues and their messages are kept in barge's store, at-least-once across a kill -9; standard " +
+				"and FIFO queues, long polling, dead-letter queues and move tasks, over the JSON protocol " +
+				"(aws-sdk-go-v2, boto3 and CLI v1 of recent botocore) and the query protocol (AWS CLI v2, older " +
+				"boto3). See docs/sqs.md. Operations not implemented answer an `UnsupportedOperation` error naming the operation.",
+			Ops:         sqswire.Operations,
+			Implemented: api.ImplementedSQSOperations(),
+			Notes:       Notes["sqs"],
 		},
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
 	"github.com/barge-run/barge/internal/sigv4"
+	"github.com/barge-run/barge/internal/sqs"
 	"github.com/barge-run/barge/internal/store"
 )
 
@@ -110,6 +111,7 @@ type Server struct {
 	batch *batch.Service
 	pool  *fn.Pool
 	fns   *lambda.Service
+	sqs   *sqs.Service
 	db    store.Store
 	logs  *logs.Store
 	creds *account.Set
@@ -263,6 +265,11 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	functions := lambda.New(lcfg)
 	functions.Start()
 	s.fns = functions
+	// SQS: queues and messages in the store; Start resumes message move tasks.
+	s.sqs = sqs.New(sqs.Config{Store: db, Region: opts.Region, Logger: log.With("component", "sqs")})
+	if err := s.sqs.Start(ctx); err != nil {
+		log.Error("resuming SQS message move tasks", "err", err)
+	}
 	limits := opts.Limits.withDefaults()
 	// Keys of accounts added while the server runs (barge account add) are found by reading
 	// credentials.json again; their account gets its default queue first.
@@ -281,7 +288,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		s.closeStores()
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, Lookup: func(key string) (sigv4.Credential, bool) {
+	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, SQS: s.sqs, Lookup: func(key string) (sigv4.Credential, bool) {
 		if c, ok := live.Lookup(key); ok {
 			return c, true
 		}
@@ -380,6 +387,7 @@ func (s *Server) Close() error {
 	}
 	s.batch.Stop()
 	s.fns.Stop()
+	s.sqs.Stop()
 	perr := s.pool.Close()
 	return errors.Join(err, perr, s.closeStores())
 }

@@ -55,6 +55,10 @@ const (
 	KindSchedulingPolicy   Kind = "scheduling-policy"
 	// KindShareUsage holds the scheduler's fair-share usage (account "", name "scheduler").
 	KindShareUsage Kind = "share-usage"
+	// KindSQSQueue is an SQS queue (name: the queue name); its messages are Messages of its id.
+	KindSQSQueue Kind = "sqs-queue"
+	// KindSQSMoveTask is an SQS message move task (name: its task handle).
+	KindSQSMoveTask Kind = "sqs-move-task"
 )
 
 // Resource is a named, account-scoped configuration object (compute environment, job queue,
@@ -176,6 +180,27 @@ type Store interface {
 	// JobListUnfinished returns every job of every account not yet SUCCEEDED or FAILED, in
 	// submission order: what the scheduler must rebuild after a restart.
 	JobListUnfinished(ctx context.Context) ([]*Job, error)
+
+	// MessageInsertMany stores messages (setting Seq), all in one transaction. A message with a
+	// DedupKey seen in its queue before, whose record lasts beyond p.Now, is not stored: it comes
+	// back with Duplicate set and the first message's ID and Seq.
+	MessageInsertMany(ctx context.Context, p *MessageInsertParams) error
+	// MessageReceive claims up to p.Limit visible messages of a queue, in one transaction: each
+	// is invisible until p.Until, its ReceiveCount one higher and its Receipt new. Expired
+	// messages are deleted first; see MessageReceiveParams for FIFO groups and dead letters.
+	// Two receivers never get the same message while its claim lasts (SKIP LOCKED semantics).
+	MessageReceive(ctx context.Context, p *MessageReceiveParams) (*MessageReceiveResult, error)
+	// MessageChangeMany deletes messages or changes their visibility, in one transaction; each
+	// change's Err says how it went (nil, ErrNotFound, ErrStale, ErrNotInFlight).
+	MessageChangeMany(ctx context.Context, p *MessageChangeParams) error
+	// MessageStats counts a queue's messages at now, ignoring those sent before retainAfter.
+	MessageStats(ctx context.Context, queue string, now, retainAfter time.Time) (*MessageStats, error)
+	// MessagePurge deletes the messages of a queue sent before p.SentBefore (all if zero), and
+	// its deduplication records too when p.Dedup; it returns how many messages it deleted.
+	MessagePurge(ctx context.Context, p *MessagePurgeParams) (int64, error)
+	// MessageMove moves up to p.Limit visible messages of p.From to p.To (or, when p.To is "",
+	// back to each message's Source), visible at once and never received; it returns how many.
+	MessageMove(ctx context.Context, p *MessageMoveParams) (int, error)
 
 	// Close releases the store.
 	Close() error

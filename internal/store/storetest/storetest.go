@@ -21,6 +21,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
+	exerciseMessages(t, fresh) // messages.go
 
 	t.Run("ResourceCRUD", func(t *testing.T) {
 		s := fresh(t)
