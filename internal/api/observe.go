@@ -68,7 +68,7 @@ func (s *Server) observe(r *http.Request, id string, info *reqInfo, status int, 
 		// Requests no operation claimed: never their path as a label, which a client could
 		// make unbounded.
 		service, op = "other", "other"
-		if p := r.URL.Path; p == "/metrics" || p == "/healthz" {
+		if p := r.URL.Path; p == "/metrics" || p == "/healthz" || p == "/health" {
 			op = p
 		}
 	}

@@ -40,6 +40,8 @@ type Config struct {
 	// URLs; nil: not served.
 	SQS    *sqs.Service
 	Lookup func(accessKeyID string) (sigv4.Credential, bool)
+	// Health is GET /health's answer (JSON, unauthenticated); nil: not served.
+	Health func() Health
 	Logger *slog.Logger
 	Region string
 	// Images imports image archives uploaded to ImagesPath into ImportDir first; nil: refused.
@@ -73,6 +75,16 @@ type Server struct {
 
 	sqs      map[string]sqsCall // SQS operations (sqs.go); nil without Config.SQS
 	sqsServe http.HandlerFunc   // SQS's authenticated handler; nil without Config.SQS
+}
+
+// Health is what GET /health says of a server.
+type Health struct {
+	// Name is the server's name among those sharing its store.
+	Name string `json:"name"`
+	// Leader is true while this server runs the batch engine (the scheduler and the dispatch).
+	Leader bool `json:"leader"`
+	// Store is the kind of store: "sqlite" or "postgres".
+	Store string `json:"store"`
 }
 
 // New builds the handler.
@@ -111,6 +123,14 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("POST "+ConsoleTokenPath, s.authed("barge", logsBound, s.consoleToken))
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	if cfg.Health != nil {
+		// Unauthenticated, for load balancers and orchestrators: which server this is and whether
+		// it runs the engine, never a tenant's data.
+		s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(cfg.Health())
+		})
+	}
 	if cfg.Metrics != nil {
 		// Unauthenticated, as Prometheus scrapes: counts and timings, never a tenant's data.
 		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())

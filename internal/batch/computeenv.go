@@ -93,7 +93,7 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 		}
 		return nil, s.storeErr(err, "")
 	}
-	s.eng.setComputeEnv(s.schedComputeEnv(&detail))
+	s.eng().setComputeEnv(s.schedComputeEnv(&detail))
 	return &wire.CreateComputeEnvironmentResponse{ComputeEnvironmentName: detail.ComputeEnvironmentName, ComputeEnvironmentArn: arn}, nil
 }
 
@@ -192,7 +192,7 @@ func (s *Service) UpdateComputeEnvironment(ctx context.Context, account string, 
 	if err := s.store.ResourceUpdate(ctx, r); err != nil {
 		return nil, s.storeErr(err, "computeEnvironment: compute environment "+in.ComputeEnvironment+" does not exist")
 	}
-	s.eng.setComputeEnv(s.schedComputeEnv(d))
+	s.eng().setComputeEnv(s.schedComputeEnv(d))
 	return &wire.UpdateComputeEnvironmentResponse{ComputeEnvironmentName: d.ComputeEnvironmentName, ComputeEnvironmentArn: d.ComputeEnvironmentArn}, nil
 }
 
@@ -223,7 +223,7 @@ func (s *Service) DeleteComputeEnvironment(ctx context.Context, account string, 
 	if err := s.store.ResourceDelete(ctx, account, store.KindComputeEnvironment, r.Name, 0); err != nil {
 		return nil, s.storeErr(err, "computeEnvironment: compute environment "+in.ComputeEnvironment+" does not exist")
 	}
-	s.eng.removeComputeEnv(r.ARN)
+	s.eng().removeComputeEnv(r.ARN)
 	return &wire.DeleteComputeEnvironmentResponse{}, nil
 }
 

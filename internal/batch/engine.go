@@ -63,6 +63,8 @@ type engine struct {
 	// active is set once the engine holds its lease and is starting: before that (another
 	// server's engine runs) do drops what it is handed and call answers errEngineElsewhere.
 	active atomic.Bool
+	// looping is set once the loop runs (start succeeded).
+	looping atomic.Bool
 
 	// lease is the engine's lease (acquireLease); db is the store fenced with it, through which
 	// the engine writes jobs.
@@ -157,9 +159,11 @@ func (e *engine) start(ctx context.Context) error {
 	// after, so nothing handed over meanwhile is missed).
 	e.active.Store(true)
 	if err := e.recover(ctx); err != nil {
+		e.active.Store(false)
+		e.releaseLease()
 		return fmt.Errorf("recover: %w", err)
 	}
-	e.registerMetrics(e.s.cfg.Metrics)
+	e.looping.Store(true)
 	go e.loop()
 	go e.poll()
 	return nil
@@ -180,6 +184,9 @@ func (e *engine) stop() { e.quitOnce.Do(func() { close(e.quit) }) }
 
 func (e *engine) shutdownAndWait() {
 	e.stop()
+	if !e.looping.Load() {
+		return // never ran here: nothing to wait for, no lease to give back
+	}
 	<-e.done
 	e.releaseLease()
 	// An attempt still being launched kills its own process once it finds the loop gone (run).
@@ -260,7 +267,9 @@ func (e *engine) recoverJob(ctx context.Context, aj *activeJob, alive map[string
 	case (st == statusStarting || st == statusRunning) && e.reattach(ctx, aj, alive):
 	case st == statusStarting || st == statusRunning:
 		aj.attempt = &attemptRun{startedAt: deref(aj.rec.Detail.StartedAt), terminate: run.Terminate}
-		e.finishAttempt(aj, attemptEnd{lost: true, host: e.s.cfg.Holder})
+		// Lost with the server that dispatched it: its container instance names that server.
+		host := aj.rec.Detail.Container.ContainerInstanceArn
+		e.finishAttempt(aj, attemptEnd{lost: true, host: host[strings.LastIndexByte(host, '/')+1:]})
 	case st == statusSubmitted:
 		e.admit(aj)
 	case !run.Activated:

@@ -91,8 +91,8 @@ func TestEngineReloadsConfigChangedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	queueEnabled := func() bool {
-		out := readOnLoop(h.svc.eng, func() map[string]bool {
-			return map[string]bool{"on": h.svc.eng.sched.QueueEnabled(h.svc.arn(propAccount, "job-queue", "default"))}
+		out := readOnLoop(h.svc.eng(), func() map[string]bool {
+			return map[string]bool{"on": h.svc.eng().sched.QueueEnabled(h.svc.arn(propAccount, "job-queue", "default"))}
 		})
 		return out["on"]
 	}

@@ -71,7 +71,7 @@ func (s *Service) CreateJobQueue(ctx context.Context, account string, in *wire.C
 		}
 		return nil, s.storeErr(err, "")
 	}
-	s.eng.setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
+	s.eng().setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
 	return &wire.CreateJobQueueResponse{JobQueueName: d.JobQueueName, JobQueueArn: arn}, nil
 }
 
@@ -217,7 +217,7 @@ func (s *Service) UpdateJobQueue(ctx context.Context, account string, in *wire.U
 	if err := s.store.ResourceUpdate(ctx, r); err != nil {
 		return nil, s.storeErr(err, "jobQueue: job queue "+in.JobQueue+" does not exist")
 	}
-	s.eng.setQueue(s.schedQueue(d, policy), d.JobStateTimeLimitActions)
+	s.eng().setQueue(s.schedQueue(d, policy), d.JobStateTimeLimitActions)
 	return &wire.UpdateJobQueueResponse{JobQueueName: d.JobQueueName, JobQueueArn: d.JobQueueArn}, nil
 }
 
@@ -240,7 +240,7 @@ func (s *Service) DeleteJobQueue(ctx context.Context, account string, in *wire.D
 	if err := s.store.ResourceDelete(ctx, account, store.KindJobQueue, r.Name, 0); err != nil {
 		return nil, s.storeErr(err, "jobQueue: job queue "+in.JobQueue+" does not exist")
 	}
-	s.eng.removeQueue(d.JobQueueArn)
+	s.eng().removeQueue(d.JobQueueArn)
 	return &wire.DeleteJobQueueResponse{}, nil
 }
 

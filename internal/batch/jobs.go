@@ -277,7 +277,7 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 	if err := s.store.JobInsertMany(ctx, []*store.Job{job}); err != nil {
 		return nil, s.storeErr(err, "")
 	}
-	s.eng.submit(job, rec)
+	s.eng().submit(job, rec)
 	return &wire.SubmitJobResponse{JobArn: rec.Detail.JobArn, JobName: in.JobName, JobId: id}, nil
 }
 

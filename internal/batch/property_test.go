@@ -1060,7 +1060,7 @@ func TestPropertyRegressions(t *testing.T) {
 		for _, id := range h.fake.runningIDs() {
 			waitFor(t, id+" RUNNING", func() bool { return h.statusOfJob(id) == statusRunning })
 		}
-		eng := h.svc.eng
+		eng := h.svc.eng()
 		entered, gate := make(chan struct{}), make(chan struct{})
 		eng.do(func() { close(entered); <-gate })
 		<-entered
@@ -1146,7 +1146,7 @@ func TestPropertyRegressions(t *testing.T) {
 		h.submit(d)
 		// Events are handled in order: once this one ran, D has been admitted.
 		admitted := make(chan struct{})
-		go h.svc.eng.do(func() { close(admitted) })
+		go h.svc.eng().do(func() { close(admitted) })
 		select {
 		case <-admitted:
 		case <-time.After(2 * time.Second): // an engine that commits on its loop is blocked

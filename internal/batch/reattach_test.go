@@ -112,12 +112,12 @@ func TestEngineRunningOnlyOnceStarted(t *testing.T) {
 	})
 	id := h.submitNamed("slow-pull", nil)
 	waitFor(t, "the attempt to be handed to the engine", func() bool {
-		return readOnLoop(h.svc.eng, func() map[string]bool {
-			aj := h.svc.eng.jobs[id]
+		return readOnLoop(h.svc.eng(), func() map[string]bool {
+			aj := h.svc.eng().jobs[id]
 			return map[string]bool{"": aj != nil && aj.attempt != nil && aj.attempt.proc != nil}
 		})[""]
 	})
-	h.svc.eng.call(context.Background(), func() error { return nil }) // what the engine did is durable
+	h.svc.eng().call(context.Background(), func() error { return nil }) // what the engine did is durable
 	if rec := storedRecord(t, h, id); rec.Detail.Status != statusStarting || rec.Detail.StartedAt != nil {
 		t.Fatalf("before the container started: %s, startedAt %v", rec.Detail.Status, rec.Detail.StartedAt)
 	}

@@ -184,7 +184,7 @@ func (s *Service) refreshQueuesUsing(ctx context.Context, account, policyARN str
 		if err != nil {
 			return err
 		}
-		s.eng.setQueue(s.schedQueue(q, policy), q.JobStateTimeLimitActions)
+		s.eng().setQueue(s.schedQueue(q, policy), q.JobStateTimeLimitActions)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/barge-run/barge/internal/account"
@@ -103,7 +104,10 @@ type Service struct {
 	store  store.Store
 	clock  Clock
 	log    *slog.Logger
-	eng    *engine
+	// current is the engine: running on this server while it holds the engine's lease, else an
+	// engine that never runs (calls record intents for the one that does) — leader.go.
+	current atomic.Pointer[engine]
+	leading leadership
 }
 
 // New makes the service; call Start before serving requests.
@@ -147,18 +151,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	cfg.VolumeRoots = roots
 	s := &Service{cfg: cfg, region: cfg.Region, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
-	s.eng = newEngine(s)
+	s.current.Store(newEngine(s))
+	s.registerMetrics(cfg.Metrics)
 	return s, nil
 }
-
-// Start rebuilds the engine's state from the store (recovering jobs that were running when the
-// previous process died) and starts the engine. It returns once the engine runs.
-func (s *Service) Start(ctx context.Context) error {
-	return s.eng.start(ctx)
-}
-
-// Stop stops the engine: running attempts are killed and recorded as lost only on next start.
-func (s *Service) Stop() { s.eng.shutdownAndWait() }
 
 // EnsureDefaults creates the compute environment and job queue named "default" in account when
 // they do not exist yet: this host's capacity, so a fresh server can run jobs at once.

@@ -29,9 +29,9 @@ func TestShareUsageSurvivesRestart(t *testing.T) {
 
 	h.restart()
 	restored := make(chan int, 1)
-	h.svc.eng.do(func() {
+	h.svc.eng().do(func() {
 		n := 0
-		for _, u := range h.svc.eng.sched.ShareUsages() {
+		for _, u := range h.svc.eng().sched.ShareUsages() {
 			if u.Share == "team-a" && u.VCPUSeconds > 0 {
 				n++
 			}

@@ -23,9 +23,9 @@ func (s *Service) GetJobQueueSnapshot(ctx context.Context, account string, in *w
 		return nil, err
 	}
 	jobs := []wire.FrontOfQueueJobSummary{}
-	err = s.eng.call(ctx, func() error {
-		for _, fe := range s.eng.sched.Front(q.JobQueueArn, snapshotJobs) {
-			aj, ok := s.eng.jobs[fe.ID]
+	err = s.eng().call(ctx, func() error {
+		for _, fe := range s.eng().sched.Front(q.JobQueueArn, snapshotJobs) {
+			aj, ok := s.eng().jobs[fe.ID]
 			if !ok {
 				continue
 			}

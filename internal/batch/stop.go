@@ -41,9 +41,9 @@ func (s *Service) stopJob(ctx context.Context, account, ref, reason string, term
 	if err != nil {
 		return err
 	}
-	found, err := s.eng.stopJobByID(ctx, account, id, reason, terminate)
+	found, err := s.eng().stopJobByID(ctx, account, id, reason, terminate)
 	if err != nil {
-		if errors.Is(err, errEngineElsewhere) || s.eng.stopped() {
+		if errors.Is(err, errEngineElsewhere) || s.eng().stopped() {
 			return nil // stored: the engine applies it where it runs (recover or poll)
 		}
 		return err
@@ -140,11 +140,11 @@ func (s *Service) terminateQueue(ctx context.Context, account, queueARN, reason 
 	if err != nil {
 		return err
 	}
-	err = s.eng.call(ctx, func() error { s.eng.stopQueueJobs(account, queueARN, reason); return nil })
+	err = s.eng().call(ctx, func() error { s.eng().stopQueueJobs(account, queueARN, reason); return nil })
 	switch {
 	case err == nil:
 		s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
-	case errors.Is(err, errEngineElsewhere) || s.eng.stopped():
+	case errors.Is(err, errEngineElsewhere) || s.eng().stopped():
 	default:
 		return err
 	}

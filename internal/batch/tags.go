@@ -198,7 +198,7 @@ func (s *Service) editTags(ctx context.Context, account, arn string, ed tagEdit)
 			if err != nil {
 				return err
 			}
-			s.eng.setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
+			s.eng().setQueue(s.schedQueue(&d, policy), d.JobStateTimeLimitActions)
 		}
 	}
 	return nil
@@ -218,11 +218,11 @@ func (s *Service) editJobTags(ctx context.Context, account, id string, ed tagEdi
 	if err != nil {
 		return err
 	}
-	err = s.eng.call(ctx, func() error { return s.eng.editTags(account, id, ed) })
+	err = s.eng().call(ctx, func() error { return s.eng().editTags(account, id, ed) })
 	switch {
 	case err == nil:
 		s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
-	case errors.Is(err, errEngineElsewhere) || s.eng.stopped():
+	case errors.Is(err, errEngineElsewhere) || s.eng().stopped():
 	default:
 		s.store.ResourceDelete(ctx, account, KindJobIntent, intent.Name, 0)
 		return err

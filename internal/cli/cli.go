@@ -158,6 +158,8 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&logLimit, "log-limit", "most output stored per job attempt or function instance (a `SIZE`, e.g. 1GiB); past it one event says so and the rest is dropped")
 	gpus := fs.Int("gpus", -1, "GPUs each compute environment offers to jobs asking for them (-1: count the host's /dev/nvidiaN devices)")
 	s3Endpoint := fs.String("s3-endpoint", "", "fetch Lambda code and layers given as S3Bucket/S3Key from this S3-compatible `URL` (path-style, with the server's own AWS credentials from its environment; every account can then deploy any object those credentials read); none: S3 locations are refused")
+	storeURL := fs.String("store", "", "where state lives: empty for the SQLite file in the data directory, or `postgres://user:password@host:port/db?sslmode=verify-full` for a PostgreSQL database several servers share (one runs the scheduler at a time; the others serve the API and take over when it dies)")
+	name := fs.String("name", "", "this server's `NAME` among the servers on its store, stable across its restarts (default: local with the SQLite store; the host name and a hash of the data directory with PostgreSQL)")
 	limits := limitFlags(fs)
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	logLevel := fs.String("log-level", "info", "server log level: debug (adds a line per API request and per job transition), info, warn or error")
@@ -194,7 +196,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		InsecureRegistries: insecure, AllowPrivileged: *allowPrivileged, PidsLimit: *pidsLimit, GPUs: *gpus,
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
 		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList,
-		S3Endpoint: *s3Endpoint, Limits: limits()})
+		S3Endpoint: *s3Endpoint, Limits: limits(), Store: *storeURL, Name: *name})
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"github.com/barge-run/barge/internal/exec/sandbox"
 	"github.com/barge-run/barge/internal/image"
 	"github.com/barge-run/barge/internal/store"
+	"github.com/barge-run/barge/internal/store/postgres"
 	"github.com/barge-run/barge/internal/store/sqlite"
 )
 
@@ -22,14 +27,43 @@ import (
 // offers beyond them (an image store, barge's API served inside sandboxes) it asks for by
 // interface too, so another backend (PostgreSQL, Kubernetes) plugs in here and nowhere else.
 
-// openStore opens the store opts name: the embedded SQLite file of the data directory.
-func openStore(opts Options) (store.Store, error) {
-	switch opts.Store {
-	case "", "sqlite":
+// openStore opens the store opts name: the embedded SQLite file of the data directory, or a
+// PostgreSQL database several servers share.
+func openStore(ctx context.Context, opts Options) (store.Store, error) {
+	switch kind := storeKind(opts.Store); kind {
+	case "sqlite":
 		return sqlite.Open(filepath.Join(opts.DataDir, "barge.db"))
+	case "postgres":
+		return postgres.Open(ctx, opts.Store)
 	default:
-		return nil, fmt.Errorf("store %q: barge has a SQLite store (\"sqlite\", the default)", opts.Store)
+		return nil, fmt.Errorf("--store %q: not a store barge has (sqlite, the default, or postgres://user:password@host:port/db?sslmode=verify-full)", opts.Store)
 	}
+}
+
+// storeKind is the driver a --store value names ("" for none).
+func storeKind(s string) string {
+	switch {
+	case s == "" || s == "sqlite":
+		return "sqlite"
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		return "postgres"
+	}
+	return ""
+}
+
+// serverName is this server's name among those on its store (leases, claims, shares): stable
+// across its restarts. With the embedded store there is one server, "local"; on a shared store
+// its host's name and its data directory's tell servers apart.
+func serverName(opts Options) string {
+	if opts.Name != "" {
+		return opts.Name
+	}
+	if storeKind(opts.Store) == "sqlite" {
+		return "local"
+	}
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(opts.DataDir))
+	return host + "-" + hex.EncodeToString(sum[:4])
 }
 
 // apiInside is an executor that serves barge's API inside each attempt's own network.

@@ -99,8 +99,11 @@ type Options struct {
 	S3Endpoint string
 	// Limits bound what clients can hold of the API listener; zero fields take DefaultLimits'.
 	Limits Limits
-	// Store names the store: "" or "sqlite" is the SQLite file in the data directory.
+	// Store names the store: "" or "sqlite" is the SQLite file in the data directory; a
+	// postgres:// URL a PostgreSQL database several servers may share.
 	Store string
+	// Name is this server's name among the servers on its store (serverName's default).
+	Name string
 }
 
 // Server is a running barge.
@@ -186,7 +189,8 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openStore(opts)
+	name := serverName(opts)
+	db, err := openStore(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +236,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
 		DataDir: opts.DataDir, VolumeRoots: opts.VolumeRoots, UncheckedVolumes: slices.Contains(opts.UnsafeSandbox, "volumes"),
-		Metrics: m,
+		Metrics: m, Holder: name,
 	})
 	if err != nil {
 		s.closeStores()
@@ -252,13 +256,13 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	s.pool, err = fn.New(fn.Config{Executor: executor, Logs: ls, Region: opts.Region, Credentials: sessions, APIEndpoint: endpoint,
 		IdleTimeout: opts.FunctionIdle, AccountConcurrency: opts.FunctionConcurrency, Metrics: m,
 		// Limits are divided with any other server on the store through its ledger.
-		Shares: lambda.NewShares(db, "local", 0, nil)})
+		Shares: lambda.NewShares(db, name, 0, nil)})
 	if err != nil {
 		s.batch.Stop()
 		s.closeStores()
 		return nil, err
 	}
-	lcfg := lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions"),
+	lcfg := lambda.Config{Region: opts.Region, Store: db, Pool: s.pool, CodeDir: filepath.Join(opts.DataDir, "functions"), Holder: name,
 		URLBase: func() string { return s.Endpoint() }}
 	lcfg.Images = imagesOf(executor)
 	lcfg.Code = code
@@ -297,7 +301,10 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 		return live.Reread(key)
 	}, Logger: log.With("component", "api"), Region: opts.Region,
-		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m, Images: importer, ImportDir: importDir, Console: cons})
+		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m, Images: importer, ImportDir: importDir, Console: cons,
+		Health: func() apipkg.Health {
+			return apipkg.Health{Name: name, Leader: s.batch.Leader(), Store: storeKind(opts.Store)}
+		}})
 	api.set(handler)
 	s.ln, err = net.Listen("tcp", opts.Addr)
 	if err != nil {

@@ -1,0 +1,14 @@
+package e2e_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/barge-run/barge/internal/store/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop() // the PostgreSQL server of the multi-server tests, if one was started
+	os.Exit(code)
+}

@@ -1,0 +1,104 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/batch"
+	"github.com/aws/aws-sdk-go-v2/service/batch/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/barge-run/barge/internal/bargetest"
+	"github.com/barge-run/barge/internal/store/postgres/pgtest"
+)
+
+// health is GET /health of a server.
+func health(t *testing.T, b *bargetest.Barge) (h struct {
+	Name   string `json:"name"`
+	Leader bool   `json:"leader"`
+	Store  string `json:"store"`
+}) {
+	t.Helper()
+	resp, err := http.Get(b.Endpoint + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// secondServer starts another server on the same store, with the first one's credentials (the
+// accounts' keys live in each data directory's credentials.json).
+func secondServer(t *testing.T, first *bargetest.Barge, args ...string) *bargetest.Barge {
+	t.Helper()
+	dir := t.TempDir()
+	creds, err := os.ReadFile(filepath.Join(first.DataDir, "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bargetest.Start(t, bargetest.WithDataDir(dir), bargetest.WithArgs(args...))
+}
+
+// TestServersOnPostgres: two servers on one PostgreSQL database. Either answers every call; the
+// first runs the engine, so a job submitted to the second runs on it; a function created through
+// one is invoked through the other (its code comes from the store). When the leader is killed
+// (-9), the other takes the engine over within seconds, the job that was running on the dead
+// server fails as AWS says of a lost instance and its retry runs on the new leader.
+func TestServersOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-a", "--isolation", "none"))
+	b := secondServer(t, a, "--store", dsn, "--name", "server-b", "--isolation", "none")
+	if ha, hb := health(t, a), health(t, b); !ha.Leader || hb.Leader || ha.Store != "postgres" || hb.Name != "server-b" {
+		t.Fatalf("health: %+v and %+v; want server-a leading", ha, hb)
+	}
+	ctx := context.Background()
+	ca, cb := batch.NewFromConfig(a.Config()), batch.NewFromConfig(b.Config())
+	register(t, cb, "quick", &types.ContainerProperties{Command: []string{"true"}})
+	register(t, cb, "first-attempt-hangs", &types.ContainerProperties{Command: []string{"sh", "-c",
+		`if [ "$AWS_BATCH_JOB_ATTEMPT" = 1 ]; then exec sleep 600; fi`}})
+	quick := submit(t, cb, &batch.SubmitJobInput{JobName: aws.String("via-b"), JobDefinition: aws.String("quick")})
+	if j := bargetest.WaitJob(t, ca, quick, jobWait, terminal); j.Status != types.JobStatusSucceeded {
+		t.Fatalf("job submitted to the second server: %s %q", j.Status, aws.ToString(j.StatusReason))
+	}
+
+	la, lb := lambda.NewFromConfig(a.Config()), lambda.NewFromConfig(b.Config())
+	pkg := zipSources(t, map[string]string{"app.py": "def handler(event, context):\n    return {'served': event['n']}\n"})
+	if _, err := la.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("shared"), Runtime: ltypes.RuntimePython311,
+		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := lb.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("shared"), Payload: []byte(`{"n":7}`)})
+	if err != nil || out.FunctionError != nil || string(out.Payload) != `{"served": 7}` {
+		t.Fatalf("function created on one server, invoked on the other: %v %s", err, out.Payload)
+	}
+
+	hangs := submit(t, cb, &batch.SubmitJobInput{JobName: aws.String("dies-with-a"), JobDefinition: aws.String("first-attempt-hangs"),
+		RetryStrategy: &types.RetryStrategy{Attempts: aws.Int32(2)}})
+	bargetest.WaitJob(t, cb, hangs, jobWait, func(s string) bool { return s == "RUNNING" })
+	a.Kill()
+	deadline := time.Now().Add(60 * time.Second)
+	for !health(t, b).Leader {
+		if time.Now().After(deadline) {
+			t.Fatal("the second server never took the engine over")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	j := bargetest.WaitJob(t, cb, hangs, 2*time.Minute, terminal)
+	if j.Status != types.JobStatusSucceeded || len(j.Attempts) != 2 ||
+		aws.ToString(j.Attempts[0].StatusReason) != "Host EC2 (instance server-a) terminated." {
+		t.Fatalf("the job running on the killed server: %s, %d attempts, first %q", j.Status, len(j.Attempts), aws.ToString(j.Attempts[0].StatusReason))
+	}
+}
