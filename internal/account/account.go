@@ -188,6 +188,8 @@ type Live struct {
 	rereadMu sync.Mutex // one reread at a time
 	stamp    os.FileInfo
 	readAt   time.Time
+	// OnReload, when set before the server serves, is called with each set read again.
+	OnReload func(*Set)
 }
 
 // NewLive serves the credentials of dataDir, starting from set (as loaded at start). onNew is
@@ -238,6 +240,9 @@ func (l *Live) Reread(accessKeyID string) (sigv4.Credential, bool) {
 	l.mu.Lock()
 	l.set = set
 	l.mu.Unlock()
+	if l.OnReload != nil {
+		l.OnReload(set)
+	}
 	return set.Lookup(accessKeyID)
 }
 

@@ -229,3 +229,31 @@ func (s *Service) editJobTags(ctx context.Context, account, id string, ed tagEdi
 	}
 	return nil
 }
+
+// editTags edits a job's tags wherever the job is, on the loop: in the engine when unfinished,
+// in the store otherwise.
+func (e *engine) editTags(account, id string, ed tagEdit) error {
+	if aj, ok := e.jobs[id]; ok && aj.store.Account == account {
+		aj.rec.Detail.Tags = ed.apply(aj.rec.Detail.Tags)
+		e.markDirty(aj)
+		return nil
+	}
+	ctx := context.Background()
+	jobs, err := e.s.store.JobGetMany(ctx, account, []string{id})
+	if err != nil {
+		return e.s.storeErr(err, "")
+	}
+	if len(jobs) == 0 {
+		return awserr.Client("resourceArn: job %s does not exist", id)
+	}
+	rec, err := decodeJob(jobs[0])
+	if err != nil {
+		return e.s.storeErr(err, "")
+	}
+	rec.Detail.Tags = ed.apply(rec.Detail.Tags)
+	jobs[0].Body = mustJSON(rec)
+	if err := e.db.JobUpdateMany(ctx, jobs); err != nil {
+		return e.s.storeErr(err, "")
+	}
+	return nil
+}

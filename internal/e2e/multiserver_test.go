@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,22 +35,8 @@ func health(t *testing.T, b *bargetest.Barge) (h struct {
 	return h
 }
 
-// secondServer starts another server on the same store, with the first one's credentials (the
-// accounts' keys live in each data directory's credentials.json).
-func secondServer(t *testing.T, first *bargetest.Barge, args ...string) *bargetest.Barge {
-	t.Helper()
-	dir := t.TempDir()
-	creds, err := os.ReadFile(filepath.Join(first.DataDir, "credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return bargetest.Start(t, bargetest.WithDataDir(dir), bargetest.WithArgs(args...))
-}
-
-// TestServersOnPostgres: two servers on one PostgreSQL database. Either answers every call; the
+// TestServersOnPostgres: two servers on one PostgreSQL database. Either answers every call, signed
+// with a key of either server's credentials.json; the
 // first runs the engine, so a job submitted to the second runs on it; a function created through
 // one is invoked through the other (its code comes from the store). When the leader is killed
 // (-9), the other takes the engine over within seconds, the job that was running on the dead
@@ -60,12 +44,13 @@ func secondServer(t *testing.T, first *bargetest.Barge, args ...string) *bargete
 func TestServersOnPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	a := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-a", "--isolation", "none"))
-	b := secondServer(t, a, "--store", dsn, "--name", "server-b", "--isolation", "none")
+	b := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-b", "--isolation", "none"))
 	if ha, hb := health(t, a), health(t, b); !ha.Leader || hb.Leader || ha.Store != "postgres" || hb.Name != "server-b" {
 		t.Fatalf("health: %+v and %+v; want server-a leading", ha, hb)
 	}
 	ctx := context.Background()
-	ca, cb := batch.NewFromConfig(a.Config()), batch.NewFromConfig(b.Config())
+	// Each server made its own key; both accept both (the store holds every server's keys).
+	ca, cb := batch.NewFromConfig(a.Config(b.Cred)), batch.NewFromConfig(b.Config(a.Cred))
 	register(t, cb, "quick", &types.ContainerProperties{Command: []string{"true"}})
 	register(t, cb, "first-attempt-hangs", &types.ContainerProperties{Command: []string{"sh", "-c",
 		`if [ "$AWS_BATCH_JOB_ATTEMPT" = 1 ]; then exec sleep 600; fi`}})
@@ -74,7 +59,7 @@ func TestServersOnPostgres(t *testing.T) {
 		t.Fatalf("job submitted to the second server: %s %q", j.Status, aws.ToString(j.StatusReason))
 	}
 
-	la, lb := lambda.NewFromConfig(a.Config()), lambda.NewFromConfig(b.Config())
+	la, lb := lambda.NewFromConfig(a.Config()), lambda.NewFromConfig(b.Config(a.Cred))
 	pkg := zipSources(t, map[string]string{"app.py": "def handler(event, context):\n    return {'served': event['n']}\n"})
 	if _, err := la.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("shared"), Runtime: ltypes.RuntimePython311,
 		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &ltypes.FunctionCode{ZipFile: pkg}}); err != nil {

@@ -282,6 +282,19 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		defer cancel()
 		return s.batch.EnsureDefaults(ctx, acct)
 	})
+	// On a shared store every server accepts the keys of every server's credentials.json.
+	var shared *account.Stored
+	if storeKind(opts.Store) != "sqlite" {
+		shared = account.NewStored(db)
+		if err := shared.Import(ctx, name, creds); err != nil {
+			log.Error("sharing this server's credentials through the store", "err", err)
+		}
+		live.OnReload = func(set *account.Set) {
+			if err := shared.Import(context.Background(), name, set); err != nil {
+				log.Error("sharing this server's credentials through the store", "err", err)
+			}
+		}
+	}
 	importer, importDir := imageImports(executor, opts.DataDir, log)
 	cons, err := console.New(console.Config{Batch: s.batch, Lambda: functions, Logs: ls, Metrics: m.Gatherer(),
 		Logger: log.With("component", "console")})
@@ -299,7 +312,10 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		if c, ok := sessions.Lookup(key); ok {
 			return c, true
 		}
-		return live.Reread(key)
+		if c, ok := live.Reread(key); ok || shared == nil {
+			return c, ok
+		}
+		return shared.Lookup(key)
 	}, Logger: log.With("component", "api"), Region: opts.Region,
 		MaxInflightBytes: limits.MaxInflightBytes, Metrics: m, Images: importer, ImportDir: importDir, Console: cons,
 		Health: func() apipkg.Health {
