@@ -39,6 +39,8 @@ type attemptSpec struct {
 	stream  string
 	timeout time.Duration
 	role    string // the job's jobRoleArn, recorded with its credentials
+	// computeEnv is the compute environment the attempt was placed on: where it runs.
+	computeEnv string
 	// placedAt is when the attempt was placed (zero when unknown), for the dispatch phase.
 	placedAt time.Time
 }
@@ -78,9 +80,10 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 			MemoryMiB: aj.rec.Run.Need.MemoryMiB,
 			Tenant:    aj.store.Account,
 		},
-		attempt: n,
-		stream:  d.Container.LogStreamName,
-		role:    d.Container.JobRoleArn,
+		attempt:    n,
+		stream:     d.Container.LogStreamName,
+		role:       d.Container.JobRoleArn,
+		computeEnv: aj.rec.Run.ComputeEnv,
 	}
 	if a := aj.attempt; a != nil {
 		sp.placedAt = a.placedAt
@@ -117,7 +120,7 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 			defer c.Revoke(cred.AccessKeyID)
 			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
 		}
-		proc, startErr = e.s.cfg.Executor.Start(context.Background(), sp.exec)
+		proc, startErr = e.s.executorFor(sp.computeEnv).Start(context.Background(), sp.exec)
 		m.AttemptPhase("start", time.Since(begun))
 		if startErr == nil {
 			out.Open()

@@ -32,7 +32,9 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 		return nil, err
 	}
 	if in.EksConfiguration != nil {
-		return nil, awserr.Client("eksConfiguration: EKS compute environments are not supported by barge")
+		if err := s.checkEKS(in); err != nil {
+			return nil, err
+		}
 	}
 	cr := in.ComputeResources
 	switch in.Type {
@@ -81,6 +83,9 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 		Uuid:                       uuid.NewString(),
 		Context:                    in.Context,
 	}
+	if in.EksConfiguration != nil {
+		detail.EksConfiguration, detail.ContainerOrchestrationType, detail.EcsClusterArn = in.EksConfiguration, wire.OrchestrationTypeEks, ""
+	}
 	if in.ServiceRole == "" {
 		detail.ServiceRole = fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch", acct)
 	}
@@ -99,6 +104,7 @@ func (s *Service) CreateComputeEnvironment(ctx context.Context, account string, 
 
 // schedComputeEnv is the scheduler's view of a compute environment.
 func (s *Service) schedComputeEnv(d *wire.ComputeEnvironmentDetail) sched.ComputeEnv {
+	s.noteExecutor(d)
 	vcpus := s.cfg.Host.VCPUs
 	switch {
 	case d.ComputeResources != nil && d.ComputeResources.MaxvCpus != nil:
@@ -106,11 +112,11 @@ func (s *Service) schedComputeEnv(d *wire.ComputeEnvironmentDetail) sched.Comput
 	case d.UnmanagedvCpus != nil && *d.UnmanagedvCpus > 0:
 		vcpus = *d.UnmanagedvCpus
 	}
-	return sched.ComputeEnv{
-		Key:      d.ComputeEnvironmentArn,
-		Capacity: sched.Resources{MilliVCPU: int64(vcpus) * 1000, MemoryMiB: s.cfg.Host.MemoryMiB, GPU: int64(s.cfg.Host.GPUs)},
-		Enabled:  d.State == wire.CEStateEnabled,
+	capacity := sched.Resources{MilliVCPU: int64(vcpus) * 1000, MemoryMiB: s.cfg.Host.MemoryMiB, GPU: int64(s.cfg.Host.GPUs)}
+	if d.EksConfiguration != nil {
+		capacity.MemoryMiB, capacity.GPU = eksCapacity, eksCapacity
 	}
+	return sched.ComputeEnv{Key: d.ComputeEnvironmentArn, Capacity: capacity, Enabled: d.State == wire.CEStateEnabled}
 }
 
 func (s *Service) getComputeEnv(ctx context.Context, account, ref, field string) (*store.Resource, *wire.ComputeEnvironmentDetail, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/barge-run/barge/internal/awserr"
 	wire "github.com/barge-run/barge/internal/awstypes/batch"
+	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/sched"
 	"github.com/barge-run/barge/internal/store"
 )
@@ -261,7 +262,7 @@ func (e *engine) recover(ctx context.Context) error {
 
 // recoverJob puts an unfinished job back where it was. Parents come before their children
 // (submission order), so array state exists when children are seen.
-func (e *engine) recoverJob(ctx context.Context, aj *activeJob, alive map[string]bool) {
+func (e *engine) recoverJob(ctx context.Context, aj *activeJob, alive map[string]bexec.Executor) {
 	run := &aj.rec.Run
 	switch st := aj.rec.Detail.Status; {
 	case (st == statusStarting || st == statusRunning) && e.reattach(ctx, aj, alive):
@@ -369,14 +370,14 @@ func (e *engine) committer(done chan struct{}) {
 	}
 }
 
-// shutdown kills running attempts; they are recorded as lost on the next start. Attempts that
-// outlive the server are left running, for the next start to take back.
+// shutdown kills running attempts; they are recorded as lost on the next start. Attempts whose
+// executor lets them outlive the server are left running, for the next start to take back.
 func (e *engine) shutdown() {
 	e.saveShareUsage(e.sched.ShareUsages())
-	if e.outliving() {
-		return
-	}
 	for _, aj := range e.jobs {
+		if outliving(e.s.executorFor(aj.rec.Run.ComputeEnv)) {
+			continue
+		}
 		if a := aj.attempt; a != nil && a.proc != nil {
 			a.proc.Signal(syscall.SIGKILL)
 		}

@@ -267,6 +267,8 @@ type propHarness struct {
 	gated  *gatedStore // when set, the service's store, so a test can hold a commit
 	// sameExecutor keeps one fake executor across restarts (attempts that outlive the server).
 	sameExecutor bool
+	// clusters, when set, are the service's Kubernetes clusters.
+	clusters Clusters
 }
 
 // gatedStore lets a test hold one JobWriteMany (the engine's commit of a round) while the
@@ -392,6 +394,7 @@ func (h *propHarness) startService() {
 		Logs:     h.ls,
 		WorkDir:  filepath.Join(h.dir, "work"),
 		Host:     HostCapacity{VCPUs: propVCPUs, MemoryMiB: 8192},
+		Clusters: h.clusters,
 		Logger:   slog.New(slog.NewTextHandler(h.logBuf, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

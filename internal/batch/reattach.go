@@ -24,26 +24,29 @@ func attemptKey(jobID string, attempt int) string {
 	return attemptKeyPrefix + strings.ReplaceAll(strings.ToLower(jobID), ":", "-") + "-" + strconv.Itoa(attempt)
 }
 
-// outliving reports whether the executor's attempts survive the server that started them: then
-// the engine leaves them running at shutdown, and takes them back at the next start.
-func (e *engine) outliving() bool {
-	o, ok := e.s.cfg.Executor.(bexec.Outliving)
+// outliving reports whether ex's attempts survive the server that started them: then the engine
+// leaves them running at shutdown, and takes them back at the next start.
+func outliving(ex bexec.Executor) bool {
+	o, ok := ex.(bexec.Outliving)
 	return ok && o.AttemptsOutliveServer()
 }
 
-// survivors asks the executor which attempts it still runs: the keys of batch attempts. An
-// executor that cannot answer is taken to run none: every attempt recorded as running is lost,
-// which the retry strategy handles, rather than a start that blocks on the executor.
-func (e *engine) survivors(ctx context.Context) map[string]bool {
-	keys, err := e.s.cfg.Executor.List(ctx)
-	if err != nil {
-		e.s.log.Warn("list surviving attempts: recorded as lost", "err", err)
-		return nil
-	}
-	out := map[string]bool{}
-	for _, k := range keys {
-		if strings.HasPrefix(k, attemptKeyPrefix) {
-			out[k] = true
+// survivors asks every executor which attempts it still runs: the keys of batch attempts, each
+// with its executor. An executor that cannot answer is taken to run none: every attempt recorded
+// as running there is lost, which the retry strategy handles, rather than a start that blocks on
+// the executor.
+func (e *engine) survivors(ctx context.Context) map[string]bexec.Executor {
+	out := map[string]bexec.Executor{}
+	for _, ex := range e.s.allExecutors() {
+		keys, err := ex.List(ctx)
+		if err != nil {
+			e.s.log.Warn("list surviving attempts: recorded as lost", "executor", ex.Describe(), "err", err)
+			continue
+		}
+		for _, k := range keys {
+			if strings.HasPrefix(k, attemptKeyPrefix) {
+				out[k] = ex
+			}
 		}
 	}
 	return out
@@ -51,17 +54,18 @@ func (e *engine) survivors(ctx context.Context) map[string]bool {
 
 // reattach takes back the running attempt of a STARTING or RUNNING job, or reports false when the
 // executor no longer has it. Its capacity is held again, its timeout runs on from its start.
-func (e *engine) reattach(ctx context.Context, aj *activeJob, alive map[string]bool) bool {
+func (e *engine) reattach(ctx context.Context, aj *activeJob, alive map[string]bexec.Executor) bool {
 	d, run := &aj.rec.Detail, &aj.rec.Run
 	n := len(d.Attempts) + 1
 	key := attemptKey(d.JobId, n)
-	if !alive[key] {
+	ex := alive[key]
+	if ex == nil {
 		return false
 	}
 	delete(alive, key)
 	out := e.s.cfg.Logs.Lazy(aj.store.Account, LogGroup, d.Container.LogStreamName)
 	stdout, stderr := out.Writer(), out.Writer()
-	proc, err := e.s.cfg.Executor.Attach(ctx, key, stdout, stderr)
+	proc, err := ex.Attach(ctx, key, stdout, stderr)
 	if err != nil {
 		stdout.Close()
 		stderr.Close()
@@ -95,9 +99,9 @@ func (e *engine) reattach(ctx context.Context, aj *activeJob, alive map[string]b
 
 // stopOrphans stops the attempts the executor runs that no job records as running (a job that
 // ended, or whose attempt was recorded as lost, while its attempt lived on).
-func (e *engine) stopOrphans(ctx context.Context, orphans map[string]bool) {
-	for key := range orphans {
-		proc, err := e.s.cfg.Executor.Attach(ctx, key, nil, nil)
+func (e *engine) stopOrphans(ctx context.Context, orphans map[string]bexec.Executor) {
+	for key, ex := range orphans {
+		proc, err := ex.Attach(ctx, key, nil, nil)
 		if err != nil {
 			continue
 		}

@@ -88,6 +88,9 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Metrics receives job transitions and timings and reads the engine's gauges; nil: none.
 	Metrics *metrics.Metrics
+	// Clusters are the Kubernetes clusters compute environments with an eksConfiguration run
+	// their jobs on; nil: none.
+	Clusters Clusters
 }
 
 // Credentials mints the temporary credentials a job attempt gets in its environment, scoped to
@@ -108,6 +111,7 @@ type Service struct {
 	// engine that never runs (calls record intents for the one that does) — leader.go.
 	current atomic.Pointer[engine]
 	leading leadership
+	execs   executors
 }
 
 // New makes the service; call Start before serving requests.
