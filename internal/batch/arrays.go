@@ -215,7 +215,8 @@ func (e *engine) materialize(par *activeJob, idx int, st wire.JobStatus, reason 
 	}
 	c := *pd.Container
 	d.Container = &c
-	rec := &jobRecord{Detail: d, Run: runState{QueueName: par.rec.Run.QueueName, JobDefName: par.rec.Run.JobDefName, Need: par.rec.Run.Need, Activated: true}}
+	rec := &jobRecord{Detail: d, Run: runState{QueueName: par.rec.Run.QueueName, JobDefName: par.rec.Run.JobDefName, Need: par.rec.Run.Need, Activated: true,
+		Entrypoint: par.rec.Run.Entrypoint}}
 	child := &activeJob{
 		store: &store.Job{Account: par.store.Account, ID: id, Name: par.store.Name, Queue: par.store.Queue,
 			ArrayParent: par.store.ID, CreatedAt: now},

@@ -89,6 +89,15 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 		sp.placedAt = a.placedAt
 	}
 	isolationSpec(d.Container, &sp.exec)
+	if ep := aj.rec.Run.Entrypoint; ep != nil {
+		sp.exec.Entrypoint = append([]string(nil), ep...)
+	}
+	if e := d.EksProperties; e != nil && e.PodProperties != nil && e.PodProperties.HostNetwork != nil {
+		sp.exec.Network = bexec.NetworkPrivate
+		if *e.PodProperties.HostNetwork {
+			sp.exec.Network = bexec.NetworkHost
+		}
+	}
 	if d.Timeout != nil && d.Timeout.AttemptDurationSeconds != nil {
 		sp.timeout = time.Duration(*d.Timeout.AttemptDurationSeconds) * time.Second
 	}

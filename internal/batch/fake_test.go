@@ -108,6 +108,7 @@ type fakeExec struct {
 	stopped      bool
 	starts       int
 	attaches     int
+	specs        map[string]bexec.Spec // the last Spec started for each job
 	wg           sync.WaitGroup
 }
 
@@ -199,6 +200,10 @@ func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error
 	if sp.Key != "" {
 		f.byKey[sp.Key] = p
 	}
+	if f.specs == nil {
+		f.specs = map[string]bexec.Spec{}
+	}
+	f.specs[id] = sp
 	r.seq++
 	r.startCount++
 	r.starts[id] = append(r.starts[id], startRec{seq: r.seq, gen: f.gen, attempt: n, milli: sp.MilliVCPU, afterStop: f.stopped})
@@ -393,4 +398,11 @@ func seededPolicy(seed uint64, failPct int) fakePolicy {
 		}
 		return code, hold
 	}
+}
+
+// specOf is the last Spec started for job id.
+func (f *fakeExec) specOf(id string) bexec.Spec {
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	return f.specs[id]
 }

@@ -23,23 +23,22 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, account string, in 
 	switch {
 	case in.Type == wire.JobDefinitionTypeMultinode || in.NodeProperties != nil:
 		return nil, awserr.Client("type: multinode parallel jobs are not supported by barge")
-	case in.EksProperties != nil:
-		return nil, awserr.Client("eksProperties: EKS job definitions are not supported by barge")
+	case in.EksProperties != nil && in.ContainerProperties != nil:
+		return nil, awserr.Client("containerProperties and eksProperties: a job definition has one or the other")
 	case in.EcsProperties != nil:
 		return nil, awserr.Client("ecsProperties: multi-container ECS job definitions are not supported by barge; use containerProperties")
+	case in.EksProperties != nil:
+		if err := checkEKSProperties(in.EksProperties); err != nil {
+			return nil, err
+		}
 	case in.ContainerProperties == nil:
 		return nil, awserr.Client("containerProperties is required for a container job definition")
+	default:
+		if err := s.checkContainerProperties(in.ContainerProperties); err != nil {
+			return nil, err
+		}
 	}
 	cp := in.ContainerProperties
-	if err := s.checkIsolation(cp); err != nil {
-		return nil, err
-	}
-	if _, err := resourcesOf("containerProperties", cp.ResourceRequirements, cp.Vcpus, cp.Memory, false); err != nil {
-		return nil, err
-	}
-	if err := checkEnvironment("containerProperties.environment", cp.Environment); err != nil {
-		return nil, err
-	}
 	if err := checkRetryStrategy("retryStrategy", in.RetryStrategy); err != nil {
 		return nil, err
 	}
@@ -66,6 +65,9 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, account string, in 
 		PlatformCapabilities:       in.PlatformCapabilities,
 		ContainerOrchestrationType: wire.OrchestrationTypeEcs,
 	}
+	if in.EksProperties != nil {
+		def.EksProperties, def.ContainerOrchestrationType = in.EksProperties, wire.OrchestrationTypeEks
+	}
 	r := &store.Resource{Account: account, Kind: store.KindJobDefinition, Name: in.JobDefinitionName, Status: "ACTIVE", CreatedAt: s.clock.Now()}
 	err := s.store.ResourceCreateNextRevision(ctx, r, func(rev int) (string, []byte) {
 		def.Revision = ptr(int32(rev))
@@ -77,6 +79,17 @@ func (s *Service) RegisterJobDefinition(ctx context.Context, account string, in 
 		return nil, s.storeErr(err, "")
 	}
 	return &wire.RegisterJobDefinitionResponse{JobDefinitionName: def.JobDefinitionName, JobDefinitionArn: def.JobDefinitionArn, Revision: def.Revision}, nil
+}
+
+// checkContainerProperties validates a container job definition's containerProperties.
+func (s *Service) checkContainerProperties(cp *wire.ContainerProperties) error {
+	if err := s.checkIsolation(cp); err != nil {
+		return err
+	}
+	if _, err := resourcesOf("containerProperties", cp.ResourceRequirements, cp.Vcpus, cp.Memory, false); err != nil {
+		return err
+	}
+	return checkEnvironment("containerProperties.environment", cp.Environment)
 }
 
 func (s *Service) jobDefARN(account, name string, rev int) string {

@@ -38,6 +38,8 @@ type runState struct {
 	RunnableSince int64 `json:"runnableSince,omitempty"`
 	// Array is the state of an array parent's children.
 	Array *arrayRun `json:"array,omitempty"`
+	// Entrypoint replaces the image's ENTRYPOINT (an eksProperties job's command).
+	Entrypoint []string `json:"entrypoint,omitempty"`
 	// Terminate is the reason TerminateJob gave while an attempt was STARTING or RUNNING. It is
 	// stored before TerminateJob is answered, so a terminate acknowledged just before a crash
 	// still ends the job after the restart instead of letting its retry strategy run it again.
@@ -100,8 +102,6 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 	switch {
 	case in.NodeOverrides != nil:
 		return nil, awserr.Client("nodeOverrides: multinode parallel jobs are not supported by barge")
-	case in.EksPropertiesOverride != nil:
-		return nil, awserr.Client("eksPropertiesOverride: EKS jobs are not supported by barge")
 	case in.EcsPropertiesOverride != nil:
 		return nil, awserr.Client("ecsPropertiesOverride: multi-container ECS jobs are not supported by barge")
 	}
@@ -128,72 +128,21 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 	if err != nil {
 		return nil, err
 	}
-	if def.ContainerProperties == nil {
-		return nil, awserr.Client("jobDefinition: %s has no containerProperties", in.JobDefinition)
-	}
-	// The definition passed these checks when it was registered, but the operator may have
-	// changed since what this barge allows (volume roots, privileged containers).
-	// containerOverrides carry neither volumes nor ephemeralStorage, so they need no check.
-	if err := s.checkIsolation(def.ContainerProperties); err != nil {
-		return nil, awserr.Client("jobDefinition: %s no longer passes this barge's checks: %s", def.JobDefinitionArn, awserr.As(err).Message)
-	}
-
 	params := maps.Clone(def.Parameters)
 	if params == nil {
 		params = map[string]string{}
 	}
 	maps.Copy(params, in.Parameters)
 
-	cp := def.ContainerProperties
-	c := &wire.ContainerDetail{
-		Image:                        cp.Image,
-		Vcpus:                        cp.Vcpus,
-		Memory:                       cp.Memory,
-		Command:                      cp.Command,
-		JobRoleArn:                   cp.JobRoleArn,
-		ExecutionRoleArn:             cp.ExecutionRoleArn,
-		Volumes:                      cp.Volumes,
-		Environment:                  cp.Environment,
-		MountPoints:                  cp.MountPoints,
-		ReadonlyRootFilesystem:       cp.ReadonlyRootFilesystem,
-		Ulimits:                      cp.Ulimits,
-		Privileged:                   cp.Privileged,
-		User:                         cp.User,
-		InstanceType:                 cp.InstanceType,
-		ResourceRequirements:         cp.ResourceRequirements,
-		LinuxParameters:              cp.LinuxParameters,
-		LogConfiguration:             cp.LogConfiguration,
-		Secrets:                      cp.Secrets,
-		NetworkConfiguration:         cp.NetworkConfiguration,
-		FargatePlatformConfiguration: cp.FargatePlatformConfiguration,
-		EphemeralStorage:             cp.EphemeralStorage,
-		RuntimePlatform:              cp.RuntimePlatform,
-		RepositoryCredentials:        cp.RepositoryCredentials,
-		EnableExecuteCommand:         cp.EnableExecuteCommand,
+	var c *wire.ContainerDetail
+	var entrypoint []string
+	var need sched.Resources
+	var eks *wire.EksPropertiesDetail
+	if def.EksProperties != nil {
+		c, entrypoint, need, eks, err = s.eksJob(ctx, account, def, q, in)
+	} else {
+		c, need, err = s.containerJob(def, in)
 	}
-	if o := in.ContainerOverrides; o != nil {
-		if o.Command != nil {
-			c.Command = o.Command
-		}
-		if err := checkEnvironment("containerOverrides.environment", o.Environment); err != nil {
-			return nil, err
-		}
-		c.Environment = mergeEnvironment(c.Environment, o.Environment)
-		if _, err := resourcesOf("containerOverrides", o.ResourceRequirements, o.Vcpus, o.Memory, false); err != nil {
-			return nil, err
-		}
-		c.ResourceRequirements = mergeRequirements(c.ResourceRequirements, o.ResourceRequirements)
-		if o.Vcpus != nil {
-			c.Vcpus = o.Vcpus
-		}
-		if o.Memory != nil {
-			c.Memory = o.Memory
-		}
-		if o.InstanceType != "" {
-			c.InstanceType = o.InstanceType
-		}
-	}
-	need, err := resourcesOf("containerProperties", c.ResourceRequirements, c.Vcpus, c.Memory, true)
 	if err != nil {
 		return nil, err
 	}
@@ -263,8 +212,9 @@ func (s *Service) SubmitJob(ctx context.Context, account string, in *wire.Submit
 			PropagateTags:        propagate,
 			PlatformCapabilities: def.PlatformCapabilities,
 			DependsOn:            in.DependsOn,
+			EksProperties:        eks,
 		},
-		Run: runState{QueueName: q.JobQueueName, JobDefName: def.JobDefinitionName, Need: need, Array: array},
+		Run: runState{QueueName: q.JobQueueName, JobDefName: def.JobDefinitionName, Need: need, Array: array, Entrypoint: entrypoint},
 	}
 	if array != nil {
 		rec.Detail.ArrayProperties = &wire.ArrayPropertiesDetail{Size: ptr(int32(array.Size)), StatusSummary: array.summary()}
@@ -411,4 +361,76 @@ func (s *Service) parseJobRef(account, field, ref string) (string, error) {
 		return "", awserr.Client("%s: invalid job id %q", field, ref)
 	}
 	return id, nil
+}
+
+// containerJob is what SubmitJob makes of a container job definition and the call's overrides:
+// the container and what it needs.
+func (s *Service) containerJob(def *wire.JobDefinition, in *wire.SubmitJobRequest) (*wire.ContainerDetail, sched.Resources, error) {
+	if def.ContainerProperties == nil {
+		return nil, sched.Resources{}, awserr.Client("jobDefinition: %s has no containerProperties", in.JobDefinition)
+	}
+	if in.EksPropertiesOverride != nil {
+		return nil, sched.Resources{}, awserr.Client("eksPropertiesOverride: job definition %s has no eksProperties; use containerOverrides", def.JobDefinitionArn)
+	}
+	// The definition passed these checks when it was registered, but the operator may have
+	// changed since what this barge allows (volume roots, privileged containers).
+	// containerOverrides carry neither volumes nor ephemeralStorage, so they need no check.
+	if err := s.checkIsolation(def.ContainerProperties); err != nil {
+		return nil, sched.Resources{}, awserr.Client("jobDefinition: %s no longer passes this barge's checks: %s", def.JobDefinitionArn, awserr.As(err).Message)
+	}
+
+	cp := def.ContainerProperties
+	c := &wire.ContainerDetail{
+		Image:                        cp.Image,
+		Vcpus:                        cp.Vcpus,
+		Memory:                       cp.Memory,
+		Command:                      cp.Command,
+		JobRoleArn:                   cp.JobRoleArn,
+		ExecutionRoleArn:             cp.ExecutionRoleArn,
+		Volumes:                      cp.Volumes,
+		Environment:                  cp.Environment,
+		MountPoints:                  cp.MountPoints,
+		ReadonlyRootFilesystem:       cp.ReadonlyRootFilesystem,
+		Ulimits:                      cp.Ulimits,
+		Privileged:                   cp.Privileged,
+		User:                         cp.User,
+		InstanceType:                 cp.InstanceType,
+		ResourceRequirements:         cp.ResourceRequirements,
+		LinuxParameters:              cp.LinuxParameters,
+		LogConfiguration:             cp.LogConfiguration,
+		Secrets:                      cp.Secrets,
+		NetworkConfiguration:         cp.NetworkConfiguration,
+		FargatePlatformConfiguration: cp.FargatePlatformConfiguration,
+		EphemeralStorage:             cp.EphemeralStorage,
+		RuntimePlatform:              cp.RuntimePlatform,
+		RepositoryCredentials:        cp.RepositoryCredentials,
+		EnableExecuteCommand:         cp.EnableExecuteCommand,
+	}
+	if o := in.ContainerOverrides; o != nil {
+		if o.Command != nil {
+			c.Command = o.Command
+		}
+		if err := checkEnvironment("containerOverrides.environment", o.Environment); err != nil {
+			return nil, sched.Resources{}, err
+		}
+		c.Environment = mergeEnvironment(c.Environment, o.Environment)
+		if _, err := resourcesOf("containerOverrides", o.ResourceRequirements, o.Vcpus, o.Memory, false); err != nil {
+			return nil, sched.Resources{}, err
+		}
+		c.ResourceRequirements = mergeRequirements(c.ResourceRequirements, o.ResourceRequirements)
+		if o.Vcpus != nil {
+			c.Vcpus = o.Vcpus
+		}
+		if o.Memory != nil {
+			c.Memory = o.Memory
+		}
+		if o.InstanceType != "" {
+			c.InstanceType = o.InstanceType
+		}
+	}
+	need, err := resourcesOf("containerProperties", c.ResourceRequirements, c.Vcpus, c.Memory, true)
+	if err != nil {
+		return nil, sched.Resources{}, err
+	}
+	return c, need, nil
 }

@@ -95,7 +95,7 @@ var Notes = map[string]map[string]Note{
 			"capacity is `computeResources.maxvCpus` (MANAGED) or `unmanagedvCpus` (UNMANAGED; default: the host's cores) vCPUs, with the host's memory; `minvCpus` and `desiredvCpus` are only recorded",
 			"instance types, subnets, security groups, launch templates, EC2 settings and the other `computeResources` members are recorded and not used, but checked as AWS Batch checks them: EC2 and SPOT need `instanceRole` and instance types or families AWS knows (or `optimal`), Fargate takes none of the EC2 settings, `desiredvCpus` lies between `minvCpus` and `maxvCpus`, `bidPercentage` 0–100 (TestCheckComputeResources, TestBadNumbersRefused)",
 			"`serviceRole` and `context` are recorded and ignored",
-			"`eksConfiguration` is refused (EKS is not supported by barge)",
+			"`eksConfiguration` names a Kubernetes cluster barge was given (its jobs run there; without `barge server --kubeconfig`, or for another cluster, it is refused naming the field); maxvCpus bounds what runs there, memory and GPUs are the cluster's",
 		}},
 		"CreateJobQueue": {Level: Tested, Tests: lifecycle, Ignored: []string{
 			"`serviceEnvironmentOrder` is refused (service environments are not supported by barge)",
@@ -116,7 +116,7 @@ var Notes = map[string]map[string]Note{
 		}, Extension: "`maxResults` may be up to 1000 also with `filters` (AWS caps filtered pages at 100)"},
 		"ListTagsForResource": {Level: Tested, Tests: lifecycle},
 		"RegisterJobDefinition": {Level: Tested, Tests: append([]string{"TestIsolation", "TestIsolationPrivileged"}, lifecycle...), Ignored: []string{
-			"`type` multinode, `nodeProperties`, `eksProperties` and `ecsProperties` are refused (not supported by barge)",
+			"`type` multinode, `nodeProperties` and `ecsProperties` are refused (not supported by barge); `eksProperties` takes one container (no init containers, volumes or volume mounts yet)",
 			"`containerProperties.privileged` is refused unless the operator starts barge with `--allow-privileged`",
 			"`image` is pulled and run in a sandbox (docs/isolation.md); barge also accepts no `image` or `host`: the job runs on the host's filesystem, read-only, inside the sandbox",
 			"`volumes` with `host.sourcePath` (only under the operator's `--volume-root`; or none: scratch space), `mountPoints`, `ulimits`, `user` and `readonlyRootFilesystem` are enforced; EFS and S3 Files volumes are refused; `/proc`, `/sys`, `/dev`, `..` and barge's data directory cannot be volumes",
@@ -128,7 +128,7 @@ var Notes = map[string]map[string]Note{
 			"`consumableResourceProperties` is ignored",
 		}, Extension: shortTimeout},
 		"SubmitJob": {Level: Tested, Tests: allClient, Ignored: []string{
-			"`nodeOverrides`, `eksPropertiesOverride` and `ecsPropertiesOverride` are refused (not supported by barge)",
+			"`nodeOverrides` and `ecsPropertiesOverride` are refused (not supported by barge); `eksPropertiesOverride` overrides the one container's image, command, args, env and resources; a job with `eksProperties` is refused on a queue whose compute environments are not on Kubernetes",
 			"`containerOverrides.instanceType` is recorded and ignored",
 			"`consumableResourcePropertiesOverride` is ignored",
 		}, Extension: shortTimeout + "; `arrayProperties.size` up to 1,000,000 (AWS: 10,000), children created lazily; up to 100,000 `dependsOn` entries (AWS: 20); TestArrayJobs and TestDependencies cover arrays, N_TO_N, SEQUENTIAL, per-child dependencies and the failure cascade; TestCancelNToNChild and TestCancelSequentialChild cancel waiting children one by one"},
