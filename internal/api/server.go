@@ -24,6 +24,7 @@ import (
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
+	"github.com/barge-run/barge/internal/sfn"
 	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/sqs"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	// Console is the web console served under /console/, and the login tokens `barge console`
 	// asks for at ConsoleTokenPath; nil: none.
 	Console Console
+	// StepFunctions serves AWS Step Functions on POST / (X-Amz-Target AWSStepFunctions.*);
+	// nil: not served.
+	StepFunctions *sfn.Service
 }
 
 // Server is the HTTP handler for every AWS API barge serves.
@@ -116,7 +120,8 @@ func New(cfg Config) *Server {
 	}
 	// POST / is CloudWatch Logs' and SQS's: routeSQS takes SQS's requests (by X-Amz-Target
 	// prefix or query-protocol form) and passes the rest on.
-	s.mux.HandleFunc("POST /{$}", s.routeSQS(s.authed("logs", logsBound, s.serveLogs)))
+	// Step Functions' requests (by X-Amz-Target prefix) are taken first by routeSFN.
+	s.mux.HandleFunc("POST /{$}", s.routeSFN(s.routeSQS(s.authed("logs", logsBound, s.serveLogs))))
 	s.mux.HandleFunc("POST "+ImagesPath, s.importImage)
 	if cfg.Console != nil {
 		s.mux.HandleFunc("/console/", named("console", "Page", cfg.Console.ServeHTTP))

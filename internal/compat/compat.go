@@ -27,6 +27,7 @@ import (
 	batchwire "github.com/barge-run/barge/internal/awstypes/batch"
 	lambdawire "github.com/barge-run/barge/internal/awstypes/lambda"
 	logswire "github.com/barge-run/barge/internal/awstypes/logs"
+	sfnwire "github.com/barge-run/barge/internal/awstypes/sfn"
 	sqswire "github.com/barge-run/barge/internal/awstypes/sqs"
 )
 
@@ -88,7 +89,8 @@ const shortTimeout = "`timeout.attemptDurationSeconds` may be below AWS's 60-sec
 // operation name → Note. An implemented operation without a Note is shown as partial with no
 // client test recorded; a Note for an operation barge does not implement makes Render fail.
 var Notes = map[string]map[string]Note{
-	"sqs": sqsNotes,
+	"sqs":    sqsNotes,
+	"states": sfnNotes,
 	"batch": {
 		"CancelJob": {Level: Tested, Tests: lifecycle},
 		"CreateComputeEnvironment": {Level: Tested, Tests: lifecycle, Ignored: []string{
@@ -358,6 +360,17 @@ func services() []service {
 			Ops:         sqswire.Operations,
 			Implemented: api.ImplementedSQSOperations(),
 			Notes:       Notes["sqs"],
+		},
+		{
+			Key:   "states",
+			Title: "Step Functions",
+			Intro: "State machines in the Amazon States Language (JSONPath and JSONata), run by barge's own interpreter; " +
+				"STANDARD executions are kept in barge's store and resume after a kill -9, EXPRESS ones run in memory. " +
+				"Task states call barge's Lambda, Batch (`.sync` too) and SQS, activities and task-token callbacks. " +
+				"See docs/stepfunctions.md. Operations not implemented answer an `UnsupportedOperation` error naming the operation.",
+			Ops:         sfnwire.Operations,
+			Implemented: api.ImplementedSFNOperations(),
+			Notes:       Notes["states"],
 		},
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
+	"github.com/barge-run/barge/internal/sfn"
 	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/sqs"
 	"github.com/barge-run/barge/internal/store"
@@ -115,6 +116,8 @@ type Server struct {
 	pool  *fn.Pool
 	fns   *lambda.Service
 	sqs   *sqs.Service
+	// steps is Step Functions: its executions run on every server, each claimed by one.
+	steps *sfn.Service
 	db    store.Store
 	logs  *logs.Store
 	creds *account.Set
@@ -274,6 +277,12 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if err := s.sqs.Start(ctx); err != nil {
 		log.Error("resuming SQS message move tasks", "err", err)
 	}
+	// Step Functions: executions resume from their checkpoints (docs/stepfunctions.md).
+	s.steps = sfn.New(sfn.Config{Store: db, Region: opts.Region, Holder: name, Lambda: functions, Batch: s.batch,
+		SQS: s.sqs, Logger: log.With("component", "states")})
+	if err := s.steps.Start(ctx); err != nil {
+		log.Error("resuming Step Functions executions", "err", err)
+	}
 	limits := opts.Limits.withDefaults()
 	// Keys of accounts added while the server runs (barge account add) are found by reading
 	// credentials.json again; their account gets its default queue first.
@@ -305,7 +314,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		s.closeStores()
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, SQS: s.sqs, Lookup: func(key string) (sigv4.Credential, bool) {
+	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, SQS: s.sqs, StepFunctions: s.steps, Lookup: func(key string) (sigv4.Credential, bool) {
 		if c, ok := live.Lookup(key); ok {
 			return c, true
 		}
@@ -408,6 +417,8 @@ func (s *Server) Close() error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	// Step Functions before the services its tasks call.
+	s.steps.Stop()
 	s.batch.Stop()
 	s.fns.Stop()
 	s.sqs.Stop()

@@ -25,11 +25,12 @@ type HistoryEvent struct {
 	ID              int64     `json:"id"`
 	PreviousEventID int64     `json:"previousEventId"`
 
-	ExecutionStartedEventDetails   *ExecutionStartedEventDetails `json:"executionStartedEventDetails,omitempty"`
-	ExecutionSucceededEventDetails *OutputDetails                `json:"executionSucceededEventDetails,omitempty"`
-	ExecutionFailedEventDetails    *ErrorDetails                 `json:"executionFailedEventDetails,omitempty"`
-	ExecutionAbortedEventDetails   *ErrorDetails                 `json:"executionAbortedEventDetails,omitempty"`
-	ExecutionTimedOutEventDetails  *ErrorDetails                 `json:"executionTimedOutEventDetails,omitempty"`
+	ExecutionStartedEventDetails   *ExecutionStartedEventDetails  `json:"executionStartedEventDetails,omitempty"`
+	ExecutionSucceededEventDetails *OutputDetails                 `json:"executionSucceededEventDetails,omitempty"`
+	ExecutionFailedEventDetails    *ErrorDetails                  `json:"executionFailedEventDetails,omitempty"`
+	ExecutionAbortedEventDetails   *ErrorDetails                  `json:"executionAbortedEventDetails,omitempty"`
+	ExecutionTimedOutEventDetails  *ErrorDetails                  `json:"executionTimedOutEventDetails,omitempty"`
+	ExecutionRedrivenEventDetails  *ExecutionRedrivenEventDetails `json:"executionRedrivenEventDetails,omitempty"`
 
 	StateEnteredEventDetails *StateEnteredEventDetails `json:"stateEnteredEventDetails,omitempty"`
 	StateExitedEventDetails  *StateExitedEventDetails  `json:"stateExitedEventDetails,omitempty"`
@@ -70,6 +71,12 @@ type ExecutionStartedEventDetails struct {
 	Input        string     `json:"input"`
 	InputDetails Truncation `json:"inputDetails"`
 	RoleArn      string     `json:"roleArn,omitempty"`
+}
+
+// ExecutionRedrivenEventDetails is the detail of ExecutionRedriven, which
+// the service records when RedriveExecution resumes an execution.
+type ExecutionRedrivenEventDetails struct {
+	RedriveCount int `json:"redriveCount"`
 }
 
 // OutputDetails is the detail of events that carry an output.
