@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/barge-run/barge/internal/bargetest"
 	"github.com/barge-run/barge/internal/store/postgres/pgtest"
@@ -68,6 +70,28 @@ func TestServersOnPostgres(t *testing.T) {
 	out, err := lb.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("shared"), Payload: []byte(`{"n":7}`)})
 	if err != nil || out.FunctionError != nil || string(out.Payload) != `{"served": 7}` {
 		t.Fatalf("function created on one server, invoked on the other: %v %s", err, out.Payload)
+	}
+
+	// A long poll on one server gets a message sent through the other.
+	qa, qb := sqs.NewFromConfig(a.Config()), sqs.NewFromConfig(b.Config(a.Cred))
+	q, err := qa.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("across")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		out, err := qb.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 20})
+		if err != nil || len(out.Messages) != 1 {
+			got <- fmt.Sprint(err)
+			return
+		}
+		got <- aws.ToString(out.Messages[0].Body)
+	}()
+	if _, err := qa.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("from a")}); err != nil {
+		t.Fatal(err)
+	}
+	if body := <-got; body != "from a" {
+		t.Fatalf("the long poll on the other server: %s", body)
 	}
 
 	hangs := submit(t, cb, &batch.SubmitJobInput{JobName: aws.String("dies-with-a"), JobDefinition: aws.String("first-attempt-hangs"),

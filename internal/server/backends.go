@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/exec/local"
@@ -138,4 +139,13 @@ func newExecutor(opts Options, api http.Handler, log *slog.Logger) (bexec.Execut
 		return nil, fmt.Errorf("isolation: %q is not one of auto, sandbox, none", opts.Isolation)
 	}
 	return local.New(local.Options{Images: images, Unsandboxed: why}), nil
+}
+
+// sharedLook is how often a long poll (SQS) looks at the store again: on a shared store a
+// message sent through another server wakes no waiter here.
+func sharedLook(opts Options) time.Duration {
+	if storeKind(opts.Store) == "sqlite" {
+		return 0
+	}
+	return time.Second
 }

@@ -273,7 +273,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	functions.Start()
 	s.fns = functions
 	// SQS: queues and messages in the store; Start resumes message move tasks.
-	s.sqs = sqs.New(sqs.Config{Store: db, Region: opts.Region, Logger: log.With("component", "sqs")})
+	s.sqs = sqs.New(sqs.Config{Store: db, Region: opts.Region, Logger: log.With("component", "sqs"), LookEvery: sharedLook(opts)})
 	if err := s.sqs.Start(ctx); err != nil {
 		log.Error("resuming SQS message move tasks", "err", err)
 	}

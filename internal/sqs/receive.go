@@ -104,6 +104,9 @@ func (s *Service) ReceiveMessage(ctx context.Context, scope string, in *wire.Rec
 		if !res.NextVisible.IsZero() && res.NextVisible.Before(next) {
 			next = res.NextVisible
 		}
+		if every := s.cfg.LookEvery; every > 0 && now.Add(every).Before(next) {
+			next = now.Add(every)
+		}
 		timer := time.NewTimer(next.Sub(now))
 		select {
 		case <-wake:

@@ -23,6 +23,10 @@ type Config struct {
 	// Now is the clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// LookEvery, when positive, bounds how long a long poll waits without looking at the store
+	// again: with several servers on one store a send on another server wakes no waiter here.
+	// 0: waiters wake on this server's sends and on their own timers only.
+	LookEvery time.Duration
 }
 
 // Service is the SQS domain service. Its methods take the caller's scope key (account.Scope)
