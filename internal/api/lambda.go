@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/barge-run/barge/internal/awserr"
@@ -12,7 +13,7 @@ import (
 // lambdaHandlers are the implemented Lambda operations, by model name.
 func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 	l := s.cfg.Lambda
-	return map[string]http.HandlerFunc{
+	h := map[string]http.HandlerFunc{
 		"CreateFunction": restHandlerDecode(l.CreateFunction, http.StatusCreated, lambdaParamError, decodeWithZip(func(in *lw.CreateFunctionRequest, pkg []byte) {
 			if in.Code == nil {
 				in.Code = &lw.FunctionCode{}
@@ -73,6 +74,11 @@ func (s *Server) lambdaHandlers() map[string]http.HandlerFunc {
 		"RemoveLayerVersionPermission": lambdaJSON(l.RemoveLayerVersionPermission, http.StatusNoContent),
 		"GetFunctionCodeSigningConfig": lambdaJSON(l.GetFunctionCodeSigningConfig, http.StatusOK),
 	}
+	// Event source mappings (esm.go); listed too when no service is wired (the operations list).
+	if s.cfg.ESM != nil || s.cfg.Lambda == nil {
+		maps.Copy(h, esmHandlers(s.cfg.ESM))
+	}
+	return h
 }
 
 // ImplementedLambdaOperations lists the Lambda operations barge serves.

@@ -20,10 +20,13 @@ import (
 
 	"github.com/barge-run/barge/internal/awserr"
 	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/esm"
+	"github.com/barge-run/barge/internal/events"
 	"github.com/barge-run/barge/internal/fn"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
+	"github.com/barge-run/barge/internal/scheduler"
 	"github.com/barge-run/barge/internal/sfn"
 	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/sqs"
@@ -59,6 +62,13 @@ type Config struct {
 	// StepFunctions serves AWS Step Functions on POST / (X-Amz-Target AWSStepFunctions.*);
 	// nil: not served.
 	StepFunctions *sfn.Service
+
+	// ESM serves Lambda's event source mapping operations; nil: not served.
+	ESM *esm.Service
+	// Scheduler serves EventBridge Scheduler's REST paths (scheduler.go); nil: not served.
+	Scheduler *scheduler.Service
+	// Events serves EventBridge rules on POST / (X-Amz-Target AWSEvents.*, events.go); nil: not served.
+	Events *events.Service
 }
 
 // Server is the HTTP handler for every AWS API barge serves.
@@ -114,14 +124,16 @@ func New(cfg Config) *Server {
 	}
 	s.routeBatch()
 	s.routeLambda()
+	s.routeScheduler()
 	if cfg.Lambda != nil {
 		s.mux.HandleFunc(lambda.URLPrefix+"{id}/{path...}", s.lambdaURL)
 		s.mux.HandleFunc("GET "+lambda.CodePrefix+"{token}", serveCode)
 	}
 	// POST / is CloudWatch Logs' and SQS's: routeSQS takes SQS's requests (by X-Amz-Target
 	// prefix or query-protocol form) and passes the rest on.
-	// Step Functions' requests (by X-Amz-Target prefix) are taken first by routeSFN.
-	s.mux.HandleFunc("POST /{$}", s.routeSFN(s.routeSQS(s.authed("logs", logsBound, s.serveLogs))))
+	// Step Functions' requests (by X-Amz-Target prefix) are taken first by routeSFN, and
+	// EventBridge's (AWSEvents.*) before them by routeEvents.
+	s.mux.HandleFunc("POST /{$}", s.routeEvents(s.routeSFN(s.routeSQS(s.authed("logs", logsBound, s.serveLogs)))))
 	s.mux.HandleFunc("POST "+ImagesPath, s.importImage)
 	if cfg.Console != nil {
 		s.mux.HandleFunc("/console/", named("console", "Page", cfg.Console.ServeHTTP))

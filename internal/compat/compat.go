@@ -25,8 +25,10 @@ import (
 	"github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/awstypes"
 	batchwire "github.com/barge-run/barge/internal/awstypes/batch"
+	eventswire "github.com/barge-run/barge/internal/awstypes/events"
 	lambdawire "github.com/barge-run/barge/internal/awstypes/lambda"
 	logswire "github.com/barge-run/barge/internal/awstypes/logs"
+	schedulerwire "github.com/barge-run/barge/internal/awstypes/scheduler"
 	sfnwire "github.com/barge-run/barge/internal/awstypes/sfn"
 	sqswire "github.com/barge-run/barge/internal/awstypes/sqs"
 )
@@ -360,6 +362,27 @@ func services() []service {
 			Ops:         sqswire.Operations,
 			Implemented: api.ImplementedSQSOperations(),
 			Notes:       Notes["sqs"],
+		},
+		{
+			Key:   "scheduler",
+			Title: "EventBridge Scheduler",
+			Intro: "Schedules (`rate()`, `cron()` with time zones, one-time `at()`, flexible windows, start and end dates) " +
+				"are work items in barge's store, fired once per occurrence by whichever server claims them, across restarts; " +
+				"targets are barge's Lambda functions, SQS queues and the universal targets for Batch SubmitJob and SQS SendMessage, " +
+				"with retries and a dead-letter queue. See docs/triggers.md. Operations not implemented answer a `ValidationException` naming the operation.",
+			Ops:         schedulerwire.Operations,
+			Implemented: api.ImplementedSchedulerOperations(),
+			Notes:       Notes["scheduler"],
+		},
+		{
+			Key:   "events",
+			Title: "EventBridge",
+			Intro: "Rules of the default event bus with a `ScheduleExpression`, fired by the same engine as EventBridge Scheduler, " +
+				"delivering the Scheduled Event to Lambda and SQS targets; rules with an `EventPattern` are stored only. " +
+				"See docs/triggers.md. Operations not implemented answer an `UnknownOperationException` naming the operation.",
+			Ops:         eventswire.Operations,
+			Implemented: api.ImplementedEventsOperations(),
+			Notes:       Notes["events"],
 		},
 		{
 			Key:   "states",

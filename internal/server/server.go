@@ -23,12 +23,15 @@ import (
 	apipkg "github.com/barge-run/barge/internal/api"
 	"github.com/barge-run/barge/internal/batch"
 	"github.com/barge-run/barge/internal/console"
+	"github.com/barge-run/barge/internal/esm"
+	"github.com/barge-run/barge/internal/events"
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/exec/local"
 	"github.com/barge-run/barge/internal/fn"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
 	"github.com/barge-run/barge/internal/metrics"
+	"github.com/barge-run/barge/internal/scheduler"
 	"github.com/barge-run/barge/internal/sfn"
 	"github.com/barge-run/barge/internal/sigv4"
 	"github.com/barge-run/barge/internal/sqs"
@@ -118,12 +121,19 @@ type Server struct {
 	sqs   *sqs.Service
 	// steps is Step Functions: its executions run on every server, each claimed by one.
 	steps *sfn.Service
+	esm   *esm.Service // event source mappings' pollers (docs/triggers.md)
 	db    store.Store
 	logs  *logs.Store
 	creds *account.Set
 	exec  bexec.Executor
 	errc  chan error
 	lock  *os.File // the data directory's, held while the server runs
+
+	// schedules fires EventBridge Scheduler schedules and scheduled rules (docs/triggers.md).
+	schedules *scheduler.Engine
+	scheduler *scheduler.Service
+	events    *events.Service
+
 	// hostEndpoint is the API's URL from this host (callbackEndpoint), set once it listens.
 	hostEndpoint atomic.Value
 	stopExpiry   chan struct{} // ends expireLogs
@@ -277,6 +287,10 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if err := s.sqs.Start(ctx); err != nil {
 		log.Error("resuming SQS message move tasks", "err", err)
 	}
+	// Event source mappings: SQS queues drained into functions (started once serving).
+	s.esm = esm.New(esm.Config{Store: db, Functions: functions, Queues: s.sqs, Region: opts.Region, Holder: name,
+		Logger: log.With("component", "esm")})
+	s.newSchedules(db, functions, opts.Region, name, log)
 	// Step Functions: executions resume from their checkpoints (docs/stepfunctions.md).
 	s.steps = sfn.New(sfn.Config{Store: db, Region: opts.Region, Holder: name, Lambda: functions, Batch: s.batch,
 		SQS: s.sqs, Logger: log.With("component", "states")})
@@ -314,7 +328,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		s.closeStores()
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, SQS: s.sqs, StepFunctions: s.steps, Lookup: func(key string) (sigv4.Credential, bool) {
+	handler := apipkg.New(apipkg.Config{Batch: s.batch, Lambda: functions, Logs: ls, SQS: s.sqs, ESM: s.esm, Scheduler: s.scheduler, Events: s.events, StepFunctions: s.steps, Lookup: func(key string) (sigv4.Credential, bool) {
 		if c, ok := live.Lookup(key); ok {
 			return c, true
 		}
@@ -352,6 +366,8 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	// At most MaxConnections connections at once: past them new ones wait in the kernel's
 	// backlog instead of each costing a goroutine and buffers.
 	go func() { s.errc <- s.http.Serve(netutil.LimitListener(s.ln, limits.MaxConnections)) }()
+	s.esm.Start()
+	s.schedules.Start()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
 	return s, nil
 }
@@ -417,6 +433,8 @@ func (s *Server) Close() error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	s.esm.Stop() // before the services its pollers call
+	s.schedules.Stop()
 	// Step Functions before the services its tasks call.
 	s.steps.Stop()
 	s.batch.Stop()
