@@ -222,6 +222,11 @@ func testESMDrain(e esmT) {
 		kind["stringValue"] != "test" || kind["dataType"] != "String" {
 		e.t.Fatalf("record shape: %+v", r)
 	}
+	if mm := scrape(e.t, e.b); mm[series("barge_esm_records_total", "outcome=invoked", "uuid="+*m.UUID)] != 25 ||
+		mm[series("barge_esm_batches_total", "uuid="+*m.UUID)] < 3 || mm[series("barge_esm_errors_total", "uuid="+*m.UUID)] != 0 {
+		e.t.Fatalf("/metrics of the mapping: records %v, batches %v, errors %v", mm[series("barge_esm_records_total", "outcome=invoked", "uuid="+*m.UUID)],
+			mm[series("barge_esm_batches_total", "uuid="+*m.UUID)], mm[series("barge_esm_errors_total", "uuid="+*m.UUID)])
+	}
 	list, err := e.l.ListEventSourceMappings(e.ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String("drain")})
 	if err != nil || len(list.EventSourceMappings) != 1 || *list.EventSourceMappings[0].UUID != *m.UUID {
 		e.t.Fatalf("ListEventSourceMappings by function: %v %+v", err, list)

@@ -135,15 +135,22 @@ func (m *Metrics) StoreCommit(took time.Duration) {
 	}
 }
 
-// GaugeFunc is a collector of one gauge family whose samples are read when scraped.
+// GaugeFunc is a collector of one gauge (or counter) family whose samples are read when scraped.
 type GaugeFunc struct {
 	desc *prometheus.Desc
+	kind prometheus.ValueType
 	read func(emit func(value float64, labels ...string))
 }
 
 // NewGaugeFunc describes a gauge family name{labels} read by read at each scrape.
 func NewGaugeFunc(name, help string, labels []string, read func(emit func(value float64, labels ...string))) *GaugeFunc {
-	return &GaugeFunc{desc: prometheus.NewDesc(name, help, labels, nil), read: read}
+	return &GaugeFunc{desc: prometheus.NewDesc(name, help, labels, nil), kind: prometheus.GaugeValue, read: read}
+}
+
+// NewCounterFunc describes a counter family name{labels} whose totals (kept elsewhere, only ever
+// growing) read reports at each scrape.
+func NewCounterFunc(name, help string, labels []string, read func(emit func(value float64, labels ...string))) *GaugeFunc {
+	return &GaugeFunc{desc: prometheus.NewDesc(name, help, labels, nil), kind: prometheus.CounterValue, read: read}
 }
 
 // Describe implements prometheus.Collector.
@@ -152,7 +159,7 @@ func (g *GaugeFunc) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
 // Collect implements prometheus.Collector.
 func (g *GaugeFunc) Collect(ch chan<- prometheus.Metric) {
 	g.read(func(v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v, labels...)
+		ch <- prometheus.MustNewConstMetric(g.desc, g.kind, v, labels...)
 	})
 }
 

@@ -287,9 +287,11 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if err := s.sqs.Start(ctx); err != nil {
 		log.Error("resuming SQS message move tasks", "err", err)
 	}
+	s.sqs.RegisterMetrics(m)
 	// Event source mappings: SQS queues drained into functions (started once serving).
 	s.esm = esm.New(esm.Config{Store: db, Functions: functions, Queues: s.sqs, Region: opts.Region, Holder: name,
 		Logger: log.With("component", "esm")})
+	s.esm.RegisterMetrics(m)
 	s.newSchedules(db, functions, opts.Region, name, log)
 	// Step Functions: executions resume from their checkpoints (docs/stepfunctions.md).
 	s.steps = sfn.New(sfn.Config{Store: db, Region: opts.Region, Holder: name, Lambda: functions, Batch: s.batch,
