@@ -14,7 +14,7 @@ var eventsNotes = map[string]Note{
 	"DisableRule":  {Level: Tested, Tests: []string{"TestSchedulerBoto3"}},
 	"ListRules":    {Level: Tested, Tests: eventsAll},
 	"PutTargets": {Level: Tested, Tests: eventsAll, Ignored: []string{
-		"targets: Lambda functions (invoked asynchronously) and SQS queues, with `Input` or `InputPath` (`$.key.key`); `InputTransformer` and other target types are reported in `FailedEntries`",
+		"targets: Lambda functions (invoked asynchronously), SQS queues and Step Functions state machines, with `Input` or `InputPath` (`$.key.key`); `InputTransformer` and other target types are reported in `FailedEntries`",
 	}},
 	"RemoveTargets":         {Level: Tested, Tests: []string{"TestEventsScheduledRule", "TestSchedulerBoto3"}},
 	"ListTargetsByRule":     {Level: Tested, Tests: []string{"TestEventsScheduledRule", "TestSchedulerBoto3"}},

@@ -6,7 +6,7 @@ package compat
 // the engine's timing is unit-tested on a fake clock (internal/scheduler).
 var schedulerNotes = map[string]Note{
 	"CreateSchedule": {Level: Tested, Tests: schedulerAll, Ignored: []string{
-		"targets: Lambda functions (invoked asynchronously), SQS queues, and the universal targets `arn:aws:scheduler:::aws-sdk:batch:submitJob` and `arn:aws:scheduler:::aws-sdk:sqs:sendMessage`; other targets are refused",
+		"targets: Lambda functions (invoked asynchronously), SQS queues, Step Functions state machines (StartExecution; TestScheduler), and the universal targets `arn:aws:scheduler:::aws-sdk:batch:submitJob` and `arn:aws:scheduler:::aws-sdk:sqs:sendMessage`; other targets are refused",
 		"`RoleArn` is required and not assumed (the schedule acts in its own account); `KmsKeyArn`, `ClientToken` are stored or ignored",
 		"occurrences missed while no server ran fire once, late, within `MaximumEventAgeInSeconds`, then the schedule goes on from now (docs/triggers.md)",
 		"retries back off from 1 s doubling to 5 minutes",

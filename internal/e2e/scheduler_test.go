@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	stypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/barge-run/barge/internal/bargetest"
 )
@@ -78,7 +80,18 @@ func testSchedulerTargets(s schedT) {
 	s.schedule("queue", expr, &stypes.Target{Arn: aws.String(s.queueArn(url)), Input: aws.String("at <aws.scheduler.scheduled-time>")})
 	s.schedule("job", expr, &stypes.Target{Arn: aws.String("arn:aws:scheduler:::aws-sdk:batch:submitJob"),
 		Input: aws.String(`{"JobName":"from-schedule","JobQueue":"default","JobDefinition":"tick"}`)})
+	sf := sfn.NewFromConfig(s.b.Config())
+	sm, err := sf.CreateStateMachine(s.ctx, &sfn.CreateStateMachineInput{Name: aws.String("scheduled"), RoleArn: aws.String("arn:aws:iam::000000000000:role/r"),
+		Definition: aws.String(`{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}`)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.schedule("workflow", expr, &stypes.Target{Arn: sm.StateMachineArn, Input: aws.String(`{"from":"scheduler"}`)})
 	waitUntil(s.t, 60*time.Second, "the function invoked", func() bool { return len(s.received("scheduled")) == 1 })
+	waitUntil(s.t, 60*time.Second, "the state machine's execution to succeed", func() bool {
+		out, err := sf.ListExecutions(s.ctx, &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})
+		return err == nil && len(out.Executions) == 1 && out.Executions[0].Status == sfntypes.ExecutionStatusSucceeded
+	})
 	msgs := s.receive(url, 10, 20)
 	if len(msgs) != 1 || *msgs[0].Body != "at "+at.Format(time.RFC3339) {
 		s.t.Fatalf("queue target got %v", bodies(msgs))

@@ -11,6 +11,7 @@ import (
 	"github.com/barge-run/barge/internal/awserr"
 	bw "github.com/barge-run/barge/internal/awstypes/batch"
 	lw "github.com/barge-run/barge/internal/awstypes/lambda"
+	fw "github.com/barge-run/barge/internal/awstypes/sfn"
 	sw "github.com/barge-run/barge/internal/awstypes/sqs"
 )
 
@@ -29,11 +30,18 @@ type Jobs interface {
 	SubmitJob(ctx context.Context, account string, in *bw.SubmitJobRequest) (*bw.SubmitJobResponse, error)
 }
 
-// Delivery calls targets in-process: a Lambda function, an SQS queue, or a universal target.
+// Workflows is what targets need of Step Functions (sfn.Service).
+type Workflows interface {
+	StartExecution(ctx context.Context, scope string, in *fw.StartExecutionInput) (*fw.StartExecutionOutput, error)
+}
+
+// Delivery calls targets in-process: a Lambda function, an SQS queue, a state machine, or a
+// universal target.
 type Delivery struct {
 	Functions Functions
 	Queues    Queues
 	Jobs      Jobs
+	Workflows Workflows // nil: state machines are not targets
 	// Region is the server's default region (account.Scope).
 	Region string
 }
@@ -122,6 +130,18 @@ func (d *Delivery) Deliver(ctx context.Context, scope string, s Send) error {
 			return failed(codeOf(err), err)
 		}
 		return nil
+	case "states":
+		if d.Workflows == nil {
+			break
+		}
+		input := s.Input
+		if strings.TrimSpace(input) == "" {
+			input = "{}"
+		}
+		if _, err := d.Workflows.StartExecution(ctx, scope, &fw.StartExecutionInput{StateMachineArn: s.Arn, Input: input}); err != nil {
+			return failed(codeOf(err), err)
+		}
+		return nil
 	}
 	return failed("ValidationException", fmt.Errorf("barge cannot deliver to %s targets yet", parts[2]))
 }
@@ -143,10 +163,10 @@ func ValidTarget(arn string) error {
 		return fmt.Errorf("invalid target ARN %q", arn)
 	}
 	switch parts[2] {
-	case "lambda", "sqs":
+	case "lambda", "sqs", "states":
 		return nil
 	}
-	return fmt.Errorf("barge cannot deliver to %s targets yet (Lambda functions, SQS queues, %s, %s)", parts[2], BatchSubmitJob, SQSSendMessage)
+	return fmt.Errorf("barge cannot deliver to %s targets yet (Lambda functions, SQS queues, Step Functions state machines, %s, %s)", parts[2], BatchSubmitJob, SQSSendMessage)
 }
 
 // itoa is strconv.Itoa for attributes.

@@ -292,13 +292,13 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	s.esm = esm.New(esm.Config{Store: db, Functions: functions, Queues: s.sqs, Region: opts.Region, Holder: name,
 		Logger: log.With("component", "esm")})
 	s.esm.RegisterMetrics(m)
-	s.newSchedules(db, functions, opts.Region, name, log)
 	// Step Functions: executions resume from their checkpoints (docs/stepfunctions.md).
 	s.steps = sfn.New(sfn.Config{Store: db, Region: opts.Region, Holder: name, Lambda: functions, Batch: s.batch,
 		SQS: s.sqs, Logger: log.With("component", "states")})
 	if err := s.steps.Start(ctx); err != nil {
 		log.Error("resuming Step Functions executions", "err", err)
 	}
+	s.newSchedules(db, functions, opts.Region, name, log)
 	limits := opts.Limits.withDefaults()
 	// Keys of accounts added while the server runs (barge account add) are found by reading
 	// credentials.json again; their account gets its default queue first.
