@@ -92,6 +92,9 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 	if ep := aj.rec.Run.Entrypoint; ep != nil {
 		sp.exec.Entrypoint = append([]string(nil), ep...)
 	}
+	if e := d.EksProperties; e != nil && e.PodProperties != nil && e.PodProperties.Metadata != nil {
+		sp.exec.Labels, sp.exec.Annotations = e.PodProperties.Metadata.Labels, e.PodProperties.Metadata.Annotations
+	}
 	if e := d.EksProperties; e != nil && e.PodProperties != nil && e.PodProperties.HostNetwork != nil {
 		sp.exec.Network = bexec.NetworkPrivate
 		if *e.PodProperties.HostNetwork {

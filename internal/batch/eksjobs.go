@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"maps"
 	"math"
 	"regexp"
 	"strconv"
@@ -81,7 +82,23 @@ func (s *Service) eksJob(ctx context.Context, account string, def *wire.JobDefin
 		Containers: []wire.EksContainerDetail{{Name: pc.Name, Image: pc.Image, ImagePullPolicy: pc.ImagePullPolicy, Command: pc.Command,
 			Args: pc.Args, Env: pc.Env, Resources: pc.Resources, SecurityContext: pc.SecurityContext}},
 	}}
+	if o := in.EksPropertiesOverride; o != nil && o.PodProperties != nil && o.PodProperties.Metadata != nil {
+		detail.PodProperties.Metadata = mergeMetadata(detail.PodProperties.Metadata, o.PodProperties.Metadata)
+	}
 	return c, pc.Command, need, detail, nil
+}
+
+// mergeMetadata is base's labels and annotations with over's on top.
+func mergeMetadata(base, over *wire.EksMetadata) *wire.EksMetadata {
+	out := &wire.EksMetadata{Labels: map[string]string{}, Annotations: map[string]string{}}
+	for _, m := range []*wire.EksMetadata{base, over} {
+		if m == nil {
+			continue
+		}
+		maps.Copy(out.Labels, m.Labels)
+		maps.Copy(out.Annotations, m.Annotations)
+	}
+	return out
 }
 
 // overrideEKSContainer is c with what a SubmitJob override sets.

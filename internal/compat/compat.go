@@ -99,7 +99,7 @@ var Notes = map[string]map[string]Note{
 			"capacity is `computeResources.maxvCpus` (MANAGED) or `unmanagedvCpus` (UNMANAGED; default: the host's cores) vCPUs, with the host's memory; `minvCpus` and `desiredvCpus` are only recorded",
 			"instance types, subnets, security groups, launch templates, EC2 settings and the other `computeResources` members are recorded and not used, but checked as AWS Batch checks them: EC2 and SPOT need `instanceRole` and instance types or families AWS knows (or `optimal`), Fargate takes none of the EC2 settings, `desiredvCpus` lies between `minvCpus` and `maxvCpus`, `bidPercentage` 0–100 (TestCheckComputeResources, TestBadNumbersRefused)",
 			"`serviceRole` and `context` are recorded and ignored",
-			"`eksConfiguration` names a Kubernetes cluster barge was given (its jobs run there; without `barge server --kubeconfig`, or for another cluster, it is refused naming the field); maxvCpus bounds what runs there, memory and GPUs are the cluster's",
+			"`eksConfiguration` names a Kubernetes cluster of `barge server --kubeconfig` (its jobs run there as Pods: TestKubernetesComputeEnvironment; another cluster is refused naming the field); maxvCpus bounds what runs there, memory and GPUs are the cluster's",
 		}},
 		"CreateJobQueue": {Level: Tested, Tests: lifecycle, Ignored: []string{
 			"`serviceEnvironmentOrder` is refused (service environments are not supported by barge)",

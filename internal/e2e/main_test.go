@@ -4,11 +4,12 @@ import (
 	"os"
 	"testing"
 
+	"github.com/barge-run/barge/internal/exec/kube/kubetest"
 	"github.com/barge-run/barge/internal/store/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	pgtest.Stop() // the PostgreSQL server of the multi-server tests, if one was started
+	code := kubetest.Main(m) // stops the Kubernetes control plane of the cluster tests, if started
+	pgtest.Stop()            // the PostgreSQL server of the multi-server tests, if one was started
 	os.Exit(code)
 }

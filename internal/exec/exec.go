@@ -61,6 +61,9 @@ type Spec struct {
 	GPUs int
 	// Network is the network the attempt needs; NetworkDefault takes the backend's.
 	Network Network
+	// Labels and Annotations are the attempt's metadata where its backend keeps some (a Pod's
+	// metadata: an eksProperties job's podProperties.metadata); others ignore them.
+	Labels, Annotations map[string]string
 	// Listen asks for listening sockets inside the attempt's network (e.g. a function's Runtime
 	// API): each is created before the command starts and handed to its Serve.
 	Listen []Listen

@@ -108,6 +108,11 @@ type Options struct {
 	Store string
 	// Name is this server's name among the servers on its store (serverName's default).
 	Name string
+	// Kubeconfigs are kubeconfig files ("in-cluster": the cluster barge runs in) whose contexts
+	// compute environments with an eksConfiguration may run their jobs on; KubeTolerations
+	// (KEY=VALUE:EFFECT) are added to every Pod.
+	Kubeconfigs     []string
+	KubeTolerations []string
 }
 
 // Server is a running barge.
@@ -121,13 +126,15 @@ type Server struct {
 	sqs   *sqs.Service
 	// steps is Step Functions: its executions run on every server, each claimed by one.
 	steps *sfn.Service
-	esm   *esm.Service // event source mappings' pollers (docs/triggers.md)
-	db    store.Store
-	logs  *logs.Store
-	creds *account.Set
-	exec  bexec.Executor
-	errc  chan error
-	lock  *os.File // the data directory's, held while the server runs
+	// clusters are the Kubernetes clusters of --kubeconfig (nil: none).
+	clusters *kubeClusters
+	esm      *esm.Service // event source mappings' pollers (docs/triggers.md)
+	db       store.Store
+	logs     *logs.Store
+	creds    *account.Set
+	exec     bexec.Executor
+	errc     chan error
+	lock     *os.File // the data directory's, held while the server runs
 
 	// schedules fires EventBridge Scheduler schedules and scheduled rules (docs/triggers.md).
 	schedules *scheduler.Engine
@@ -243,7 +250,15 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 		return s.callbackEndpoint()
 	}
-	s.batch, err = batch.New(batch.Config{
+	if s.clusters, err = newKubeClusters(opts.Kubeconfigs, opts.KubeTolerations, opts.Region, log.With("component", "kube")); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	var clusters batch.Clusters
+	if s.clusters != nil {
+		clusters = s.clusters
+	}
+	s.batch, err = batch.New(batch.Config{Clusters: clusters,
 		Credentials: sessions, APIEndpoint: endpoint,
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
@@ -449,6 +464,7 @@ func (s *Server) Close() error {
 func (s *Server) closeStores() error {
 	close(s.stopExpiry)
 	<-s.expiryDone
+	s.clusters.close()
 	if c, ok := s.exec.(interface{ Close() }); ok {
 		c.Close()
 	}

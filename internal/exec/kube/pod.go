@@ -134,6 +134,12 @@ func (e *Executor) podFor(ctx context.Context, spec exec.Spec) (*corev1.Pod, err
 // barge's own.
 func (e *Executor) podMeta(spec exec.Spec) metav1.ObjectMeta {
 	labels, annotations := map[string]string{}, map[string]string{}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	for k, v := range spec.Annotations {
+		annotations[k] = v
+	}
 	if e.opts.PodLabels != nil {
 		for k, v := range e.opts.PodLabels(spec) {
 			labels[k] = v
