@@ -160,6 +160,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	s3Endpoint := fs.String("s3-endpoint", "", "fetch Lambda code and layers given as S3Bucket/S3Key from this S3-compatible `URL` (path-style, with the server's own AWS credentials from its environment; every account can then deploy any object those credentials read); none: S3 locations are refused")
 	storeURL := fs.String("store", "", "where state lives: empty for the SQLite file in the data directory, or `postgres://user:password@host:port/db?sslmode=verify-full` for a PostgreSQL database several servers share (one runs the scheduler at a time; the others serve the API and take over when it dies)")
 	name := fs.String("name", "", "this server's `NAME` among the servers on its store, stable across its restarts (default: local with the SQLite store; the host name and a hash of the data directory with PostgreSQL)")
+	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "how long the scheduler's lease lasts unrenewed (renewed every third of it): with several servers on PostgreSQL, how soon another takes over from a dead leader")
 	var kubeconfigs, kubeTolerations stringList
 	fs.Var(&kubeconfigs, "kubeconfig", "a kubeconfig `FILE` whose contexts are Kubernetes clusters compute environments may run jobs on, as arn:aws:eks:<region>:<account>:cluster/<context> (repeatable; \"in-cluster\" for the cluster barge runs in)")
 	fs.Var(&kubeTolerations, "kube-toleration", "a toleration `KEY=VALUE:EFFECT` (or KEY:EFFECT) added to every Pod barge creates (repeatable)")
@@ -200,7 +201,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
 		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList,
 		S3Endpoint: *s3Endpoint, Limits: limits(), Store: *storeURL, Name: *name,
-		Kubeconfigs: kubeconfigs, KubeTolerations: kubeTolerations})
+		Kubeconfigs: kubeconfigs, KubeTolerations: kubeTolerations, LeaseTTL: *leaseTTL})
 	if err != nil {
 		return err
 	}

@@ -45,8 +45,8 @@ func health(t *testing.T, b *bargetest.Barge) (h struct {
 // server fails as AWS says of a lost instance and its retry runs on the new leader.
 func TestServersOnPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	a := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-a", "--isolation", "none"))
-	b := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-b", "--isolation", "none"))
+	a := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-a", "--isolation", "none", "--lease-ttl", "3s"))
+	b := bargetest.Start(t, bargetest.WithArgs("--store", dsn, "--name", "server-b", "--isolation", "none", "--lease-ttl", "3s"))
 	if ha, hb := health(t, a), health(t, b); !ha.Leader || hb.Leader || ha.Store != "postgres" || hb.Name != "server-b" {
 		t.Fatalf("health: %+v and %+v; want server-a leading", ha, hb)
 	}
@@ -98,13 +98,15 @@ func TestServersOnPostgres(t *testing.T) {
 		RetryStrategy: &types.RetryStrategy{Attempts: aws.Int32(2)}})
 	bargetest.WaitJob(t, cb, hangs, jobWait, func(s string) bool { return s == "RUNNING" })
 	a.Kill()
-	deadline := time.Now().Add(60 * time.Second)
+	killed := time.Now()
+	deadline := killed.Add(60 * time.Second)
 	for !health(t, b).Leader {
 		if time.Now().After(deadline) {
 			t.Fatal("the second server never took the engine over")
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("failover: the second server leads %v after the kill (lease 3 s)", time.Since(killed).Round(10*time.Millisecond))
 	j := bargetest.WaitJob(t, cb, hangs, 2*time.Minute, terminal)
 	if j.Status != types.JobStatusSucceeded || len(j.Attempts) != 2 ||
 		aws.ToString(j.Attempts[0].StatusReason) != "Host EC2 (instance server-a) terminated." {

@@ -108,6 +108,9 @@ type Options struct {
 	Store string
 	// Name is this server's name among the servers on its store (serverName's default).
 	Name string
+	// LeaseTTL is how long the engine's lease lasts unrenewed (renewed every third of it): how
+	// soon another server takes over from a dead leader. 0: 15 s.
+	LeaseTTL time.Duration
 	// Kubeconfigs are kubeconfig files ("in-cluster": the cluster barge runs in) whose contexts
 	// compute environments with an eksConfiguration may run their jobs on; KubeTolerations
 	// (KEY=VALUE:EFFECT) are added to every Pod.
@@ -264,7 +267,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
 		AllowPrivileged: opts.AllowPrivileged, Host: batch.HostCapacity{GPUs: gpuCount(opts.GPUs)},
 		DataDir: opts.DataDir, VolumeRoots: opts.VolumeRoots, UncheckedVolumes: slices.Contains(opts.UnsafeSandbox, "volumes"),
-		Metrics: m, Holder: name,
+		Metrics: m, Holder: name, LeaseTTL: opts.LeaseTTL,
 	})
 	if err != nil {
 		s.closeStores()
