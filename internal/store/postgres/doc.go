@@ -2,8 +2,8 @@
 // servers sharing one database: it passes the same conformance suites as the SQLite driver
 // (storetest.Exercise and storetest.ExerciseShared).
 //
-// Every write is its own transaction; PostgreSQL orders concurrent writers, so there is no group
-// commit as in the SQLite driver. Names are compared bytewise (columns in the "C" collation),
+// Concurrent writes of one server share a transaction and one WAL flush (group commit, as in the
+// SQLite driver: groupcommit.go); PostgreSQL orders the transactions of several servers. Names are compared bytewise (columns in the "C" collation),
 // whatever the database's default collation, so listing and paging agree with SQLite's. Claims
 // use FOR UPDATE SKIP LOCKED; a fenced write checks the lease row FOR SHARE inside its
 // transaction, so a lease taken over waits for it and every later write fails with

@@ -14,12 +14,12 @@ const jobColumns = `seq, account, id, name, queue, status, array_parent, created
 
 // JobInsertMany implements store.Store.
 func (s *Store) JobInsertMany(ctx context.Context, jobs []*store.Job) error {
-	return s.write(ctx, func(tx pgx.Tx) error { return insertJobs(ctx, tx, jobs) })
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return insertJobs(ctx, tx, jobs) })
 }
 
 // JobWriteMany implements store.Store.
 func (s *Store) JobWriteMany(ctx context.Context, inserts, updates []*store.Job) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := insertJobs(ctx, tx, inserts); err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func insertJobs(ctx context.Context, tx pgx.Tx, jobs []*store.Job) error {
 
 // JobUpdateMany implements store.Store.
 func (s *Store) JobUpdateMany(ctx context.Context, jobs []*store.Job) error {
-	return s.write(ctx, func(tx pgx.Tx) error { return updateJobs(ctx, tx, jobs) })
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return updateJobs(ctx, tx, jobs) })
 }
 
 func updateJobs(ctx context.Context, tx pgx.Tx, jobs []*store.Job) error {

@@ -45,7 +45,7 @@ func lockQueue(ctx context.Context, tx pgx.Tx, queue string) error {
 
 // MessageInsertMany implements store.Store.
 func (s *Store) MessageInsertMany(ctx context.Context, p *store.MessageInsertParams) error {
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		locked := map[string]bool{}
 		for _, m := range p.Messages {
 			m.Duplicate = false
@@ -93,7 +93,7 @@ func (s *Store) MessageInsertMany(ctx context.Context, p *store.MessageInsertPar
 // MessageReceive implements store.Store.
 func (s *Store) MessageReceive(ctx context.Context, p *store.MessageReceiveParams) (*store.MessageReceiveResult, error) {
 	var res *store.MessageReceiveResult
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		res = &store.MessageReceiveResult{}
 		if p.FIFO {
 			if err := lockQueue(ctx, tx, p.Queue); err != nil {
@@ -190,7 +190,7 @@ func receiveCandidates(ctx context.Context, tx pgx.Tx, p *store.MessageReceivePa
 
 // MessageChangeMany implements store.Store.
 func (s *Store) MessageChangeMany(ctx context.Context, p *store.MessageChangeParams) error {
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		for _, c := range p.Changes {
 			if err := changeMessage(ctx, tx, p, c); err != nil {
 				return err
@@ -254,7 +254,7 @@ func (s *Store) MessageStats(ctx context.Context, queue string, now, retainAfter
 // MessagePurge implements store.Store.
 func (s *Store) MessagePurge(ctx context.Context, p *store.MessagePurgeParams) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var q query
 		q.add(`DELETE FROM sqs_messages WHERE queue = ?`, p.Queue)
 		if !p.SentBefore.IsZero() {
@@ -279,7 +279,7 @@ func (s *Store) MessagePurge(ctx context.Context, p *store.MessagePurgeParams) (
 // MessageMove implements store.Store.
 func (s *Store) MessageMove(ctx context.Context, p *store.MessageMoveParams) (int, error) {
 	moved := 0
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		moved = 0
 		// Back to their sources: only messages that have one.
 		rows, err := tx.Query(ctx, `SELECT seq, source FROM sqs_messages WHERE queue = $1 AND visible_at <= $2 AND ($3 OR source <> '')

@@ -26,7 +26,8 @@ const migrationLock = 0x6261726765
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	writer *writer // group commit, shared with fenced views
 	// fence, when set, makes every write conditional on the lease still being current.
 	fence *store.Lease
 }
@@ -48,7 +49,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, writer: newWriter(pool)}, nil
 }
 
 // migrate applies the migrations the database lacks, one transaction each, under an advisory
@@ -92,18 +93,22 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // from owns them.
 func (s *Store) Close() error {
 	if s.fence == nil {
+		s.writer.close()
 		s.pool.Close()
 	}
 	return nil
 }
 
 // Fenced implements store.Store.
-func (s *Store) Fenced(l store.Lease) store.Store { return &Store{pool: s.pool, fence: &l} }
+func (s *Store) Fenced(l store.Lease) store.Store {
+	return &Store{pool: s.pool, writer: s.writer, fence: &l}
+}
 
-// write runs fn in a transaction of its own, first checking the fence (the lease row is read FOR
-// SHARE, so a takeover waits for this transaction and every later one fails).
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// write runs fn in a transaction shared with other concurrent writes (groupcommit.go), first
+// checking the fence (the lease row is read FOR SHARE, so a takeover waits for the transaction
+// and every later one fails).
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return s.writer.submit(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if l := s.fence; l != nil {
 			var holder string
 			var gen int64
@@ -115,7 +120,7 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 				return fmt.Errorf("lease %s generation %d of %s: %w", l.Name, l.Generation, l.Holder, store.ErrFenced)
 			}
 		}
-		return fn(tx)
+		return fn(ctx, tx)
 	})
 }
 

@@ -16,7 +16,7 @@ const resourceColumns = `account, kind, name, revision, arn, status, body, creat
 
 // ResourceCreate implements store.Store.
 func (s *Store) ResourceCreate(ctx context.Context, r *store.Resource) error {
-	return s.write(ctx, func(tx pgx.Tx) error { return insertResource(ctx, tx, r) })
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return insertResource(ctx, tx, r) })
 }
 
 func insertResource(ctx context.Context, tx pgx.Tx, r *store.Resource) error {
@@ -41,7 +41,7 @@ func insertResource(ctx context.Context, tx pgx.Tx, r *store.Resource) error {
 // ResourceCreateNextRevision implements store.Store.
 func (s *Store) ResourceCreateNextRevision(ctx context.Context, r *store.Resource, build func(revision int) (string, []byte)) error {
 	for attempt := 0; ; attempt++ {
-		err := s.write(ctx, func(tx pgx.Tx) error {
+		err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			var max *int
 			if err := tx.QueryRow(ctx, `SELECT max(revision) FROM resources WHERE account = $1 AND kind = $2 AND name = $3`,
 				r.Account, string(r.Kind), r.Name).Scan(&max); err != nil {
@@ -64,7 +64,7 @@ func (s *Store) ResourceCreateNextRevision(ctx context.Context, r *store.Resourc
 
 // ResourceUpdate implements store.Store.
 func (s *Store) ResourceUpdate(ctx context.Context, r *store.Resource) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var q query
 		q.add(`UPDATE resources SET status = ?, body = ?, owner = ?, visible_at = ?, lease_until = ?, version = version + 1
 			WHERE account = ? AND kind = ? AND name = ? AND revision = ?`,
@@ -101,7 +101,7 @@ func missingOrStale(ctx context.Context, tx pgx.Tx, r *store.Resource) error {
 
 // ResourceDelete implements store.Store.
 func (s *Store) ResourceDelete(ctx context.Context, account string, kind store.Kind, name string, revision int) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var q query
 		q.add(`DELETE FROM resources WHERE account = ? AND kind = ? AND name = ?`, account, string(kind), name)
 		if revision != 0 {
@@ -120,7 +120,7 @@ func (s *Store) ResourceDelete(ctx context.Context, account string, kind store.K
 
 // ResourceDeleteVersion implements store.Store.
 func (s *Store) ResourceDeleteVersion(ctx context.Context, r *store.Resource) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM resources WHERE account = $1 AND kind = $2 AND name = $3 AND revision = $4 AND version = $5`,
 			r.Account, string(r.Kind), r.Name, r.Revision, r.Version)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 // waited for.
 func (s *Store) ResourceClaim(ctx context.Context, p *store.ClaimParams) ([]*store.Resource, error) {
 	var out []*store.Resource
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		out = out[:0]
 		rows, err := tx.Query(ctx, `UPDATE resources SET owner = $1, lease_until = $2, version = version + 1
 			WHERE (account, kind, name, revision) IN (
@@ -45,7 +45,7 @@ func (s *Store) ResourceClaim(ctx context.Context, p *store.ClaimParams) ([]*sto
 // LeaseAcquire implements store.Store.
 func (s *Store) LeaseAcquire(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (*store.Lease, error) {
 	var l *store.Lease
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		// The row exists before anyone locks it, so two first acquirers serialise on it.
 		if _, err := tx.Exec(ctx, `INSERT INTO leases (name, holder, generation, expires_at) VALUES ($1, '', 0, 0)
 			ON CONFLICT DO NOTHING`, name); err != nil {
@@ -77,7 +77,7 @@ func (s *Store) LeaseAcquire(ctx context.Context, name, holder string, now time.
 
 // LeaseRelease implements store.Store.
 func (s *Store) LeaseRelease(ctx context.Context, l *store.Lease) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND generation = $3`, l.Name, l.Holder, l.Generation)
 		return err
 	})
