@@ -6,7 +6,7 @@ package compat
 var sfnNotes = map[string]Note{
 	"CreateStateMachine": {Level: Tested, Tests: []string{"TestSFNStateMachineAPI", "TestSFNInvalidDefinition", "TestSFNBoto3", "TestSFNAWSCLI"}, Ignored: []string{
 		"`loggingConfiguration`, `tracingConfiguration` and `encryptionConfiguration` are recorded, not used (no CloudWatch Logs delivery, X-Ray or KMS)",
-		"an integration barge does not run is accepted and fails the Task at run time with `States.TaskFailed`",
+		"an integration barge does not run is refused with `InvalidDefinition` naming the resource and its state (TestSFNInvalidDefinition)",
 	}},
 	"DescribeStateMachine":           {Level: Tested, Tests: []string{"TestSFNStateMachineAPI"}},
 	"UpdateStateMachine":             {Level: Tested, Tests: []string{"TestSFNVersionsAndAliases"}},

@@ -251,6 +251,10 @@ func TestSFNInvalidDefinition(t *testing.T) {
 		{`{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.x","NumericEquals":1,"Next":"Gone"}]}}}`, "/States/A/Choices/0/Next"},
 		{`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:f","End":true,"Retry":[{"ErrorEquals":[],"MaxAttempts":-1}]}}}`, "/States/A/Retry"},
 		{`not json`, "INVALID_JSON_DESCRIPTION"},
+		// An integration barge does not serve is refused here rather than failing executions.
+		{`{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"S3","States":{"S3":{"Type":"Task","Resource":"arn:aws:states:::s3:putObject","End":true}}}]}}}`,
+			"arn:aws:states:::s3:putObject is not supported by barge at /States/S3/Resource"},
+		{`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.sync","End":true}}}`, "lambda:invoke.sync is not supported"},
 	} {
 		_, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("bad"), RoleArn: aws.String(sfnRole), Definition: aws.String(tc.def)})
 		if errorCode(err) != "InvalidDefinition" || !strings.Contains(err.Error(), tc.want) {

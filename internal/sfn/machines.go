@@ -43,7 +43,50 @@ func parseDefinition(def string) (*asl.Definition, error) {
 	if err != nil {
 		return nil, apiErr("InvalidDefinition", "Invalid State Machine Definition: '%v'", err)
 	}
+	if bad := unservedResources(&d.Machine); len(bad) > 0 {
+		msgs := make([]string, len(bad))
+		for i, b := range bad {
+			msgs[i] = fmt.Sprintf("%s: %s at %s", b.Code, b.Message, b.Location)
+		}
+		return nil, apiErr("InvalidDefinition", "Invalid State Machine Definition: '%s'", strings.Join(msgs, ", "))
+	}
 	return d, nil
+}
+
+// unservedResources lists, as AWS words a schema problem, the Task and ItemReader resources of m
+// (and of its branches and item processors) that barge does not serve: refused when the state
+// machine is created rather than failing its executions.
+func unservedResources(m *asl.Machine) []asl.Diagnostic {
+	var out []asl.Diagnostic
+	for _, name := range m.Order {
+		st := m.States[name]
+		if st == nil {
+			continue
+		}
+		for _, ref := range []struct{ arn, field string }{{st.Resource, "Resource"}, {itemReaderResource(st), "ItemReader/Resource"}} {
+			if ref.arn == "" {
+				continue
+			}
+			if res, err := asl.ParseResource(ref.arn); err == nil && !served(res) {
+				out = append(out, asl.Diagnostic{Code: "SCHEMA_VALIDATION_FAILED",
+					Message: fmt.Sprintf("The resource %s is not supported by barge", ref.arn), Location: "/States/" + name + "/" + ref.field})
+			}
+		}
+		for _, b := range st.Branches {
+			out = append(out, unservedResources(b)...)
+		}
+		if st.Processor != nil {
+			out = append(out, unservedResources(st.Processor)...)
+		}
+	}
+	return out
+}
+
+func itemReaderResource(st *asl.State) string {
+	if st.ItemReader == nil {
+		return ""
+	}
+	return st.ItemReader.Resource
 }
 
 func checkRole(role string) error {
@@ -354,6 +397,11 @@ func (s *Service) ValidateStateMachineDefinition(ctx context.Context, scope stri
 		return nil, missing("definition")
 	}
 	diags := asl.Validate(in.Definition)
+	if len(diags) == 0 {
+		if d, err := asl.Parse(in.Definition); err == nil {
+			diags = unservedResources(&d.Machine)
+		}
+	}
 	out := &sw.ValidateStateMachineDefinitionOutput{Result: sw.ValidateStateMachineDefinitionResultCodeOk,
 		Diagnostics: []sw.ValidateStateMachineDefinitionDiagnostic{}}
 	f := false

@@ -24,6 +24,20 @@ type taskRunner struct {
 }
 
 // Run implements asl.TaskRunner.
+// served reports whether barge runs a Task resource: activities, Lambda (a function ARN or
+// lambda:invoke), Batch submitJob (.sync too), SQS sendMessage; any with .waitForTaskToken.
+func served(res asl.Resource) bool {
+	switch {
+	case res.Kind == asl.KindActivity, res.Kind == asl.KindLambdaFunction:
+	case res.Kind == asl.KindService && res.Service == "lambda" && res.Action == "invoke":
+	case res.Kind == asl.KindService && res.Service == "batch" && res.Action == "submitJob":
+	case res.Kind == asl.KindService && res.Service == "sqs" && res.Action == "sendMessage":
+	default:
+		return false
+	}
+	return res.Pattern != asl.PatternRunJob || res.Service == "batch"
+}
+
 func (t *taskRunner) Run(ctx context.Context, req asl.TaskRequest) (json.RawMessage, error) {
 	res := req.Resource
 	if res.Kind == asl.KindActivity {
