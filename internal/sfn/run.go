@@ -285,6 +285,9 @@ func (r *liveRun) writeItem(ctx context.Context, cp json.RawMessage, owner strin
 		var stored runRecord
 		if json.Unmarshal(cur.Body, &stored) == nil && stored.Stop != nil {
 			r.stop(*stored.Stop)
+			// A run left for later with a stop on it is due at once: otherwise the stop, stored
+			// while this run was being suspended, would wait for the run's wake-up.
+			visibleAt = now()
 		}
 	}
 }
