@@ -240,26 +240,22 @@ func (s *Service) GetEventSourceMapping(ctx context.Context, scope string, in *l
 // UpdateEventSourceMapping implements the Lambda operation: the mapping reports Updating (or
 // Enabling, Disabling) until the pollers took the change.
 func (s *Service) UpdateEventSourceMapping(ctx context.Context, scope string, in *lw.UpdateEventSourceMappingRequest) (*lw.EventSourceMappingConfiguration, error) {
-	for range 10 {
-		rec, res, err := s.get(ctx, scope, in.UUID)
-		if err != nil {
-			return nil, err
-		}
+	return s.change(ctx, scope, in.UUID, "update", func(rec *record) (bool, error) {
 		if st := rec.Config.State; st != StateEnabled && st != StateDisabled {
-			return nil, userErr(http.StatusConflict, "ResourceInUseException",
+			return false, userErr(http.StatusConflict, "ResourceInUseException",
 				"Cannot update the event source mapping because it is in use. (state %s)", st)
 		}
 		if in.FunctionName != "" {
 			fc, err := s.cfg.Functions.GetFunctionConfiguration(ctx, scope, &lw.GetFunctionConfigurationRequest{FunctionName: in.FunctionName})
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			rec.Function = qualifiedARN(fc.FunctionArn, in.FunctionName)
 			rec.Config.FunctionArn = rec.Function
 		}
 		st := settings{in.BatchSize, in.MaximumBatchingWindowInSeconds, in.FilterCriteria, in.FunctionResponseTypes, in.ScalingConfig}
 		if err := st.apply(&rec.Config, rec.Fifo); err != nil {
-			return nil, err
+			return false, err
 		}
 		rec.Config.State = StateUpdating
 		if in.Enabled != nil && *in.Enabled != rec.Want {
@@ -268,32 +264,38 @@ func (s *Service) UpdateEventSourceMapping(ctx context.Context, scope string, in
 		}
 		rec.Config.LastModified = awstypes.NewTimestamp(time.Now())
 		rec.Config.StateTransitionReason = reasonUser
-		err = s.put(ctx, res, rec)
-		if errors.Is(err, store.ErrStale) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.poke()
-		return rec.view(), nil
-	}
-	return nil, fmt.Errorf("update event source mapping %s: %w", in.UUID, store.ErrStale)
+		return true, nil
+	})
 }
 
 // DeleteEventSourceMapping implements the Lambda operation: the mapping reports Deleting until
 // its pollers stopped, then is gone.
 func (s *Service) DeleteEventSourceMapping(ctx context.Context, scope string, in *lw.DeleteEventSourceMappingRequest) (*lw.EventSourceMappingConfiguration, error) {
-	for range 10 {
-		rec, res, err := s.get(ctx, scope, in.UUID)
-		if err != nil {
-			return nil, err
-		}
+	return s.change(ctx, scope, in.UUID, "delete", func(rec *record) (bool, error) {
 		if rec.Config.State == StateDeleting {
-			return rec.view(), nil
+			return false, nil
 		}
 		rec.Config.State = StateDeleting
 		rec.Config.LastModified = awstypes.NewTimestamp(time.Now())
+		return true, nil
+	})
+}
+
+// change reads a mapping, lets edit change it (false: nothing to write) and writes it back if no
+// one wrote it meanwhile, reading it again otherwise; the pollers are told of a change.
+func (s *Service) change(ctx context.Context, scope, uuid, what string, edit func(*record) (bool, error)) (*lw.EventSourceMappingConfiguration, error) {
+	for range 10 {
+		rec, res, err := s.get(ctx, scope, uuid)
+		if err != nil {
+			return nil, err
+		}
+		write, err := edit(rec)
+		if err != nil {
+			return nil, err
+		}
+		if !write {
+			return rec.view(), nil
+		}
 		err = s.put(ctx, res, rec)
 		if errors.Is(err, store.ErrStale) {
 			continue
@@ -304,7 +306,7 @@ func (s *Service) DeleteEventSourceMapping(ctx context.Context, scope string, in
 		s.poke()
 		return rec.view(), nil
 	}
-	return nil, fmt.Errorf("delete event source mapping %s: %w", in.UUID, store.ErrStale)
+	return nil, fmt.Errorf("%s event source mapping %s: %w", what, uuid, store.ErrStale)
 }
 
 // ListEventSourceMappings implements the Lambda operation: by function and/or source, in UUID
