@@ -74,8 +74,14 @@ func (s *Server) routeEvents(next http.HandlerFunc) http.HandlerFunc {
 		}
 		writeJSON(w, eventsContentType, http.StatusOK, out)
 	})
+	return byTarget(ew.TargetPrefix, serve, next)
+}
+
+// byTarget sends POST / requests whose X-Amz-Target names an operation of the service with
+// prefix to serve, and the others to next: the JSON services share that path.
+func byTarget(prefix string, serve, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), ew.TargetPrefix+".") {
+		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), prefix+".") {
 			serve(w, r)
 			return
 		}

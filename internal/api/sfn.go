@@ -88,13 +88,7 @@ func (s *Server) routeSFN(next http.HandlerFunc) http.HandlerFunc {
 	serve := s.authed(sfnw.EndpointPrefix, sfnBound, func(w http.ResponseWriter, r *http.Request) {
 		s.serveSFN(w, r, handlers)
 	})
-	return func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), sfnw.TargetPrefix+".") {
-			serve(w, r)
-			return
-		}
-		next(w, r)
-	}
+	return byTarget(sfnw.TargetPrefix, serve, next)
 }
 
 // serveSFN answers one authenticated Step Functions request.
