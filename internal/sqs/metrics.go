@@ -40,15 +40,37 @@ func (s *Service) RegisterMetrics(m *metrics.Metrics) {
 		}))
 }
 
-// eachQueueStats calls fn with the counts of every queue of every account.
+// queueStat is one queue's counts at a scrape.
+type queueStat struct {
+	acct, name string
+	st         *store.MessageStats
+	at         time.Time
+}
+
+// eachQueueStats calls fn with the counts of every queue of every account. Both gauge families
+// of one scrape read the same counts: they are read from the store once a second at most.
 func (s *Service) eachQueueStats(fn func(acct, name string, st *store.MessageStats, now time.Time)) {
+	s.statsMu.Lock()
+	if time.Since(s.statsAt) >= time.Second {
+		s.stats, s.statsAt = s.readQueueStats(), time.Now()
+	}
+	rows := s.stats
+	s.statsMu.Unlock()
+	for _, q := range rows {
+		fn(q.acct, q.name, q.st, q.at)
+	}
+}
+
+// readQueueStats reads the counts of every queue of every account from the store.
+func (s *Service) readQueueStats() []queueStat {
 	ctx, cancel := context.WithTimeout(context.Background(), metricsWait)
 	defer cancel()
 	rs, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: store.KindSQSQueue})
 	if err != nil {
-		return
+		return nil
 	}
 	now := s.now()
+	var out []queueStat
 	for _, r := range rs {
 		q := &queue{scope: r.Account, res: r}
 		if json.Unmarshal(r.Body, &q.rec) != nil {
@@ -59,6 +81,7 @@ func (s *Service) eachQueueStats(fn func(acct, name string, st *store.MessageSta
 			continue
 		}
 		acct, _ := account.SplitScope(r.Account, s.cfg.Region)
-		fn(acct, r.Name, st, now)
+		out = append(out, queueStat{acct: acct, name: r.Name, st: st, at: now})
 	}
+	return out
 }

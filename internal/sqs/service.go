@@ -41,6 +41,11 @@ type Service struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// The queues' counts of the last scrape (metrics.go).
+	statsMu sync.Mutex
+	stats   []queueStat
+	statsAt time.Time
 }
 
 // New makes the service; Start resumes message move tasks.
