@@ -13,8 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/barge-run/barge/internal/batch"
+	"github.com/barge-run/barge/internal/esm"
 	"github.com/barge-run/barge/internal/lambda"
 	"github.com/barge-run/barge/internal/logs"
+	"github.com/barge-run/barge/internal/sfn"
+	"github.com/barge-run/barge/internal/sqs"
 )
 
 //go:embed templates/*.html
@@ -25,6 +28,9 @@ type Config struct {
 	Batch  *batch.Service
 	Lambda *lambda.Service // nil: the functions page says there are none
 	Logs   *logs.Store     // nil: job pages show no log
+	SQS    *sqs.Service    // nil: the messages page lists no queues
+	ESM    *esm.Service    // nil: the messages page lists no mappings
+	Steps  *sfn.Service    // nil: the workflows page says Step Functions is not served
 	// Metrics gives compute environments' vCPUs and functions' invocations and instances; nil:
 	// those columns are empty.
 	Metrics prometheus.Gatherer
@@ -42,7 +48,8 @@ type Console struct {
 }
 
 // pages are the templates rendered inside layout.html.
-var pages = []string{"login.html", "queues.html", "jobs.html", "job.html", "graph.html", "functions.html"}
+var pages = []string{"login.html", "queues.html", "jobs.html", "job.html", "graph.html", "functions.html",
+	"messages.html", "workflows.html", "execution.html"}
 
 // New builds the console; its templates are parsed here, so a broken one fails at start.
 func New(cfg Config) (*Console, error) {
@@ -67,6 +74,9 @@ func New(cfg Config) (*Console, error) {
 	c.mux.HandleFunc("GET /console/jobs/{id}", c.authed(c.job))
 	c.mux.HandleFunc("GET /console/jobs/{id}/graph", c.authed(c.graph))
 	c.mux.HandleFunc("GET /console/functions", c.authed(c.functions))
+	c.mux.HandleFunc("GET /console/messages", c.authed(c.messages))
+	c.mux.HandleFunc("GET /console/workflows", c.authed(c.workflows))
+	c.mux.HandleFunc("GET /console/execution", c.authed(c.execution))
 	c.mux.HandleFunc("/console/", c.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
 		c.fail(w, http.StatusNotFound, fmt.Errorf("no console page at %s", r.URL.Path))
 	}))

@@ -339,7 +339,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		}
 	}
 	importer, importDir := imageImports(executor, opts.DataDir, log)
-	cons, err := console.New(console.Config{Batch: s.batch, Lambda: functions, Logs: ls, Metrics: m.Gatherer(),
+	cons, err := console.New(console.Config{Batch: s.batch, Lambda: functions, Logs: ls, SQS: s.sqs, ESM: s.esm, Steps: s.steps, Metrics: m.Gatherer(),
 		Logger: log.With("component", "console")})
 	if err != nil {
 		s.batch.Stop()
