@@ -65,7 +65,7 @@ var (
 
 // tool finds a client program on PATH, or skips the test. A pyenv shim is resolved once to the
 // program it stands for: the shim's bash and `pyenv exec` add about half a second to every call.
-func tool(t *testing.T, name string) string {
+func tool(t testing.TB, name string) string {
 	t.Helper()
 	toolMu.Lock()
 	defer toolMu.Unlock()

@@ -38,7 +38,7 @@ func errorCode(err error) string {
 }
 
 // zipSources zips source files (name → text) as a function package.
-func zipSources(t *testing.T, files map[string]string) []byte {
+func zipSources(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)

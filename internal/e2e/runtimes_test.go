@@ -19,7 +19,7 @@ import (
 
 // hostPython is the Lambda runtime of the host's system Python (python3.X for /usr/bin/python3):
 // the one a python function runs on here. The test skips without one.
-func hostPython(t *testing.T) ltypes.Runtime {
+func hostPython(t testing.TB) ltypes.Runtime {
 	t.Helper()
 	out, err := exec.Command("/usr/bin/python3", "-c", "import sys; print('python3.%d' % sys.version_info[1])").Output()
 	if err != nil {

@@ -25,6 +25,16 @@ import (
 // an S3 client of it. The test skips without moto_server.
 func motoS3(t *testing.T) (endpoint string, client *s3.Client) {
 	t.Helper()
+	endpoint = motoServer(t)
+	client = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("moto", "moto", "")})
+	return endpoint, client
+}
+
+// motoServer starts moto_server on a free loopback port until the test ends and returns its
+// endpoint; the test skips without moto_server.
+func motoServer(t testing.TB) (endpoint string) {
+	t.Helper()
 	bin := tool(t, "moto_server")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,9 +66,7 @@ func motoS3(t *testing.T) (endpoint string, client *s3.Client) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a server's readiness, not synchronising with barge
 	}
-	client = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("moto", "moto", "")})
-	return endpoint, client
+	return endpoint
 }
 
 // TestLambdaCodeFromS3: with --s3-endpoint naming a real local S3 server, CreateFunction,

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -16,10 +17,29 @@ import (
 // BenchmarkSQS measures durable SendMessage(Batch) and ReceiveMessage+DeleteMessage(Batch)
 // round trips through barge's HTTP API with aws-sdk-go-v2, in messages per second.
 //
-//	go test -run '^$' -bench BenchmarkSQS ./internal/e2e/
+//	go test -run '^$' -bench BenchmarkSQS$ ./internal/e2e/
 func BenchmarkSQS(b *testing.B) {
 	srv := bargetest.Start(b)
-	c := sqs.NewFromConfig(srv.Config())
+	benchSQSOps(b, sqs.NewFromConfig(srv.Config()), false, 1, 10)
+}
+
+// BenchmarkSQSBesideFloors measures, in one run, barge's batched send and receive+delete beside
+// two references: the floor of barge's own API path (GetQueueUrl: SigV4, routing, a read, no
+// store write) and moto_server, an in-memory peer, driven by the same client. Run with -count N
+// to alternate barge and moto A B A B.
+//
+//	go test -run '^$' -bench BenchmarkSQSBesideFloors -count 3 ./internal/e2e/
+func BenchmarkSQSBesideFloors(b *testing.B) {
+	srv := bargetest.Start(b)
+	moto := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(motoServer(b)),
+		Credentials: credentials.NewStaticCredentialsProvider("moto", "moto", "")})
+	b.Run("barge", func(b *testing.B) { benchSQSOps(b, sqs.NewFromConfig(srv.Config()), true, 10) })
+	b.Run("moto", func(b *testing.B) { benchSQSOps(b, moto, true, 10) })
+}
+
+// benchSQSOps runs the send and receive+delete benchmarks of c for each batch size, from eight
+// clients at once; with floor, first the GetQueueUrl floor in requests per second.
+func benchSQSOps(b *testing.B, c *sqs.Client, floor bool, sizes ...int) {
 	ctx := context.Background()
 	var n atomic.Int64
 	queue := func() string {
@@ -33,7 +53,23 @@ func BenchmarkSQS(b *testing.B) {
 	for i := range batch {
 		batch[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String("payload " + strconv.Itoa(i))}
 	}
-	for _, size := range []int{1, 10} {
+	if floor {
+		b.Run("Floor/GetQueueUrl", func(b *testing.B) {
+			queue()
+			name := "bench-" + strconv.FormatInt(n.Load(), 10)
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+	for _, size := range sizes {
 		b.Run("Send/batch="+strconv.Itoa(size), func(b *testing.B) {
 			url := queue()
 			b.SetParallelism(8)
@@ -51,6 +87,7 @@ func BenchmarkSQS(b *testing.B) {
 					}
 				}
 			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "msgs/s")
 		})
 		b.Run("ReceiveDelete/batch="+strconv.Itoa(size), func(b *testing.B) {
