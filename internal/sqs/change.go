@@ -176,6 +176,18 @@ type policy struct {
 	Statement []map[string]any `json:"Statement"`
 }
 
+// shareable are the actions AddPermission grants; the others only the queue's owner may call.
+var shareable = map[string]bool{"*": true, "ChangeMessageVisibility": true, "DeleteMessage": true, "GetQueueAttributes": true,
+	"GetQueueUrl": true, "ListDeadLetterSourceQueues": true, "PurgeQueue": true, "ReceiveMessage": true, "SendMessage": true}
+
+// oneOrMany is a policy element as SQS writes it: a single value alone, several as a list.
+func oneOrMany(v []string) any {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return v
+}
+
 // AddPermission adds a statement (Sid Label) to the queue's Policy. barge stores policies; it
 // does not let other accounts in by them (docs/sqs.md).
 func (s *Service) AddPermission(ctx context.Context, scope string, in *wire.AddPermissionRequest) (*struct{}, error) {
@@ -186,10 +198,17 @@ func (s *Service) AddPermission(ctx context.Context, scope string, in *wire.AddP
 	switch {
 	case in.Label == "":
 		return nil, missingParameter("Label")
-	case len(in.AWSAccountIds) == 0:
-		return nil, missingParameter("AWSAccountIds")
 	case len(in.Actions) == 0:
 		return nil, missingParameter("Actions")
+	case len(in.AWSAccountIds) == 0:
+		return nil, invalidParameter("Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.")
+	case len(in.Actions) > 7: // "a maximum of seven actions per statement"
+		return nil, code(http.StatusForbidden, "OverLimit", "%d Actions were found, maximum allowed is 7.", len(in.Actions))
+	}
+	for _, a := range in.Actions {
+		if !shareable[a] {
+			return nil, invalidValue("ActionName", "SQS:"+a, "Only the queue owner is allowed to invoke this action.")
+		}
 	}
 	arn := s.arn(scope, q.rec.Name)
 	return &struct{}{}, s.update(ctx, q, func(q *queue) error {
@@ -210,7 +229,7 @@ func (s *Service) AddPermission(ctx context.Context, scope string, in *wire.AddP
 			actions = append(actions, "SQS:"+a)
 		}
 		p.Statement = append(p.Statement, map[string]any{"Sid": in.Label, "Effect": "Allow",
-			"Principal": map[string]any{"AWS": principals}, "Action": actions, "Resource": arn})
+			"Principal": map[string]any{"AWS": oneOrMany(principals)}, "Action": oneOrMany(actions), "Resource": arn})
 		b, _ := json.Marshal(p)
 		q.rec.Attributes[attrPolicy] = string(b)
 		return nil
@@ -226,7 +245,7 @@ func (s *Service) RemovePermission(ctx context.Context, scope string, in *wire.R
 	return &struct{}{}, s.update(ctx, q, func(q *queue) error {
 		var p policy
 		if json.Unmarshal([]byte(q.rec.Attributes[attrPolicy]), &p) != nil {
-			return invalidValue("Label", in.Label, "can't find label.")
+			return invalidValue("Label", in.Label, "can't find label on existing policy.")
 		}
 		n := len(p.Statement)
 		for i, st := range p.Statement {
@@ -236,7 +255,7 @@ func (s *Service) RemovePermission(ctx context.Context, scope string, in *wire.R
 			}
 		}
 		if len(p.Statement) == n {
-			return invalidValue("Label", in.Label, "can't find label.")
+			return invalidValue("Label", in.Label, "can't find label on existing policy.")
 		}
 		if len(p.Statement) == 0 {
 			delete(q.rec.Attributes, attrPolicy)

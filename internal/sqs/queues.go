@@ -30,7 +30,7 @@ const deletedWait = 60 * time.Second
 func (s *Service) CreateQueue(ctx context.Context, scope string, in *wire.CreateQueueRequest) (*wire.CreateQueueResult, error) {
 	name := in.QueueName
 	if name == "" {
-		return nil, missingParameter("QueueName")
+		return nil, noQueueName()
 	}
 	fifo := in.Attributes[attrFifoQueue] == "true"
 	base := strings.TrimSuffix(name, ".fifo")
@@ -78,6 +78,11 @@ func (s *Service) CreateQueue(ctx context.Context, scope string, in *wire.Create
 	return &wire.CreateQueueResult{QueueUrl: url}, nil
 }
 
+// noQueueName is SQS's answer to a CreateQueue or GetQueueUrl without a queue name.
+func noQueueName() error {
+	return invalidParameter("Value for parameter QueueName is invalid. Reason: Must specify a queue name.")
+}
+
 // sameAttributes refuses a CreateQueue of an existing queue that asks for other attributes.
 func sameAttributes(q *queue, attrs map[string]string) error {
 	for k, v := range attrs {
@@ -93,7 +98,7 @@ func sameAttributes(q *queue, attrs map[string]string) error {
 // GetQueueUrl answers a queue's URL by name.
 func (s *Service) GetQueueUrl(ctx context.Context, scope string, in *wire.GetQueueUrlRequest) (*wire.GetQueueUrlResult, error) {
 	if in.QueueName == "" {
-		return nil, missingParameter("QueueName")
+		return nil, noQueueName()
 	}
 	if acct, _ := account.SplitScope(scope, s.cfg.Region); in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != acct {
 		return nil, queueDoesNotExist() // other accounts' queues: see docs/sqs.md
@@ -248,7 +253,7 @@ func (s *Service) UntagQueue(ctx context.Context, scope string, in *wire.UntagQu
 		return nil, err
 	}
 	if len(in.TagKeys) == 0 {
-		return nil, missingParameter("TagKeys")
+		return nil, invalidParameter("Tag keys must be between 1 and 128 characters in length.")
 	}
 	return &struct{}{}, s.update(ctx, q, func(q *queue) error {
 		for _, k := range in.TagKeys {

@@ -206,8 +206,9 @@ func selectAttributes(names []string, attrs map[string]wire.MessageAttributeValu
 	out := map[string]wire.MessageAttributeValue{}
 	for name, v := range attrs {
 		for _, want := range names {
-			prefix, wild := strings.CutSuffix(want, "*")
-			if want == "All" || want == ".*" || (wild && strings.HasSuffix(prefix, ".") && strings.HasPrefix(name, prefix)) || want == name {
+			// "prefix.*" is every attribute whose name starts with prefix (".*": all of them).
+			prefix, wild := strings.CutSuffix(want, ".*")
+			if want == "All" || (wild && strings.HasPrefix(name, prefix)) || want == name {
 				out[name] = v
 				break
 			}

@@ -77,19 +77,18 @@ func checkMessageAttributes(attrs map[string]wire.MessageAttributeValue) (int, e
 	if len(attrs) > 10 {
 		return 0, invalidParameter("Number of message attributes [%d] exceeds the allowed maximum [10].", len(attrs))
 	}
-	size := 0
 	for name, v := range attrs {
 		lower := strings.ToLower(name)
 		if !attrNameRE.MatchString(name) || strings.HasPrefix(lower, "aws.") || strings.HasPrefix(lower, "amazon.") ||
 			strings.Contains(name, "..") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
-			return 0, invalidParameter("Message attribute name '%s' is invalid.", name)
+			return 0, invalidParameter("The message attribute name '%s' is invalid. Attribute name can contain A-Z, a-z, 0-9, underscore (_), hyphen (-), and period (.) characters.", name)
 		}
 		base, _, _ := strings.Cut(v.DataType, ".")
 		switch {
 		case v.DataType == "":
 			return 0, invalidParameter("The message attribute '%s' must contain non-empty message attribute type.", name)
 		case base != "String" && base != "Number" && base != "Binary":
-			return 0, invalidParameter("The type of message (user) attribute '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.", name)
+			return 0, invalidParameter("The message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.", name)
 		case base == "Binary" && len(v.BinaryValue) == 0, base != "Binary" && v.StringValue == "":
 			return 0, invalidParameter("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", name, v.DataType)
 		case base == "Number":
@@ -97,9 +96,21 @@ func checkMessageAttributes(attrs map[string]wire.MessageAttributeValue) (int, e
 				return 0, invalidParameter("Can't cast the value of message (user) attribute '%s' to a number.", name)
 			}
 		}
-		size += len(name) + len(v.DataType) + len(v.StringValue) + len(v.BinaryValue)
 	}
-	return size, nil
+	return attributesSize(attrs), nil
+}
+
+// attributesSize is the bytes message attributes count for toward a message's size.
+func attributesSize(attrs map[string]wire.MessageAttributeValue) int {
+	n := 0
+	for name, v := range attrs {
+		n += len(name) + len(v.DataType) + len(v.StringValue) + len(v.BinaryValue)
+	}
+	return n
+}
+
+func errNoDedupID() error {
+	return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
 }
 
 // validBody reports whether s holds only the characters SQS accepts in a message.
@@ -149,7 +160,7 @@ func (s *Service) prepare(q *queue, scope string, e *sendEntry, now time.Time) (
 	}
 	delay := q.intAttr(attrDelay)
 	if e.Delay != nil {
-		if q.fifo() {
+		if q.fifo() && *e.Delay != 0 { // FIFO queues take no per-message delay; 0 is accepted
 			return 0, invalidValue("DelaySeconds", *e.Delay, "The request include parameter that is not valid for this queue type.")
 		}
 		if *e.Delay < 0 || *e.Delay > 900 {
@@ -189,7 +200,7 @@ func dedupKey(q *queue, e *sendEntry) (string, error) {
 	}
 	if e.DedupID == "" {
 		if q.rec.Attributes[attrContentDedup] != "true" {
-			return "", invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			return "", errNoDedupID()
 		}
 		sum := sha256.Sum256([]byte(e.Body))
 		e.DedupID = hex.EncodeToString(sum[:])
@@ -276,24 +287,37 @@ func (s *Service) SendMessageBatch(ctx context.Context, scope string, in *wire.S
 	if err := checkBatch("SendMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
+	// The batch's size, and a FIFO entry's missing group or deduplication id, fail the whole
+	// request (as on SQS), before any entry is judged alone.
+	total := 0
+	for _, e := range in.Entries {
+		total += len(e.MessageBody) + attributesSize(e.MessageAttributes)
+	}
+	if max := q.intAttr(attrMaxSize); total > max {
+		return nil, code(http.StatusBadRequest, "BatchRequestTooLong", "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", max, total)
+	}
+	if q.fifo() {
+		for _, e := range in.Entries {
+			if e.MessageGroupId == "" {
+				return nil, missingParameter("MessageGroupId")
+			}
+			if e.MessageDeduplicationId == "" && q.rec.Attributes[attrContentDedup] != "true" {
+				return nil, errNoDedupID()
+			}
+		}
+	}
 	now := s.now()
 	out := &wire.SendMessageBatchResult{Successful: []wire.SendMessageBatchResultEntry{}, Failed: []wire.BatchResultErrorEntry{}}
 	var ok []*sendEntry
 	var okIDs []string
-	total := 0
 	for _, in := range in.Entries {
 		e := &sendEntry{Body: in.MessageBody, Delay: in.DelaySeconds, Attrs: in.MessageAttributes, Sys: in.MessageSystemAttributes,
 			DedupID: in.MessageDeduplicationId, GroupID: in.MessageGroupId}
-		size, err := s.prepare(q, scope, e, now)
-		if err != nil {
+		if _, err := s.prepare(q, scope, e, now); err != nil {
 			out.Failed = append(out.Failed, failedEntry(in.Id, err))
 			continue
 		}
-		total += size
 		ok, okIDs = append(ok, e), append(okIDs, in.Id)
-	}
-	if max := q.intAttr(attrMaxSize); total > max {
-		return nil, code(http.StatusBadRequest, "BatchRequestTooLong", "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", max, total)
 	}
 	if len(ok) > 0 {
 		if err := s.insert(ctx, q, ok, now); err != nil {
