@@ -164,6 +164,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 	var kubeconfigs, kubeTolerations stringList
 	fs.Var(&kubeconfigs, "kubeconfig", "a kubeconfig `FILE` whose contexts are Kubernetes clusters compute environments may run jobs on, as arn:aws:eks:<region>:<account>:cluster/<context> (repeatable; \"in-cluster\" for the cluster barge runs in)")
 	fs.Var(&kubeTolerations, "kube-toleration", "a toleration `KEY=VALUE:EFFECT` (or KEY:EFFECT) added to every Pod barge creates (repeatable)")
+	kubeEndpoint := fs.String("kube-endpoint", "", "barge's API as Pods reach it (a `URL`, e.g. http://barge.barge-system.svc:7700): the AWS_ENDPOINT_URL of jobs running on Kubernetes compute environments (default: the address jobs on this host get, which Pods cannot reach)")
 	limits := limitFlags(fs)
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints (net/http/pprof) on this loopback address, for debugging")
 	logLevel := fs.String("log-level", "info", "server log level: debug (adds a line per API request and per job transition), info, warn or error")
@@ -201,7 +202,7 @@ func cmdServer(ctx context.Context, args []string, out io.Writer) error {
 		VolumeRoots: volumeRoots, EphemeralStorage: int64(ephemeral), LogLimit: int64(logLimit),
 		HostUsers: *userns == "host", HostNetwork: *jobNetwork == "host", NetworkNAT: *jobNetwork == "nat", UnsafeSandbox: unsafeList,
 		S3Endpoint: *s3Endpoint, Limits: limits(), Store: *storeURL, Name: *name,
-		Kubeconfigs: kubeconfigs, KubeTolerations: kubeTolerations, LeaseTTL: *leaseTTL})
+		Kubeconfigs: kubeconfigs, KubeTolerations: kubeTolerations, KubeEndpoint: *kubeEndpoint, LeaseTTL: *leaseTTL})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +27,9 @@ type kubeClusters struct {
 	configs     map[string]*rest.Config // context name → how to reach it
 	tolerations []corev1.Toleration
 	log         *slog.Logger
+	// apiEndpoint is --kube-endpoint; hostEndpoint the endpoint attempts get on barge's host.
+	apiEndpoint  string
+	hostEndpoint func() string
 
 	mu    sync.Mutex
 	execs map[string]*kube.Executor // context/namespace → its executor
@@ -81,6 +86,23 @@ func parseToleration(s string) (corev1.Toleration, error) {
 	return t, nil
 }
 
+// reachAPI sets the endpoint Pods reach barge's API at (--kube-endpoint; "": none) and the one
+// it replaces in their environment.
+func (k *kubeClusters) reachAPI(endpoint string, host func() string) error {
+	if endpoint == "" {
+		return nil
+	}
+	if k == nil {
+		return errors.New("--kube-endpoint needs --kubeconfig")
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--kube-endpoint %q: want an http:// or https:// URL, e.g. http://barge.barge-system.svc:7700", endpoint)
+	}
+	k.apiEndpoint, k.hostEndpoint = strings.TrimSuffix(endpoint, "/"), host
+	return nil
+}
+
 // Executor implements batch.Clusters.
 func (k *kubeClusters) Executor(clusterARN, namespace string) (bexec.Executor, error) {
 	name, ok := k.clusterName(clusterARN)
@@ -93,7 +115,8 @@ func (k *kubeClusters) Executor(clusterARN, namespace string) (bexec.Executor, e
 		return ex, nil
 	}
 	ex, err := kube.New(kube.Options{Config: k.configs[name], Namespace: namespace, ClusterARN: clusterARN,
-		Tolerations: k.tolerations, Logger: k.log.With("cluster", name, "namespace", namespace)})
+		Tolerations: k.tolerations, APIEndpoint: k.apiEndpoint, HostEndpoint: k.hostEndpoint,
+		Logger: k.log.With("cluster", name, "namespace", namespace)})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}

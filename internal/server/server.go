@@ -116,6 +116,9 @@ type Options struct {
 	// (KEY=VALUE:EFFECT) are added to every Pod.
 	Kubeconfigs     []string
 	KubeTolerations []string
+	// KubeEndpoint is barge's API as Pods reach it (--kube-endpoint, e.g. a Service's URL): the
+	// AWS_ENDPOINT_URL of the attempts that run as Pods. "": the address local attempts get.
+	KubeEndpoint string
 }
 
 // Server is a running barge.
@@ -254,6 +257,10 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 		return s.callbackEndpoint()
 	}
 	if s.clusters, err = newKubeClusters(opts.Kubeconfigs, opts.KubeTolerations, opts.Region, log.With("component", "kube")); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	if err := s.clusters.reachAPI(opts.KubeEndpoint, endpoint); err != nil {
 		s.closeStores()
 		return nil, err
 	}

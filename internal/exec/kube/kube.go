@@ -55,6 +55,14 @@ type Options struct {
 	// queue's name; the tests' kwok stages read annotations). barge's own labels win.
 	PodLabels      func(exec.Spec) map[string]string
 	PodAnnotations func(exec.Spec) map[string]string
+	// APIEndpoint is barge's API as Pods reach it (barge server --kube-endpoint: a Service's
+	// DNS name, an ingress): the Pods' AWS_ENDPOINT_URL, in place of the one barge hands
+	// attempts on its own host, which a Pod cannot reach. An AWS_ENDPOINT_URL the job sets
+	// itself is kept. "": the attempt's environment is left as it is.
+	APIEndpoint string
+	// HostEndpoint returns the AWS_ENDPOINT_URL barge hands attempts on its own host: the value
+	// APIEndpoint replaces, besides any on a loopback address. nil: loopback addresses only.
+	HostEndpoint func() string
 	// LogDrain bounds how long Wait waits for the end of the container's log after the
 	// container ended; 0 is 10 seconds.
 	LogDrain time.Duration

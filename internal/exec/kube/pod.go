@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -108,7 +110,7 @@ func (e *Executor) podFor(ctx context.Context, spec exec.Spec) (*corev1.Pod, err
 		Command:         spec.Entrypoint,
 		Args:            spec.Command,
 		WorkingDir:      spec.WorkingDir,
-		Env:             envVars(spec.Env),
+		Env:             envVars(e.podEnv(spec.Env)),
 		Resources:       res,
 		SecurityContext: sc,
 	}
@@ -181,6 +183,51 @@ func labelValue(s string) string {
 	}
 	alnum := func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }
 	return strings.TrimFunc(string(b), alnum)
+}
+
+// podEnv puts Options.APIEndpoint in the environment's AWS_ENDPOINT_URL where the variable is
+// missing or is barge's own address on its host (HostEndpoint, or any loopback URL): those
+// reach nothing from inside a Pod.
+func (e *Executor) podEnv(env []string) []string {
+	if e.opts.APIEndpoint == "" {
+		return env
+	}
+	host := ""
+	if e.opts.HostEndpoint != nil {
+		host = e.opts.HostEndpoint()
+	}
+	out := make([]string, 0, len(env)+1)
+	found := false
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, endpointVar+"="); ok {
+			found = true
+			if v == host || isLoopbackURL(v) {
+				kv = endpointVar + "=" + e.opts.APIEndpoint
+			}
+		}
+		out = append(out, kv)
+	}
+	if !found {
+		out = append(out, endpointVar+"="+e.opts.APIEndpoint)
+	}
+	return out
+}
+
+// endpointVar is the variable the AWS SDKs and CLIs take their endpoint from.
+const endpointVar = "AWS_ENDPOINT_URL"
+
+// isLoopbackURL reports whether u names a loopback host (127.0.0.0/8, ::1, localhost).
+func isLoopbackURL(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	host := parsed.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func envVars(env []string) []corev1.EnvVar {

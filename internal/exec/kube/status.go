@@ -63,6 +63,8 @@ func exitOf(pod *corev1.Pod) (x exec.Exit, ok bool) {
 			x.Code = int(cs.State.Terminated.ExitCode)
 		}
 		return x, true
+	case disruption(pod) != nil && (pod.Status.Phase == corev1.PodFailed || cs != nil && cs.State.Terminated != nil):
+		return disruptedExit(pod, disruption(pod)), true
 	case pod.Status.Phase == corev1.PodUnknown:
 		return exec.Exit{Code: -1, Cause: exec.CauseHostLost, Host: node,
 			Reason: "the node " + node + " stopped reporting the Pod's state"}, true
@@ -112,9 +114,46 @@ func waitingReason(w *corev1.ContainerStateWaiting) string {
 	return w.Reason + ": " + w.Message
 }
 
+// The reasons of a DisruptionTarget condition that say the Pod's node is gone (the pod garbage
+// collector removes the Pods of a deleted node; the taint manager those of an unreachable one).
+// Its other reasons (preemption, the eviction API, the kubelet's own) are evictions.
+var hostLostReasons = map[string]bool{"DeletionByPodGC": true, "DeletionByTaintManager": true}
+
+// disruption returns the DisruptionTarget condition the control plane puts on a Pod it takes
+// away (node deleted or unreachable, preemption, drain, node pressure), nil when there is none.
+func disruption(pod *corev1.Pod) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if c := &pod.Status.Conditions[i]; c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+			return c
+		}
+	}
+	return nil
+}
+
+// disruptedExit maps a Pod taken away: host-lost when its node went, else evicted.
+func disruptedExit(pod *corev1.Pod, cond *corev1.PodCondition) exec.Exit {
+	x := exec.Exit{Code: -1, Cause: exec.CauseEvicted, Host: pod.Spec.NodeName, Reason: cond.Reason}
+	if hostLostReasons[cond.Reason] {
+		x.Cause = exec.CauseHostLost
+	}
+	if cond.Message != "" {
+		x.Reason += ": " + cond.Message
+	}
+	if cs := mainStatus(pod); cs != nil && cs.State.Terminated != nil {
+		x.Code = int(cs.State.Terminated.ExitCode)
+	}
+	return x
+}
+
 // deletedExit says how an attempt whose Pod was deleted ended: stopped by barge (the last state
-// the Pod showed, else killed), or lost with its host when someone else deleted it.
+// the Pod showed, else killed), taken away by the control plane (its DisruptionTarget
+// condition), or lost with its host when someone else deleted it.
 func deletedExit(last *corev1.Pod, stopped bool, stopSignal syscall.Signal) exec.Exit {
+	if last != nil && !stopped {
+		if d := disruption(last); d != nil {
+			return disruptedExit(last, d)
+		}
+	}
 	if last != nil {
 		if cs := mainStatus(last); cs != nil && cs.State.Terminated != nil {
 			return terminatedExit(cs.State.Terminated, last.Spec.NodeName)

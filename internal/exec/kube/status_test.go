@@ -32,6 +32,14 @@ func TestExitOf(t *testing.T) {
 	evicted.Status.Reason, evicted.Status.Message = "Evicted", "low on memory"
 	deadline := podWith(corev1.PodFailed, nil)
 	deadline.Status.Reason = "DeadlineExceeded"
+	podGC := podWith(corev1.PodFailed, &corev1.ContainerState{Running: &corev1.ContainerStateRunning{}})
+	podGC.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+		Reason: "DeletionByPodGC", Message: "PodGC: node no longer exists"}}
+	drained := podWith(corev1.PodFailed, terminated(143, "Error"))
+	drained.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+		Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting"}}
+	marked := podWith(corev1.PodRunning, &corev1.ContainerState{Running: &corev1.ContainerStateRunning{}})
+	marked.Status.Conditions = drained.Status.Conditions
 	tests := []struct {
 		name    string
 		pod     *corev1.Pod
@@ -56,6 +64,9 @@ func TestExitOf(t *testing.T) {
 		{"evicted", evicted, true, exec.Exit{Code: -1, Cause: exec.CauseEvicted, Reason: "low on memory", Host: "n1"}, true},
 		{"unknown", podWith(corev1.PodUnknown, nil), true,
 			exec.Exit{Code: -1, Cause: exec.CauseHostLost, Reason: "the node n1 stopped reporting the Pod's state", Host: "n1"}, false},
+		{"node gone", podGC, true, exec.Exit{Code: -1, Cause: exec.CauseHostLost, Reason: "DeletionByPodGC: PodGC: node no longer exists", Host: "n1"}, true},
+		{"drained", drained, true, exec.Exit{Code: 143, Cause: exec.CauseEvicted, Reason: "EvictionByEvictionAPI: Eviction API: evicting", Host: "n1"}, true},
+		{"marked, still running", marked, false, exec.Exit{}, true},
 		{"deadline", deadline, true, exec.Exit{Code: -1, Signal: syscall.SIGKILL, Host: "n1"}, true},
 	}
 	for _, tt := range tests {
@@ -78,6 +89,11 @@ func TestDeletedExit(t *testing.T) {
 	}
 	if x := deletedExit(run, false, 0); x.Cause != exec.CauseHostLost || x.Host != "n1" {
 		t.Errorf("deleted by another: %+v", x)
+	}
+	gone := podWith(corev1.PodRunning, &corev1.ContainerState{Running: &corev1.ContainerStateRunning{}})
+	gone.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "DeletionByTaintManager"}}
+	if x := deletedExit(gone, false, 0); x.Cause != exec.CauseHostLost || x.Reason != "DeletionByTaintManager" {
+		t.Errorf("deleted by the taint manager: %+v", x)
 	}
 	if x := deletedExit(podWith(corev1.PodFailed, terminated(143, "Error")), true, syscall.SIGTERM); x.Code != 143 {
 		t.Errorf("stopped after the container ended: %+v", x)

@@ -57,8 +57,11 @@ func (c *Cluster) startKwok(ctx context.Context, bin string) error {
 
 // nodeReady checks that kwok made the node Ready, and clears the not-ready taint the API
 // server's admission put on it (no node controller runs to clear it).
-func (c *Cluster) nodeReady(ctx context.Context) error {
-	n, err := c.Client.CoreV1().Nodes().Get(ctx, c.Node, metav1.GetOptions{})
+func (c *Cluster) nodeReady(ctx context.Context) error { return c.readyNode(ctx, c.Node) }
+
+// readyNode is nodeReady of the node named name.
+func (c *Cluster) readyNode(ctx context.Context, name string) error {
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -67,7 +70,7 @@ func (c *Cluster) nodeReady(ctx context.Context) error {
 		ready = ready || cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue
 	}
 	if !ready {
-		return fmt.Errorf("node %s not Ready yet", c.Node)
+		return fmt.Errorf("node %s not Ready yet", name)
 	}
 	var keep []corev1.Taint
 	for _, t := range n.Spec.Taints {
