@@ -39,7 +39,7 @@ var (
 
 // echoFunction builds internal/fn/testdata/echofn (a real aws-lambda-go function) and zips it
 // as a provided.al2023 package with its bootstrap at the root, once per test run.
-func echoFunction(t *testing.T) []byte {
+func echoFunction(t testing.TB) []byte {
 	t.Helper()
 	echoZipOnce.Do(func() {
 		root, err := bench.ModuleRoot()

@@ -170,7 +170,7 @@ func redriveCheckpoint(raw json.RawMessage, count int) (json.RawMessage, int64, 
 
 // resetFrame makes the unfinished states of a frame run again from their start.
 func resetFrame(f map[string]any) {
-	for _, k := range []string{"retries", "retryCount", "waitUntil", "error"} {
+	for _, k := range []string{"retries", "retryCount", "waitUntil", "error", "submitted"} {
 		delete(f, k)
 	}
 	children, _ := f["children"].([]any)

@@ -37,6 +37,13 @@
 // Task states run barge's own services in-process, in the state machine's
 // scope: Lambda (arn:aws:states:::lambda:invoke and bare function ARNs),
 // Batch (arn:aws:states:::batch:submitJob and .sync), SQS
-// (arn:aws:states:::sqs:sendMessage), activities and .waitForTaskToken
-// callbacks. Anything else fails at run time with States.TaskFailed.
+// (arn:aws:states:::sqs:sendMessage), nested executions
+// (arn:aws:states:::states:startExecution, .sync and .sync:2), activities
+// and .waitForTaskToken callbacks (served lists them; anything else is
+// refused at creation). A .sync Task records the job or child execution it
+// started (asl.TaskRequest.Submit: a TaskSubmitted event and the
+// checkpoint, written at once), and the attempt resumed after a restart
+// waits for that one instead of starting another; a .sync Task given up
+// otherwise (stopped, timed out, a sibling failed) terminates its job or
+// stops its child.
 package sfn

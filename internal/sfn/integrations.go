@@ -13,9 +13,19 @@ import (
 
 // batchSubmit runs arn:aws:states:::batch:submitJob: SubmitJob through barge's Batch service;
 // with .sync it waits for the job to end and its result is the job as DescribeJobs gives it.
+// A .sync attempt records the job it submitted (a TaskSubmitted event, kept in the
+// execution's checkpoint), so that after a restart it waits for that job again instead of
+// submitting another.
 func (t *taskRunner) batchSubmit(ctx context.Context, req asl.TaskRequest) (json.RawMessage, error) {
 	if t.s.cfg.Batch == nil {
 		return nil, &asl.Error{Name: "Batch.AWSBatchException", Cause: "barge serves no Batch here"}
+	}
+	sync := req.Resource.Pattern == asl.PatternRunJob
+	if sync && len(req.Submitted) > 0 {
+		var sub struct{ JobId string }
+		if json.Unmarshal(req.Submitted, &sub) == nil && sub.JobId != "" {
+			return t.waitJob(ctx, req, sub.JobId)
+		}
 	}
 	var in bw.SubmitJobRequest
 	if err := toWire(req.Input, &in); err != nil {
@@ -25,14 +35,35 @@ func (t *taskRunner) batchSubmit(ctx context.Context, req asl.TaskRequest) (json
 	if err != nil {
 		return nil, serviceError("Batch", err)
 	}
-	if req.Resource.Pattern != asl.PatternRunJob {
+	if !sync {
 		return fromWire(out)
 	}
-	return t.waitJob(ctx, out.JobId)
+	submitted, err := fromWire(out)
+	if err != nil {
+		return nil, err
+	}
+	req.Submit(submitted)
+	t.persist(ctx)
+	return t.waitJob(ctx, req, out.JobId)
 }
 
-// waitJob reads a job every BatchPoll until it has ended.
-func (t *taskRunner) waitJob(ctx context.Context, id string) (json.RawMessage, error) {
+// waitJob waits for a job to end. A Task given up meanwhile (see abandoned) terminates the
+// job, as Step Functions does for .sync.
+func (t *taskRunner) waitJob(ctx context.Context, req asl.TaskRequest, id string) (json.RawMessage, error) {
+	out, err := t.pollJob(ctx, id)
+	if t.abandoned(ctx) {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		reason := fmt.Sprintf("Step Functions: the state %s of %s stopped waiting for the job", req.StateName, req.ExecutionARN)
+		if _, terr := t.s.cfg.Batch.TerminateJob(tctx, t.scope, &bw.TerminateJobRequest{JobId: id, Reason: reason}); terr != nil {
+			t.s.log.Warn("terminating the job of a stopped Task", "job", id, "err", terr)
+		}
+	}
+	return out, err
+}
+
+// pollJob reads a job every BatchPoll until it has ended.
+func (t *taskRunner) pollJob(ctx context.Context, id string) (json.RawMessage, error) {
 	tick := time.NewTicker(t.s.cfg.BatchPoll)
 	defer tick.Stop()
 	for {

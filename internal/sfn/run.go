@@ -78,8 +78,9 @@ type liveRun struct {
 	stopReq   *stopRequest
 	wake      time.Time // set when suspended for a wait
 	dirty     chan struct{}
-	item      *store.Resource // the sfn-run item as last written (writer only)
-	nextChunk int             // next history chunk number (writer only)
+	flushNow  chan chan struct{} // asks the writer to write at once (and close the channel sent)
+	item      *store.Resource    // the sfn-run item as last written (writer only)
+	nextChunk int                // next history chunk number (writer only)
 	history   []asl.HistoryEvent
 }
 
@@ -88,7 +89,7 @@ func runKey(scope, key string) string { return scope + "|" + key }
 func newLiveRun(s *Service, scope, key string, exec *execRecord, def *asl.Definition) *liveRun {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &liveRun{s: s, scope: scope, key: key, exec: exec, def: def, ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), dirty: make(chan struct{}, 1), nextChunk: 1}
+		done: make(chan struct{}), dirty: make(chan struct{}, 1), flushNow: make(chan chan struct{}), nextChunk: 1}
 }
 
 // Record implements asl.EventSink.
@@ -193,26 +194,52 @@ func (r *liveRun) writer(done chan struct{}) {
 	tick := time.NewTicker(r.s.cfg.LeaseTTL / 3)
 	defer tick.Stop()
 	for {
+		var ack chan struct{}
 		select {
 		case <-done:
 			return
+		case ack = <-r.flushNow:
 		case <-r.dirty:
 			// Gather what the next few milliseconds bring into one write; a run that ends
 			// meanwhile writes it all at its end.
 			select {
 			case <-done:
 				return
+			case ack = <-r.flushNow:
 			case <-time.After(flushDelay):
 			}
 		case <-tick.C:
 		}
-		if err := r.flush(r.s.cfg.Holder, time.Time{}); err != nil {
+		err := r.flush(r.s.cfg.Holder, time.Time{})
+		if ack != nil {
+			close(ack)
+		}
+		if err != nil {
 			if !errors.Is(err, errLost) {
 				r.s.log.Error("writing an execution's progress", "execution", r.exec.ARN, "err", err)
 			}
 			continue
 		}
 		r.maybeSuspendForWait()
+	}
+}
+
+// persist writes the run's progress now, without the writer's usual gathering delay: a Task
+// that started outside work (a job, a child execution) records it before waiting on it, so
+// that a crash right after forgets it for as short a time as possible. STANDARD runs only.
+func (r *liveRun) persist(ctx context.Context) {
+	if r.exec.Type == sw.StateMachineTypeExpress {
+		return
+	}
+	ack := make(chan struct{})
+	select {
+	case r.flushNow <- ack:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-ack:
+	case <-ctx.Done():
 	}
 }
 

@@ -37,6 +37,7 @@ type Lambda interface {
 type Batch interface {
 	SubmitJob(ctx context.Context, scope string, in *bw.SubmitJobRequest) (*bw.SubmitJobResponse, error)
 	DescribeJobs(ctx context.Context, scope string, in *bw.DescribeJobsRequest) (*bw.DescribeJobsResponse, error)
+	TerminateJob(ctx context.Context, scope string, in *bw.TerminateJobRequest) (*bw.TerminateJobResponse, error)
 }
 
 // SQS is the part of barge's SQS service Task states call.

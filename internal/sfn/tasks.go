@@ -23,46 +23,71 @@ type taskRunner struct {
 	run   *liveRun
 }
 
-// Run implements asl.TaskRunner.
 // served reports whether barge runs a Task resource: activities, Lambda (a function ARN or
-// lambda:invoke), Batch submitJob (.sync too), SQS sendMessage; any with .waitForTaskToken.
+// lambda:invoke), Batch submitJob (.sync too), SQS sendMessage, Step Functions startExecution
+// (.sync and .sync:2 too); any with .waitForTaskToken.
 func served(res asl.Resource) bool {
 	switch {
 	case res.Kind == asl.KindActivity, res.Kind == asl.KindLambdaFunction:
-	case res.Kind == asl.KindService && res.Service == "lambda" && res.Action == "invoke":
-	case res.Kind == asl.KindService && res.Service == "batch" && res.Action == "submitJob":
-	case res.Kind == asl.KindService && res.Service == "sqs" && res.Action == "sendMessage":
-	default:
+		return true
+	case res.Kind != asl.KindService:
 		return false
+	case res.Service == "lambda" && res.Action == "invoke", res.Service == "sqs" && res.Action == "sendMessage":
+		return res.Pattern != asl.PatternRunJob
+	case res.Service == "batch" && res.Action == "submitJob", res.Service == "states" && res.Action == "startExecution":
+		return true
 	}
-	return res.Pattern != asl.PatternRunJob || res.Service == "batch"
+	return false
 }
 
+// Run implements asl.TaskRunner.
 func (t *taskRunner) Run(ctx context.Context, req asl.TaskRequest) (json.RawMessage, error) {
 	res := req.Resource
 	if res.Kind == asl.KindActivity {
 		return t.activity(ctx, req)
 	}
+	if !served(res) {
+		return nil, &asl.Error{Name: asl.ErrTaskFailed, Cause: fmt.Sprintf("The resource %s is not supported by barge", res.ARN)}
+	}
 	var call func(context.Context, asl.TaskRequest) (json.RawMessage, error)
 	switch {
 	case res.Kind == asl.KindLambdaFunction:
 		call = t.lambdaFunction
-	case res.Kind == asl.KindService && res.Service == "lambda" && res.Action == "invoke":
+	case res.Service == "lambda":
 		call = t.lambdaInvoke
-	case res.Kind == asl.KindService && res.Service == "batch" && res.Action == "submitJob":
+	case res.Service == "batch":
 		call = t.batchSubmit
-	case res.Kind == asl.KindService && res.Service == "sqs" && res.Action == "sendMessage":
+	case res.Service == "sqs":
 		call = t.sqsSend
-	default:
-		return nil, &asl.Error{Name: asl.ErrTaskFailed, Cause: fmt.Sprintf("The resource %s is not supported by barge", res.ARN)}
+	case res.Service == "states":
+		call = t.startExecution
 	}
 	if res.Pattern == asl.PatternWaitForTaskToken {
 		return t.withToken(ctx, req, call)
 	}
-	if res.Pattern == asl.PatternRunJob && res.Service != "batch" {
-		return nil, &asl.Error{Name: asl.ErrTaskFailed, Cause: fmt.Sprintf("The resource %s (.sync) is not supported by barge", res.ARN)}
-	}
 	return call(ctx, req)
+}
+
+// abandoned reports whether a Task whose context is done was given up — its execution
+// stopped, its TimeoutSeconds passed, a sibling branch failed — rather than interrupted by
+// the server stopping or losing the run, after which the resumed Task re-attaches to its work.
+func (t *taskRunner) abandoned(ctx context.Context) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	if t.run != nil {
+		if c := context.Cause(t.run.ctx); errors.Is(c, asl.ErrSuspend) || errors.Is(c, errLost) {
+			return false
+		}
+	}
+	return true
+}
+
+// persist writes the execution's progress at once (see liveRun.persist).
+func (t *taskRunner) persist(ctx context.Context) {
+	if t.run != nil {
+		t.run.persist(ctx)
+	}
 }
 
 // withToken calls an integration with a task token and waits for SendTaskSuccess or

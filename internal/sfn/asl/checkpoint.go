@@ -33,6 +33,13 @@ type Frame struct {
 	Vars        map[string]any `json:"vars,omitempty"` // variables of this scope
 	Retries     []int          `json:"retries,omitempty"`
 	RetryCount  int            `json:"retryCount,omitempty"`
+	// Step counts the transitions this thread made: with the state's name
+	// and the retry count it tells apart each entry of a state (loops).
+	Step int `json:"step,omitempty"`
+	// Submitted is what the Task attempt in progress recorded with
+	// TaskRequest.Submit (a job it submitted): a resumed attempt re-attaches
+	// to it. Cleared by a retry and a transition.
+	Submitted json.RawMessage `json:"submitted,omitempty"`
 	// WaitUntil is the end of a Wait state or retry backoff in progress, so
 	// that a resumed wait does not start over.
 	WaitUntil *time.Time `json:"waitUntil,omitempty"`

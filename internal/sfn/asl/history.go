@@ -37,6 +37,7 @@ type HistoryEvent struct {
 
 	TaskScheduledEventDetails *TaskScheduledEventDetails `json:"taskScheduledEventDetails,omitempty"`
 	TaskStartedEventDetails   *TaskResourceDetails       `json:"taskStartedEventDetails,omitempty"`
+	TaskSubmittedEventDetails *TaskOutputDetails         `json:"taskSubmittedEventDetails,omitempty"`
 	TaskSucceededEventDetails *TaskOutputDetails         `json:"taskSucceededEventDetails,omitempty"`
 	TaskFailedEventDetails    *TaskErrorDetails          `json:"taskFailedEventDetails,omitempty"`
 	TaskTimedOutEventDetails  *TaskErrorDetails          `json:"taskTimedOutEventDetails,omitempty"`

@@ -202,6 +202,9 @@ func (r *run) execute(ctx context.Context) Result {
 type scope struct {
 	frame  *Frame
 	parent *scope
+	// up is the enclosing thread's scope even where variables are not
+	// inherited (distributed Map children): it locates a Task attempt.
+	up *scope
 }
 
 func (s *scope) lookup(name string) (any, bool) {
@@ -262,6 +265,8 @@ func (r *run) runMachine(ctx context.Context, m *Machine, fr *Frame, sc *scope) 
 		r.update(func() {
 			fr.State, fr.Input, fr.Entered = res.next, res.output, false
 			fr.Retries, fr.RetryCount, fr.WaitUntil, fr.Children = nil, 0, nil, nil
+			fr.Step++
+			fr.Submitted = nil
 		})
 	}
 }

@@ -31,6 +31,7 @@ func (r *run) execState(ctx context.Context, st *State, fr *Frame, sc *scope) (s
 				fr.Retries[i]++
 				fr.RetryCount++
 				fr.WaitUntil = &until
+				fr.Submitted = nil
 			})
 			continue
 		}

@@ -2,6 +2,7 @@ package asl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 )
@@ -190,7 +191,8 @@ func (r *run) readItems(ctx context.Context, st *State, fr *Frame, sc *scope, in
 	if err != nil {
 		return nil, err
 	}
-	req := TaskRequest{ExecutionARN: r.cp.Execution.ARN, StateName: st.Name, Resource: res, Input: []byte(mustJSON(params))}
+	req := TaskRequest{ExecutionARN: r.cp.Execution.ARN, StateName: st.Name, Resource: res, Input: []byte(mustJSON(params)),
+		AttemptID: r.attemptID(sc) + "/ItemReader", Submit: func(json.RawMessage) {}}
 	out, err := r.callRunner(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -171,7 +171,7 @@ func (r *run) runChild(ctx context.Context, sc *scope, spec childSpec, ch *Frame
 		})
 		r.childRun(spec, ch, "RUNNING")
 	}
-	csc := &scope{frame: ch, parent: sc}
+	csc := &scope{frame: ch, parent: sc, up: sc}
 	if spec.detached {
 		csc.parent = nil
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +38,12 @@ func (r *run) taskRequest(st *State, fr *Frame, sc *scope, res Resource, token s
 	req := TaskRequest{
 		ExecutionARN: r.cp.Execution.ARN, StateName: st.Name, Resource: res,
 		Input: json.RawMessage(mustJSON(in)), TaskToken: token, RetryCount: fr.RetryCount,
+		AttemptID: r.attemptID(sc),
 	}
+	r.mu.Lock()
+	req.Submitted = fr.Submitted
+	r.mu.Unlock()
+	req.Submit = func(output json.RawMessage) { r.submitted(fr, res, output) }
 	var err error
 	if req.TimeoutSeconds, err = r.resolveInt(st, fr, sc, st.TimeoutSeconds, st.TimeoutSecondsPath, "TimeoutSeconds", fr.Input, 0); err != nil {
 		return req, err
@@ -57,6 +64,36 @@ func (r *run) taskRequest(st *State, fr *Frame, sc *scope, res Resource, token s
 		req.Credentials = json.RawMessage(mustJSON(creds))
 	}
 	return req, nil
+}
+
+// attemptID locates the Task attempt of the innermost thread of sc (see
+// TaskRequest.AttemptID): "r<redrives>" then, from the top level down, each
+// thread's "<index>:<state>.<step>.<retries>".
+func (r *run) attemptID(sc *scope) string {
+	var segs []string
+	for c := sc; c != nil; c = c.up {
+		f := c.frame
+		segs = append(segs, fmt.Sprintf("%d:%s.%d.%d", f.Index, f.State, f.Step, f.RetryCount))
+	}
+	slices.Reverse(segs)
+	return fmt.Sprintf("r%d/%s", r.cp.Execution.RedriveCount, strings.Join(segs, "/"))
+}
+
+// submitted records a Task's submission (TaskRequest.Submit): a
+// TaskSubmitted event and, in the checkpoint, the output to re-attach to.
+func (r *run) submitted(fr *Frame, res Resource, output json.RawMessage) {
+	v, err := decodeJSON(output)
+	if err != nil {
+		return
+	}
+	out := mustJSON(v)
+	r.update(func() {
+		fr.Submitted = json.RawMessage(out)
+		typ, name := res.HistoryResource()
+		r.emitLocked(fr, "TaskSubmitted", func(ev *HistoryEvent) {
+			ev.TaskSubmittedEventDetails = &TaskOutputDetails{ResourceType: typ, Resource: name, Output: out}
+		})
+	})
 }
 
 // invoke calls the TaskRunner, recording the task's history events.

@@ -35,6 +35,23 @@ type TaskRequest struct {
 	HeartbeatSeconds int             // 0: no heartbeat required
 	TaskToken        string          // set for .waitForTaskToken and activities
 	RetryCount       int             // retries made so far for this state
+	// AttemptID names this attempt uniquely and stably within the
+	// execution: the path of the state through the Parallel branches and Map
+	// iterations that contain it, how many transitions each of those
+	// threads had made, their retry counts and the redrive count. A resumed
+	// run asks for the same attempt with the same id, so a runner may
+	// derive idempotency keys (a child execution's name) from it.
+	AttemptID string
+	// Submitted is what this attempt recorded with Submit before the run
+	// was interrupted (a restart): the runner should re-attach to the work
+	// it names (a job, a child execution) rather than start it again. Nil
+	// for a fresh attempt.
+	Submitted json.RawMessage
+	// Submit records that the work of a long-running integration (.sync)
+	// was started, with its output (what starting it answered): a
+	// TaskSubmitted history event, and the output kept in the checkpoint so
+	// that a resumed attempt finds it as Submitted. Always non-nil.
+	Submit func(output json.RawMessage)
 	// Heartbeat records that the task is alive, resetting the
 	// HeartbeatSeconds timer. Always non-nil.
 	Heartbeat func()
