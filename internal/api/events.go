@@ -43,6 +43,7 @@ func eventsHandlers(e *events.Service) map[string]eventsCall {
 		"TagResource":           eventsOp(e.TagResource),
 		"UntagResource":         eventsOp(e.UntagResource),
 		"ListTagsForResource":   eventsOp(e.ListTagsForResource),
+		"PutEvents":             eventsOp(e.PutEvents),
 	}
 }
 

@@ -498,6 +498,7 @@ func (e *engine) setStatus(aj *activeJob, st wire.JobStatus) {
 	d.Status = st
 	e.markDirty(aj)
 	e.s.cfg.Metrics.JobTransition(aj.store.Account, aj.rec.Run.QueueName, string(st))
+	e.publishStateChange(aj, old)
 	if e.s.log.Enabled(context.Background(), slog.LevelDebug) {
 		e.s.log.LogAttrs(context.Background(), slog.LevelDebug, "job", slog.String("id", aj.store.ID), slog.String("account", aj.store.Account),
 			slog.String("queue", aj.rec.Run.QueueName), slog.String("from", string(old)), slog.String("to", string(st)),

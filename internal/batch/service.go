@@ -88,6 +88,9 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Metrics receives job transitions and timings and reads the engine's gauges; nil: none.
 	Metrics *metrics.Metrics
+	// Events receives every job state change after submission ("Batch Job State Change",
+	// for EventBridge rules); nil: none.
+	Events EventSink
 	// Clusters are the Kubernetes clusters compute environments with an eksConfiguration run
 	// their jobs on; nil: none.
 	Clusters Clusters

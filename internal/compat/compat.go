@@ -389,7 +389,7 @@ func services() []service {
 			Title: "Step Functions",
 			Intro: "State machines in the Amazon States Language (JSONPath and JSONata), run by barge's own interpreter; " +
 				"STANDARD executions are kept in barge's store and resume after a kill -9, EXPRESS ones run in memory. " +
-				"Task states call barge's Lambda, Batch (`.sync` too) and SQS, activities and task-token callbacks. " +
+				"Task states call barge's Lambda, Batch (`.sync` too, re-attached after a restart), SQS and Step Functions itself (nested `startExecution`, `.sync`, `.sync:2`), activities and task-token callbacks. " +
 				"See docs/stepfunctions.md. Operations not implemented answer an `UnsupportedOperation` error naming the operation.",
 			Ops:         sfnwire.Operations,
 			Implemented: api.ImplementedSFNOperations(),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/barge-run/barge/internal/account"
@@ -37,11 +38,19 @@ type Config struct {
 	// Region is the server's default region (account.Scope).
 	Region string
 	Logger *slog.Logger
+	// Bus is where barge's services publish their events; the service matches them (and
+	// PutEvents' entries) to rules with an event pattern once started. nil: a bus of its own.
+	Bus *Bus
 }
 
-// Service serves the EventBridge rule operations and fires scheduled rules.
+// Service serves the EventBridge rule operations, fires scheduled rules and sends events to
+// the rules whose pattern they match.
 type Service struct {
-	cfg Config
+	cfg      Config
+	queue    chan queuedEvent // events waiting for the matcher (nil until Start)
+	rules    matcher
+	patterns atomic.Bool // some account has an enabled rule with an event pattern
+	stop     context.CancelFunc
 }
 
 // New makes the service and registers rules with the engine.
@@ -49,9 +58,28 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Bus == nil {
+		cfg.Bus = NewBus()
+	}
 	s := &Service{cfg: cfg}
 	cfg.Engine.Register(KindRule, scheduler.FirerFunc(s.fire))
 	return s
+}
+
+// Start begins matching events to rules: the bus's and PutEvents'.
+func (s *Service) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.startMatcher(ctx)
+	s.cfg.Bus.svc.Store(s)
+}
+
+// Stop ends the matching; events published after it are dropped.
+func (s *Service) Stop() {
+	s.cfg.Bus.svc.CompareAndSwap(s, nil)
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // ruleRecord is a rule as stored.
@@ -135,6 +163,7 @@ func (s *Service) write(ctx context.Context, r *store.Resource, rec *ruleRecord,
 		return fmt.Errorf("write rule %s: %w", r.Name, err)
 	}
 	s.cfg.Engine.Poke()
+	s.rulesChanged()
 	return nil
 }
 
@@ -211,6 +240,7 @@ func (s *Service) PutRule(ctx context.Context, scope string, in *ew.PutRuleReque
 		return nil, err
 	}
 	s.cfg.Engine.Poke()
+	s.rulesChanged()
 	return &ew.PutRuleResponse{RuleArn: desc.Arn}, nil
 }
 
@@ -240,6 +270,7 @@ func (s *Service) DeleteRule(ctx context.Context, scope string, in *ew.DeleteRul
 	if err := s.cfg.Store.ResourceDelete(ctx, scope, KindRule, r.Name, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("delete rule %s: %w", in.Name, err)
 	}
+	s.rulesChanged()
 	return &struct{}{}, nil
 }
 

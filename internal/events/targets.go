@@ -191,6 +191,12 @@ func (s *Service) deliver(ctx context.Context, scope string, rec *ruleRecord, t,
 	event, _ := json.Marshal(map[string]any{"version": "0", "id": uuid.NewString(), "detail-type": "Scheduled Event",
 		"source": "aws.events", "account": acct, "time": t.UTC().Format(time.RFC3339), "region": region,
 		"resources": []string{rec.Rule.Arn}, "detail": map[string]any{}})
+	s.deliverEvent(ctx, scope, rec, event, t, now)
+}
+
+// deliverEvent sends an event to every target of rec (the event's time t), retrying as the
+// target's RetryPolicy says and then sending it to its dead-letter queue.
+func (s *Service) deliverEvent(ctx context.Context, scope string, rec *ruleRecord, event []byte, t, now time.Time) {
 	for _, tg := range rec.Targets {
 		input, err := inputOf(tg, event)
 		if err != nil {

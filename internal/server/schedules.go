@@ -18,5 +18,5 @@ func (s *Server) newSchedules(db store.Store, functions *lambda.Service, region,
 	s.scheduler = scheduler.New(scheduler.Config{Store: db, Engine: s.schedules, Delivery: delivery, Region: region,
 		Logger: log.With("component", "scheduler")})
 	s.events = events.New(events.Config{Store: db, Engine: s.schedules, Delivery: delivery, Region: region,
-		Logger: log.With("component", "events")})
+		Bus: s.bus, Logger: log.With("component", "events")})
 }

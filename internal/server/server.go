@@ -146,6 +146,8 @@ type Server struct {
 	schedules *scheduler.Engine
 	scheduler *scheduler.Service
 	events    *events.Service
+	// bus carries Batch's (and Step Functions') events to the rules whose pattern they match.
+	bus *events.Bus
 
 	// hostEndpoint is the API's URL from this host (callbackEndpoint), set once it listens.
 	hostEndpoint atomic.Value
@@ -268,7 +270,8 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	if s.clusters != nil {
 		clusters = s.clusters
 	}
-	s.batch, err = batch.New(batch.Config{Clusters: clusters,
+	s.bus = events.NewBus()
+	s.batch, err = batch.New(batch.Config{Clusters: clusters, Events: s.bus,
 		Credentials: sessions, APIEndpoint: endpoint,
 		Region: opts.Region, Store: db, Executor: executor, Logs: ls, WorkDir: workDir,
 		Logger: log.With("component", "batch"), KillGrace: opts.KillGrace, ReserveAfter: opts.ReserveAfter,
@@ -395,6 +398,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	go func() { s.errc <- s.http.Serve(netutil.LimitListener(s.ln, limits.MaxConnections)) }()
 	s.esm.Start()
 	s.schedules.Start()
+	s.events.Start()
 	log.Info("barge serving", "addr", s.Addr(), "data", opts.DataDir, "region", opts.Region)
 	return s, nil
 }
@@ -461,6 +465,7 @@ func (s *Server) Close() error {
 		err = nil
 	}
 	s.esm.Stop() // before the services its pollers call
+	s.events.Stop()
 	s.schedules.Stop()
 	// Step Functions before the services its tasks call.
 	s.steps.Stop()
