@@ -37,11 +37,14 @@
 // functions, extra dependencies and a broken $eval. Differences a
 // definition may notice:
 //
-//   - a JSON null in the data is treated as undefined (so $states.input.x
-//     where x is null fails as "returned nothing");
-//   - JSONata 2.x additions are missing ($parseInteger, $formatInteger,
-//     $base64encode, $assert, ...), and so is $eval, which Step Functions
-//     does not allow anyway;
+//   - JSONata 2.x additions are missing ($parseInteger, $formatInteger),
+//     $assert is added here, and $eval, which Step Functions does not
+//     allow, is absent; the @ and # bindings and the % parent operator are
+//     refused when a definition is created;
+//   - a JSON null in the data is converted for the library, so it is null,
+//     not undefined, as in JSONata 2.x;
+//   - the library's built-in functions keep per-call state shared by every
+//     expression, so evaluations run one at a time;
 //   - $now() and $millis() read the injected Clock.
 //
 // Step Functions' own functions are registered: $partition, $range, $hash
