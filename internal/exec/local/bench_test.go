@@ -10,20 +10,33 @@ import (
 
 // BenchmarkStartTrue measures starting and waiting for /bin/true as a plain process and in a
 // sandbox (namespaces, cgroup, host root read-only): the sandbox's start overhead is the
-// difference. docs/benchmarks.md reports the medians from `barge bench --only sandbox`.
+// difference; "sandbox" finds its sandbox prepared (sandbox/pool.go), "sandbox-cold" makes each.
+// docs/benchmarks.md reports the medians from `barge bench --only sandbox`.
 func BenchmarkStartTrue(b *testing.B) {
+	benchStart(b, []string{"/bin/true"})
+}
+
+// BenchmarkStartSleep is BenchmarkStartTrue for `sleep 0.05`, the efficiency benchmark's job:
+// one slot's floor (ns/op over 50 ms is the slot's efficiency), the sandbox prepared meanwhile.
+func BenchmarkStartSleep(b *testing.B) {
+	benchStart(b, []string{"sleep", "0.05"})
+}
+
+func benchStart(b *testing.B, cmd []string) {
 	dir := b.TempDir()
-	spec := bexec.Spec{ID: "bench", Command: []string{"/bin/true"}, Dir: dir, MilliVCPU: 1000, MemoryMiB: 64}
+	spec := bexec.Spec{ID: "bench", Command: cmd, Dir: dir, MilliVCPU: 1000, MemoryMiB: 64}
 	execs := map[string]*Executor{"bare": New()}
 	if sandbox.Probe() == nil {
-		sb, err := sandbox.New(sandbox.Options{DataDir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
+		for name, depth := range map[string]int{"sandbox": 0, "sandbox-cold": -1} {
+			sb, err := sandbox.New(sandbox.Options{DataDir: b.TempDir(), PoolDepth: depth})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(sb.Close)
+			execs[name] = New(Options{Sandbox: sb})
 		}
-		b.Cleanup(sb.Close)
-		execs["sandbox"] = New(Options{Sandbox: sb})
 	}
-	for _, name := range []string{"bare", "sandbox"} {
+	for _, name := range []string{"bare", "sandbox", "sandbox-cold"} {
 		e := execs[name]
 		if e == nil {
 			continue

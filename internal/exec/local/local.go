@@ -197,14 +197,21 @@ func (e *Executor) start(ctx context.Context, spec bexec.Spec) (*process, error)
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command: the job sets none and its image has no ENTRYPOINT or CMD")
 	}
-	outR, outW, errR, errW, err := pipes()
+	// A sandbox prepared for this shape while earlier jobs ran (sandbox/pool.go) is used once, by
+	// this attempt; else one is made now.
+	sp, o, ok, err := e.opts.Sandbox.StartPrepared(cfg)
 	if err != nil {
 		return nil, err
 	}
-	sp, err := e.opts.Sandbox.Start(cfg, outW, errW)
-	if err != nil {
-		closeAll(outR, outW, errR, errW)
-		return nil, err
+	outR, outW, errR, errW := o.OutR, o.OutW, o.ErrR, o.ErrW
+	if !ok {
+		if outR, outW, errR, errW, err = pipes(); err != nil {
+			return nil, err
+		}
+		if sp, err = e.opts.Sandbox.Start(cfg, outW, errW); err != nil {
+			closeAll(outR, outW, errR, errW)
+			return nil, err
+		}
 	}
 	started = true
 	p := newProcess(outR, outW, errR, errW)

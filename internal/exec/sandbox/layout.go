@@ -25,6 +25,10 @@ type prepared struct {
 	listen  *os.File   // our end of the socket listeners arrive on
 	scratch []bool     // which of the config's mounts are scratch space the sandbox made
 	space   space      // the sandbox's bounded writable space, if it has one
+	// hold builds a plan that stops before the job's own part (pool.go): its working
+	// directory's attach and its credentials and command come later, from latePlan.
+	hold bool
+	work int // with hold: the working directory's tree, for latePlan to attach
 }
 
 // fd names f for the plan.
@@ -89,7 +93,23 @@ func (s *Sandbox) buildPlan(cfg Config, pr *prepared) (*plan, error) {
 	if !cfg.Privileged && !s.unsafe["masks"] {
 		p.masks()
 	}
+	if pr.hold {
+		return p, nil
+	}
 	if err := s.credentials(p, cfg, etc); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// latePlan is the rest of a held plan (buildPlan with pr.hold) for the job cfg: its working
+// directory at cfg.Dir, then its credentials and command. Only host sandboxes with a bounded
+// space, no volumes and a writable directory are held (poolable), so that is all that is left.
+func (s *Sandbox) latePlan(cfg Config, pr *prepared) (*plan, error) {
+	p := &plan{}
+	p.mkdirAll(cfg.Dir, 0o755)
+	p.attach(pr.work, cfg.Dir, false, s.unsafe["mknod"])
+	if err := s.credentials(p, cfg, "/etc"); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -215,6 +235,10 @@ func (s *Sandbox) hostRoot(p *plan, pr *prepared, cfg Config) error {
 	}
 	if d := s.opts.DataDir; d != "" && !within(d, "/tmp") {
 		p.mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k")
+	}
+	if pr.hold {
+		pr.work = dir // attached by latePlan, where the job's directory is known
+		return nil
 	}
 	// The working directory reappears, alone, inside whichever tmpfs now covers its path.
 	p.mkdirAll(cfg.Dir, 0o755)

@@ -158,7 +158,7 @@ static int arity(char op) {
 	case 'n': return 4;
 	case 'l': case 'u': case 'O': case 'L': return 3;
 	case 'v': case 'k': case 's': case 'c': case 'o': case 'U': return 2;
-	case 'r': case 'q': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': return 1;
+	case 'r': case 'q': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': case 'H': case 'P': return 1;
 	case 'i': case 'N': case 'Y': return 0;
 	}
 	return -1;
@@ -808,6 +808,46 @@ static void run(char *plan, size_t len) {
 			int fd = open(procs, O_WRONLY | O_CLOEXEC);
 			if (fd < 0 || write(fd, "0", 1) != 1) die("join cgroup %s", procs);
 			close(fd);
+			break;
+		}
+		case 'P':
+			// A prepared sandbox makes itself at a low priority, so as not to slow the jobs
+			// running meanwhile; barge restores the job's before it sends the rest.
+			if (setpriority(PRIO_PROCESS, 0, atoi(next(&p, end))) < 0) die("setpriority");
+			break;
+		case 'H': {
+			// A sandbox prepared before its job was known (pool.go): everything above is done;
+			// the rest of the plan (the job's directory, credentials, command) arrives on extra
+			// descriptor i, to its EOF. Nothing at all means the sandbox is discarded unused.
+			int i = atoi(next(&p, end));
+			if (i < 0 || i >= nextra) { errno = 0; die("plan: no descriptor to hold on"); }
+			size_t cap = 4096, n = 0;
+			char *b = malloc(cap);
+			for (;;) {
+				if (!b) { errno = 0; die("plan: out of memory"); }
+				if (n == cap) {
+					cap *= 2;
+					b = realloc(b, cap);
+					continue;
+				}
+				ssize_t k = read(extra[i], b + n, cap - n);
+				if (k < 0 && errno == EINTR) continue;
+				if (k < 0) die("hold: read");
+				if (k == 0) break;
+				n += k;
+			}
+			close(extra[i]);
+			if (n == 0) _exit(0);
+			size_t more = 0;
+			for (size_t q = 0; q < n; q++) more += b[q] == 0;
+			argv = realloc(argv, (nstr + more + 1) * sizeof *argv);
+			envp = realloc(envp, (nstr + more + 1) * sizeof *envp);
+			if (!argv || !envp) { errno = 0; die("plan: out of memory"); }
+			memset(argv + nstr + 1, 0, more * sizeof *argv);
+			memset(envp + nstr + 1, 0, more * sizeof *envp);
+			nstr += more;
+			p = b;
+			end = b + n;
 			break;
 		}
 		case 'a':

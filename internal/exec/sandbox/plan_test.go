@@ -14,7 +14,7 @@ import (
 )
 
 // arity is how many arguments each plan operation has; keep in step with nsinit.c.
-var arity = map[byte]int{'m': 5, 'o': 2, 'O': 3, 'v': 2, 'r': 1, 'w': 1, 'W': 1, 'k': 2, 'n': 4, 's': 2, 'p': 1, 'h': 1,
+var arity = map[byte]int{'m': 5, 'o': 2, 'O': 3, 'v': 2, 'r': 1, 'w': 1, 'W': 1, 'k': 2, 'n': 4, 's': 2, 'p': 1, 'h': 1, 'H': 1, 'P': 1,
 	'l': 3, 'c': 2, 'u': 3, 'd': 1, 'i': 0, 'e': 1, 'a': 1, 'g': 1, 'U': 2, 'N': 0, 'Y': 0, 'L': 3, 'M': 1, 'R': 1, 'F': 1, 'f': 1}
 
 // decode turns a plan into readable operations, e.g. "m tmpfs /tmp tmpfs 6 mode=1777".

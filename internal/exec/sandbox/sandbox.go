@@ -51,6 +51,8 @@ type Sandbox struct {
 	tenants     tenantIDs
 	// cleanups counts cgroups still being removed, so Close can remove their parent after them.
 	cleanups sync.WaitGroup
+	// pool holds sandboxes prepared ahead of their jobs (pool.go).
+	pool pool
 }
 
 // Probe reports whether this host can run sandboxes, and if not, why.
@@ -105,6 +107,12 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	for _, u := range opts.Unsafe {
 		s.unsafe[u] = true
+	}
+	switch {
+	case opts.PoolDepth == 0:
+		s.pool.depth = DefaultPoolDepth
+	case opts.PoolDepth > 0:
+		s.pool.depth = opts.PoolDepth
 	}
 	for _, c := range defaultCaps {
 		s.keep |= 1 << uint(c)
@@ -221,6 +229,7 @@ var defaultCaps = []capability.Cap{
 
 // Close removes barge's parent cgroup; call it after every sandbox has ended.
 func (s *Sandbox) Close() {
+	s.closePool()
 	s.zygote.close()
 	s.cleanups.Wait()
 	s.cgroups.close()
@@ -340,6 +349,9 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 			<-p.done
 			return nil, err
 		}
+	}
+	if key, ok := s.shapeOf(cfg); ok {
+		s.refill(key, cfg) // the next start of this shape finds its sandbox prepared
 	}
 	return p, nil
 }

@@ -39,6 +39,18 @@ func (*Sandbox) TenantIDs(Config) (uint32, uint32, bool) { return 0, 0, false }
 // Start fails off Linux.
 func (*Sandbox) Start(Config, *os.File, *os.File) (*Proc, error) { return nil, errNotLinux }
 
+// Output is a prepared sandbox's output; there are none off Linux.
+type Output struct{ OutR, OutW, ErrR, ErrW *os.File }
+
+// PoolStats counts prepared sandboxes; there are none off Linux.
+type PoolStats struct{ Prepared, Used, Discarded, Ready int }
+
+// StartPrepared never has a prepared sandbox off Linux.
+func (*Sandbox) StartPrepared(Config) (*Proc, Output, bool, error) { return nil, Output{}, false, nil }
+
+// PoolStats is empty off Linux.
+func (*Sandbox) PoolStats() PoolStats { return PoolStats{} }
+
 func (*Proc) Pid() int                         { return 0 }
 func (*Proc) Wait() (syscall.WaitStatus, bool) { return 0, false }
 func (*Proc) Signal(syscall.Signal) error      { return errNotLinux }

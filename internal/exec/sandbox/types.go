@@ -35,6 +35,9 @@ type Options struct {
 	// Strict refuses to make a Sandbox that cannot enforce every protection (--isolation
 	// sandbox), instead of running with what the host allows and saying what is missing.
 	Strict bool
+	// PoolDepth is how many sandboxes of each shape are prepared ahead of their jobs (pool.go);
+	// 0 is DefaultPoolDepth, negative prepares none.
+	PoolDepth int
 }
 
 // Config is one sandbox.
