@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/barge-run/barge/internal/awstypes"
@@ -149,6 +151,61 @@ func (s *Service) history(ctx context.Context, scope, key string) ([]asl.History
 	return out, nil
 }
 
+// historyBatch is the most history chunks historyForward reads at a time: it reads one, then
+// twice as many each time a page needs more.
+const historyBatch = 64
+
+// historyForward reads one page of an execution's history in order, reading only the chunks
+// it needs: its token is "h<chunk revision>.<last event id>", where the next page starts.
+func (s *Service) historyForward(ctx context.Context, scope, key, token string, max *int32) ([]asl.HistoryEvent, string, error) {
+	limit, err := pageSize(max)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := decodeToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	rev, after := 0, int64(0)
+	if cur != "" {
+		r, id, ok := strings.Cut(strings.TrimPrefix(cur, "h"), ".")
+		if rev, err = strconv.Atoi(r); !ok || err != nil || !strings.HasPrefix(cur, "h") || rev < 0 {
+			return nil, "", apiErr("InvalidToken", "Invalid Token: '%s'", token)
+		}
+		if after, err = strconv.ParseInt(id, 10, 64); err != nil {
+			return nil, "", apiErr("InvalidToken", "Invalid Token: '%s'", token)
+		}
+	}
+	page := make([]asl.HistoryEvent, 0, min(limit, 128))
+	for batch := 1; ; batch = min(2*batch, historyBatch) {
+		chunks, err := s.cfg.Store.ResourceList(ctx, &store.ResourceListParams{Account: scope, Kind: kindHistory,
+			Names: []string{key}, AfterName: key, AfterRevision: rev - 1, Limit: batch})
+		if err != nil {
+			return nil, "", fmt.Errorf("read history of %s: %w", key, err)
+		}
+		for _, c := range chunks {
+			var evs []asl.HistoryEvent
+			if err := json.Unmarshal(c.Body, &evs); err != nil {
+				return nil, "", fmt.Errorf("decode history of %s: %w", key, err)
+			}
+			for _, e := range evs {
+				if e.ID <= after {
+					continue
+				}
+				if len(page) == limit {
+					return page, encodeToken(fmt.Sprintf("h%d.%d", c.Revision, after)), nil
+				}
+				page = append(page, e)
+				after = e.ID
+			}
+			rev = c.Revision + 1
+		}
+		if len(chunks) < batch {
+			return page, "", nil
+		}
+	}
+}
+
 // GetExecutionHistory pages through an execution's history events.
 func (s *Service) GetExecutionHistory(ctx context.Context, scope string, in *sw.GetExecutionHistoryInput) (*historyOutput, error) {
 	e, key, err := s.executionOf(ctx, scope, in.ExecutionArn)
@@ -158,17 +215,20 @@ func (s *Service) GetExecutionHistory(ctx context.Context, scope string, in *sw.
 	if e.Type == sw.StateMachineTypeExpress {
 		return nil, notForExpress("GetExecutionHistory")
 	}
-	evs, err := s.history(ctx, scope, key)
-	if err != nil {
-		return nil, err
-	}
+	var page []asl.HistoryEvent
+	var next string
 	if in.ReverseOrder != nil && *in.ReverseOrder {
+		evs, err := s.history(ctx, scope, key)
+		if err != nil {
+			return nil, err
+		}
 		for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
 			evs[i], evs[j] = evs[j], evs[i]
 		}
-	}
-	page, next, err := pageOf(evs, in.NextToken, in.MaxResults)
-	if err != nil {
+		if page, next, err = pageOf(evs, in.NextToken, in.MaxResults); err != nil {
+			return nil, err
+		}
+	} else if page, next, err = s.historyForward(ctx, scope, key, in.NextToken, in.MaxResults); err != nil {
 		return nil, err
 	}
 	withData := in.IncludeExecutionData == nil || *in.IncludeExecutionData

@@ -46,6 +46,21 @@ type runRecord struct {
 	Stop       *stopRequest    `json:"stop,omitempty"`
 }
 
+// encode is json.Marshal(rec) without re-validating the checkpoint, which can be large (the
+// interpreter encoded it).
+func (rec runRecord) encode() []byte {
+	rest, _ := json.Marshal(runRecord{Stop: rec.Stop}) // {} or {"stop":{...}}
+	if rec.Checkpoint == nil {
+		return rest
+	}
+	b := make([]byte, 0, len(`{"checkpoint":,`)+len(rec.Checkpoint)+len(rest))
+	b = append(append(b, `{"checkpoint":`...), rec.Checkpoint...)
+	if len(rest) > 2 {
+		b = append(b, ',')
+	}
+	return append(b, rest[1:]...)
+}
+
 // stopRequest is an acknowledged StopExecution the run's owner must apply.
 type stopRequest struct {
 	Error string `json:"error,omitempty"`
@@ -72,9 +87,12 @@ type liveRun struct {
 	done   chan struct{}
 	result asl.Result
 
+	// ckpts encodes the run's checkpoint when the writer writes it (STANDARD runs only: an
+	// EXPRESS run takes none).
+	ckpts *asl.Checkpoints
+
 	mu        sync.Mutex
 	events    []asl.HistoryEvent // recorded, not yet written
-	cp        json.RawMessage    // newest checkpoint, not yet written
 	stopReq   *stopRequest
 	wake      time.Time // set when suspended for a wait
 	dirty     chan struct{}
@@ -82,14 +100,30 @@ type liveRun struct {
 	item      *store.Resource    // the sfn-run item as last written (writer only)
 	nextChunk int                // next history chunk number (writer only)
 	history   []asl.HistoryEvent
+
+	// Writer only: the checkpoint taken but not yet written (its write failed), when the next
+	// one may be written (see checkpointRate), whether a checkpoint waits for that, the
+	// decoded body of item, and what maybeSuspendForWait found in it.
+	unwritten json.RawMessage
+	cpNext    time.Time
+	cpDue     bool
+	rec       runRecord
+	recOf     *store.Resource
+	probed    *store.Resource
+	probeWake time.Time
+	probeOK   bool
 }
 
 func runKey(scope, key string) string { return scope + "|" + key }
 
 func newLiveRun(s *Service, scope, key string, exec *execRecord, def *asl.Definition) *liveRun {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &liveRun{s: s, scope: scope, key: key, exec: exec, def: def, ctx: ctx, cancel: cancel,
+	r := &liveRun{s: s, scope: scope, key: key, exec: exec, def: def, ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), dirty: make(chan struct{}, 1), flushNow: make(chan chan struct{}), nextChunk: 1}
+	if exec.Type != sw.StateMachineTypeExpress {
+		r.ckpts = &asl.Checkpoints{OnChange: r.changed}
+	}
+	return r
 }
 
 // Record implements asl.EventSink.
@@ -104,10 +138,9 @@ func (r *liveRun) Record(ev asl.HistoryEvent) {
 	r.mu.Unlock()
 }
 
-func (r *liveRun) checkpoint(cp json.RawMessage) {
-	r.mu.Lock()
-	r.cp = cp
-	r.mu.Unlock()
+// changed tells the writer that the run made progress. The interpreter calls it with its lock
+// held.
+func (r *liveRun) changed() {
 	select {
 	case r.dirty <- struct{}{}:
 	default:
@@ -134,7 +167,7 @@ func (r *liveRun) stop(req stopRequest) {
 func (r *liveRun) suspend() { r.cancel(asl.ErrSuspend) }
 
 func (r *liveRun) interpreter() *asl.Interpreter {
-	return asl.New(r.def, asl.Config{Tasks: &taskRunner{s: r.s, scope: r.scope, run: r}, Events: r, OnCheckpoint: r.checkpoint})
+	return asl.New(r.def, asl.Config{Tasks: &taskRunner{s: r.s, scope: r.scope, run: r}, Events: r, Checkpoints: r.ckpts})
 }
 
 func (r *liveRun) aslExecution() asl.Execution {
@@ -189,16 +222,37 @@ func (r *liveRun) runStandard(cp json.RawMessage) {
 // flushDelay is how long the writer gathers progress before writing it.
 const flushDelay = 10 * time.Millisecond
 
+// checkpointRate bounds the bytes of checkpoints a run writes per second: a large checkpoint
+// (a Map of many items) is written less often than every flush, while history is written at
+// every flush. A crash loses at most the progress since the last checkpoint written (the
+// history past it is dropped on resume); a Task that starts outside work, and the run's end,
+// write the checkpoint at once whatever its size.
+const checkpointRate = 8 << 20
+
+// flushMode says what a flush writes besides the pending history.
+type flushMode int
+
+const (
+	flushProgress flushMode = iota // the checkpoint, if it changed and checkpointRate allows
+	flushLease                     // that, and the run item at any rate, renewing its lease
+	flushAll                       // the newest checkpoint and the run item
+)
+
 // writer writes the run's history and checkpoints as they come, renewing its lease.
 func (r *liveRun) writer(done chan struct{}) {
 	tick := time.NewTicker(r.s.cfg.LeaseTTL / 3)
 	defer tick.Stop()
+	deferred := time.NewTimer(time.Hour)
+	deferred.Stop()
+	defer deferred.Stop()
 	for {
 		var ack chan struct{}
+		mode := flushProgress
 		select {
 		case <-done:
 			return
 		case ack = <-r.flushNow:
+		case <-deferred.C:
 		case <-r.dirty:
 			// Gather what the next few milliseconds bring into one write; a run that ends
 			// meanwhile writes it all at its end.
@@ -209,10 +263,17 @@ func (r *liveRun) writer(done chan struct{}) {
 			case <-time.After(flushDelay):
 			}
 		case <-tick.C:
+			mode = flushLease
 		}
-		err := r.flush(r.s.cfg.Holder, time.Time{})
+		if ack != nil {
+			mode = flushAll
+		}
+		err := r.flush(r.s.cfg.Holder, time.Time{}, mode)
 		if ack != nil {
 			close(ack)
+		}
+		if r.cpDue {
+			deferred.Reset(time.Until(r.cpNext))
 		}
 		if err != nil {
 			if !errors.Is(err, errLost) {
@@ -243,11 +304,25 @@ func (r *liveRun) persist(ctx context.Context) {
 	}
 }
 
-// flush writes pending events as a history chunk, then the newest checkpoint to the run item
-// held by owner ("" releases it, visible at visibleAt).
-func (r *liveRun) flush(owner string, visibleAt time.Time) error {
+// flush writes pending events as a history chunk, then (as mode says) the newest checkpoint to
+// the run item held by owner ("" releases it, visible at visibleAt).
+func (r *liveRun) flush(owner string, visibleAt time.Time, mode flushMode) error {
+	// The checkpoint first: the events it covers are all recorded by then, so the chunk below
+	// holds every one of them (and maybe later ones, dropped if a crash comes before the next
+	// checkpoint is written).
+	var cp json.RawMessage
+	r.cpDue = false
+	if mode == flushAll || !now().Before(r.cpNext) {
+		cp = r.ckpts.Snapshot()
+	} else {
+		r.cpDue = r.ckpts.Pending()
+	}
+	if cp == nil {
+		cp = r.unwritten
+	}
+	r.unwritten = nil
 	r.mu.Lock()
-	events, cp := r.events, r.cp
+	events := r.events
 	r.events = nil
 	r.mu.Unlock()
 	ctx := context.Background()
@@ -256,10 +331,33 @@ func (r *liveRun) flush(owner string, visibleAt time.Time) error {
 			r.mu.Lock()
 			r.events = append(events, r.events...)
 			r.mu.Unlock()
+			r.unwritten = cp
 			return err
 		}
 	}
-	return r.writeItem(ctx, cp, owner, visibleAt)
+	if cp == nil && mode == flushProgress {
+		return nil
+	}
+	if err := r.writeItem(ctx, cp, owner, visibleAt); err != nil {
+		r.unwritten = cp
+		return err
+	}
+	if cp != nil {
+		r.cpNext = now().Add(time.Duration(len(cp)) * time.Second / checkpointRate)
+	}
+	return nil
+}
+
+// record is the decoded body of the run item.
+func (r *liveRun) record() (runRecord, error) {
+	if r.recOf != r.item {
+		var rec runRecord
+		if err := json.Unmarshal(r.item.Body, &rec); err != nil {
+			return runRecord{}, err
+		}
+		r.rec, r.recOf = rec, r.item
+	}
+	return r.rec, nil
 }
 
 func (r *liveRun) writeChunk(ctx context.Context, events []asl.HistoryEvent) error {
@@ -279,15 +377,15 @@ func (r *liveRun) writeChunk(ctx context.Context, events []asl.HistoryEvent) err
 // stops the run, another owner means the run was lost.
 func (r *liveRun) writeItem(ctx context.Context, cp json.RawMessage, owner string, visibleAt time.Time) error {
 	for {
-		var rec runRecord
-		if err := json.Unmarshal(r.item.Body, &rec); err != nil {
+		rec, err := r.record()
+		if err != nil {
 			return fmt.Errorf("decode run of %s: %w", r.exec.ARN, err)
 		}
 		if cp != nil {
 			rec.Checkpoint = cp
 		}
 		item := *r.item
-		item.Body, _ = json.Marshal(rec)
+		item.Body = rec.encode()
 		item.Owner = owner
 		item.LeaseUntil = time.Time{}
 		if owner != "" {
@@ -295,9 +393,10 @@ func (r *liveRun) writeItem(ctx context.Context, cp json.RawMessage, owner strin
 		} else {
 			item.VisibleAt = visibleAt
 		}
-		err := r.s.cfg.Store.ResourceUpdate(ctx, &item)
+		err = r.s.cfg.Store.ResourceUpdate(ctx, &item)
 		if err == nil {
 			r.item = &item
+			r.rec, r.recOf = rec, r.item
 			return nil
 		}
 		if !errors.Is(err, store.ErrStale) && !errors.Is(err, store.ErrNotFound) {
@@ -327,7 +426,7 @@ func (r *liveRun) finish(res asl.Result) error {
 	case errors.Is(cause, errLost):
 		return errLost
 	case res.Status == asl.StatusSuspended && st != nil:
-		if err := r.flush(r.s.cfg.Holder, time.Time{}); err != nil {
+		if err := r.flush(r.s.cfg.Holder, time.Time{}, flushAll); err != nil {
 			return err
 		}
 		return r.abort(context.Background(), *st)
@@ -337,11 +436,11 @@ func (r *liveRun) finish(res asl.Result) error {
 		r.mu.Lock()
 		wake := r.wake
 		r.mu.Unlock()
-		return r.flush("", wake)
+		return r.flush("", wake, flushAll)
 	case res.Status == asl.StatusSuspended:
-		return r.flush("", now())
+		return r.flush("", now(), flushAll)
 	}
-	if err := r.flush(r.s.cfg.Holder, time.Time{}); err != nil {
+	if err := r.flush(r.s.cfg.Holder, time.Time{}, flushAll); err != nil {
 		return err
 	}
 	return r.s.recordEnd(context.Background(), r.scope, r.key, r.exec, res, r.lastCheckpoint(), r.item)

@@ -1,6 +1,7 @@
 package sfn
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -54,28 +55,36 @@ func wakeOf(f *cpFrame) (time.Time, bool) {
 // waiting for longer than SuspendAfter: its run item is then left unowned, visible when it
 // wakes (or its execution times out), for any server to claim.
 func (r *liveRun) maybeSuspendForWait() {
-	var rec runRecord
-	if r.item == nil || json.Unmarshal(r.item.Body, &rec) != nil || rec.Checkpoint == nil {
+	if r.item == nil {
 		return
 	}
-	var p cpProbe
-	if json.Unmarshal(rec.Checkpoint, &p) != nil {
-		return
-	}
-	wake, ok := wakeOf(p.Root)
-	if !ok {
-		return
-	}
-	if r.def.TimeoutSeconds > 0 {
-		if deadline := p.Execution.StartTime.Add(time.Duration(r.def.TimeoutSeconds) * time.Second); deadline.Before(wake) {
-			wake = deadline
+	if r.probed != r.item {
+		// Probe each written item once: a large checkpoint is costly to decode.
+		r.probed, r.probeOK = r.item, false
+		rec, err := r.record()
+		var p cpProbe
+		if err != nil || !bytes.Contains(rec.Checkpoint, []byte(`"waitUntil"`)) || json.Unmarshal(rec.Checkpoint, &p) != nil {
+			return
 		}
+		wake, ok := wakeOf(p.Root)
+		if !ok {
+			return
+		}
+		if r.def.TimeoutSeconds > 0 {
+			if deadline := p.Execution.StartTime.Add(time.Duration(r.def.TimeoutSeconds) * time.Second); deadline.Before(wake) {
+				wake = deadline
+			}
+		}
+		r.probeWake, r.probeOK = wake, true
 	}
-	if time.Until(wake) <= r.s.cfg.SuspendAfter {
+	wake := r.probeWake
+	if !r.probeOK || time.Until(wake) <= r.s.cfg.SuspendAfter {
 		return
 	}
+	// Progress not written yet (the interpreter's lock is taken before r.mu, never inside it).
+	pending := r.unwritten != nil || r.ckpts.Pending()
 	r.mu.Lock()
-	pending := len(r.events) > 0 || r.cp != nil && string(r.cp) != string(rec.Checkpoint)
+	pending = pending || len(r.events) > 0
 	if !pending {
 		r.wake = wake
 	}

@@ -12,9 +12,12 @@
 //
 // Everything external is injected: a TaskRunner performs Task resources
 // (and ItemReader reads), a Clock provides time for waits, backoffs and
-// timeouts, an EventSink receives history events, and OnCheckpoint receives
-// a JSON checkpoint after every transition so that the service can persist
-// an execution and Resume it after a restart. Nothing here touches the
+// timeouts, an EventSink receives history events, and Checkpoints is told of
+// every transition and encodes the checkpoint only when its Snapshot is
+// asked for (once per write: finished Map iterations are kept compact and
+// their encoding reused, so a write does not grow with the iterations done),
+// so that the service can persist an execution and Resume it after a
+// restart; OnCheckpoint, which gets every checkpoint, is for tests. Nothing here touches the
 // network, the disk or a store.
 //
 // # JSONPath

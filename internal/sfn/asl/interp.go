@@ -30,7 +30,13 @@ type Config struct {
 	// OnCheckpoint receives a JSON-encoded Checkpoint after every state
 	// transition (and when a wait or retry backoff starts). It is called
 	// with the interpreter's lock held and must not call back into it.
+	// Encoding a checkpoint costs in proportion to its size (a Map's every
+	// iteration): a consumer that writes checkpoints now and then should
+	// use Checkpoints instead.
 	OnCheckpoint func(checkpoint json.RawMessage)
+	// Checkpoints, if set, is told of each change of the checkpoint and
+	// encodes it only when its Snapshot is called.
+	Checkpoints *Checkpoints
 	// Rand drives retry jitter, States.MathRandom, States.UUID, $random,
 	// $uuid and task tokens; nil seeds one from crypto/rand.
 	Rand rand.Source
@@ -105,16 +111,32 @@ type run struct {
 	rand         *randSource
 	testing      bool        // TestState: no waits, retries reported not run
 	insp         *Inspection // TestState inspection data, nil otherwise
+	ckpts        *Checkpoints
 
-	mu sync.Mutex // guards cp (frames, event ids) and event emission
+	mu sync.Mutex // guards cp (frames, event ids), event emission and what follows
 	cp Checkpoint
+	// dirty: cp changed since the last Checkpoints.Snapshot.
+	dirty bool
+	// cpHead is the encoded start of the checkpoint, up to lastEventId's
+	// value (the execution and its input never change during a run);
+	// cpSize the size of the last encoded checkpoint.
+	cpHead []byte
+	cpSize int
+	stats  checkpointStats
 }
 
 func (it *Interpreter) newRun() *run {
 	return &run{
 		def: it.def, tasks: it.cfg.Tasks, clock: it.cfg.Clock, events: it.cfg.Events,
-		onCheckpoint: it.cfg.OnCheckpoint, onChildRun: it.cfg.OnChildRun,
+		onCheckpoint: it.cfg.OnCheckpoint, onChildRun: it.cfg.OnChildRun, ckpts: it.cfg.Checkpoints,
 		rand: newRandSource(it.cfg.Rand),
+	}
+}
+
+// attach makes r the run that Config.Checkpoints snapshots.
+func (r *run) attach() {
+	if r.ckpts != nil {
+		r.ckpts.attach(r)
 	}
 }
 
@@ -129,6 +151,7 @@ func (it *Interpreter) Start(ctx context.Context, exec Execution, input json.Raw
 		return Result{Status: StatusFailed, Error: ErrRuntime, Cause: fmt.Sprintf("invalid execution input: %v", err)}
 	}
 	r.cp = Checkpoint{Execution: exec, Input: in, Root: &Frame{State: it.def.StartAt, Input: in}}
+	r.attach()
 	r.update(func() {
 		r.emitLocked(nil, "ExecutionStarted", func(ev *HistoryEvent) {
 			ev.ExecutionStartedEventDetails = &ExecutionStartedEventDetails{Input: mustJSON(in), RoleArn: exec.RoleARN}
@@ -146,6 +169,7 @@ func (it *Interpreter) Resume(ctx context.Context, checkpoint json.RawMessage) (
 	}
 	r := it.newRun()
 	r.cp = *cp
+	r.attach()
 	return r.execute(ctx), nil
 }
 
@@ -263,7 +287,7 @@ func (r *run) runMachine(ctx context.Context, m *Machine, fr *Frame, sc *scope) 
 			return res.output, nil
 		}
 		r.update(func() {
-			fr.State, fr.Input, fr.Entered = res.next, res.output, false
+			fr.State, fr.Input, fr.inEnc, fr.Entered = res.next, res.output, nil, false
 			fr.Retries, fr.RetryCount, fr.WaitUntil, fr.Children = nil, 0, nil, nil
 			fr.Step++
 			fr.Submitted = nil
@@ -274,8 +298,15 @@ func (r *run) runMachine(ctx context.Context, m *Machine, fr *Frame, sc *scope) 
 func (r *run) enterState(fr *Frame, st *State) {
 	r.update(func() {
 		fr.Entered, fr.EnteredTime = true, r.clock.Now()
+		b, err := marshalJSON(fr.Input)
+		in := string(b)
+		if err != nil {
+			in = mustJSON(fr.Input)
+		} else if fr.inEnc == nil && (r.ckpts != nil || r.onCheckpoint != nil) {
+			fr.inEnc = b // the checkpoint's encoding of the input, too
+		}
 		r.emitLocked(fr, st.Type+"StateEntered", func(ev *HistoryEvent) {
-			ev.StateEnteredEventDetails = &StateEnteredEventDetails{Name: st.Name, Input: mustJSON(fr.Input)}
+			ev.StateEnteredEventDetails = &StateEnteredEventDetails{Name: st.Name, Input: in}
 		})
 	})
 }

@@ -164,12 +164,13 @@ func (r *run) runChild(ctx context.Context, sc *scope, spec childSpec, ch *Frame
 			})
 		}
 	}
+	input := ch.Input // a successful child forgets it
 	if !ch.Started {
 		r.update(func() {
-			ch.Started = true
+			ch.Started, ch.enc = true, nil
 			iteration("Started")
 		})
-		r.childRun(spec, ch, "RUNNING")
+		r.childRun(spec, ch, input, "RUNNING")
 	}
 	csc := &scope{frame: ch, parent: sc, up: sc}
 	if spec.detached {
@@ -180,30 +181,30 @@ func (r *run) runChild(ctx context.Context, sc *scope, spec childSpec, ch *Frame
 	switch {
 	case err == nil:
 		r.update(func() {
-			ch.Done, ch.Output = true, out
 			iteration("Succeeded")
+			finishFrame(ch, out, nil)
 		})
-		r.childRun(spec, ch, StatusSucceeded)
+		r.childRun(spec, ch, input, StatusSucceeded)
 		return nil
 	case errors.As(err, &serr):
 		r.update(func() {
-			ch.Done, ch.Err = true, serr
 			iteration("Failed")
+			finishFrame(ch, nil, serr)
 		})
-		r.childRun(spec, ch, StatusFailed)
+		r.childRun(spec, ch, input, StatusFailed)
 		return serr
 	}
 	r.update(func() { iteration("Aborted") })
-	r.childRun(spec, ch, StatusAborted)
+	r.childRun(spec, ch, input, StatusAborted)
 	return nil
 }
 
 // childRun reports a distributed Map child to Config.OnChildRun.
-func (r *run) childRun(spec childSpec, ch *Frame, status string) {
+func (r *run) childRun(spec childSpec, ch *Frame, input any, status string) {
 	if !spec.detached || r.onChildRun == nil {
 		return
 	}
-	cr := ChildRun{MapState: spec.mapState, Index: ch.Index, Status: status, Input: []byte(mustJSON(ch.Input))}
+	cr := ChildRun{MapState: spec.mapState, Index: ch.Index, Status: status, Input: []byte(mustJSON(input))}
 	if status == StatusSucceeded {
 		cr.Output = []byte(mustJSON(ch.Output))
 	}
