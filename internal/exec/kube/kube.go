@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +69,10 @@ type Options struct {
 	// LogDrain bounds how long Wait waits for the end of the container's log after the
 	// container ended; 0 is 10 seconds.
 	LogDrain time.Duration
+	// CreateConcurrency bounds the Pod creations in flight at once; 0 is DefaultCreateConcurrency.
+	// An array's children all start at once: a thousand concurrent creations only queue in the
+	// API server (and open more connections to it) without admitting Pods any sooner.
+	CreateConcurrency int
 	// Logger receives what the executor cannot report through a Process (a failed deletion of
 	// a finished Pod); nil is slog.Default().
 	Logger *slog.Logger
@@ -78,6 +85,7 @@ type Executor struct {
 	informer cache.SharedIndexInformer
 	stop     chan struct{}
 	stopOnce sync.Once
+	creating chan struct{} // a slot per Pod creation in flight (Options.CreateConcurrency)
 
 	mu        sync.Mutex
 	procs     map[string]*process    // by key: the attempts this Executor follows
@@ -104,7 +112,14 @@ func New(opts Options) (*Executor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	client, err := kubernetes.NewForConfig(opts.Config)
+	if opts.CreateConcurrency <= 0 {
+		opts.CreateConcurrency = DefaultCreateConcurrency
+	}
+	cfg, err := withRateLimit(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("kube: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kube: client for %s: %w", opts.Config.Host, err)
 	}
@@ -112,6 +127,7 @@ func New(opts Options) (*Executor, error) {
 		opts:      opts,
 		client:    client,
 		stop:      make(chan struct{}),
+		creating:  make(chan struct{}, opts.CreateConcurrency),
 		procs:     map[string]*process{},
 		collected: map[types.UID]struct{}{},
 	}
@@ -128,6 +144,52 @@ func New(opts Options) (*Executor, error) {
 	}
 	factory.Start(e.stop)
 	return e, nil
+}
+
+// The client-side rate limit of a configuration that sets none. client-go's own default (5
+// requests a second, bursts of 10 — what a kubeconfig or rest.InClusterConfig gives) caps barge
+// at 5 Pods created a second, fewer with their log streams and deletions (three requests a Pod):
+// a 1,000-child array took minutes to reach the cluster. The API server protects itself with
+// its own priority and fairness; this bound only keeps one barge from flooding it, well above
+// what a Pod's requests need at the admission rate the API server allows (docs/benchmarks.md).
+const (
+	DefaultQPS   = 500
+	DefaultBurst = 1000
+)
+
+// DefaultCreateConcurrency is Options.CreateConcurrency's default.
+const DefaultCreateConcurrency = 32
+
+// QPSEnv names the variable that sets the client-side rate limit of every cluster in place of
+// DefaultQPS and DefaultBurst: "QPS" or "QPS/BURST" (a negative QPS: no limit). The limit a
+// configuration sets itself (rest.Config.QPS) wins over it.
+const QPSEnv = "BARGE_KUBE_QPS"
+
+// withRateLimit returns cfg, or a copy of it with QPSEnv's limit, else DefaultQPS and
+// DefaultBurst, when it sets no rate limit of its own (QPS 0 and no RateLimiter).
+func withRateLimit(cfg *rest.Config) (*rest.Config, error) {
+	if cfg.QPS != 0 || cfg.RateLimiter != nil {
+		return cfg, nil
+	}
+	qps, burst := float32(DefaultQPS), DefaultBurst
+	if v := os.Getenv(QPSEnv); v != "" {
+		q, b, hasBurst := strings.Cut(v, "/")
+		f, err := strconv.ParseFloat(q, 32)
+		if err == nil && f == 0 {
+			err = errors.New("zero")
+		}
+		burst = int(2 * f)
+		if err == nil && hasBurst {
+			burst, err = strconv.Atoi(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: want QPS or QPS/BURST (QPS < 0: no limit): %w", QPSEnv, v, err)
+		}
+		qps = float32(f)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = qps, max(burst, 1)
+	return cfg, nil
 }
 
 // Close stops watching the cluster. Processes still followed learn nothing more; Pods run on.

@@ -56,20 +56,33 @@ func (e *Executor) Start(ctx context.Context, spec exec.Spec) (exec.Process, err
 	if !fresh {
 		return p, nil
 	}
-	pods := e.client.CoreV1().Pods(e.opts.Namespace)
-	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		created, err = pods.Get(ctx, pod.Name, metav1.GetOptions{})
-		if err == nil && created.Labels[LabelKey] != spec.Key {
-			err = fmt.Errorf("a Pod named %s exists that barge did not create", pod.Name)
-		}
-	}
+	created, err := e.create(ctx, spec.Key, pod)
 	if err != nil {
 		e.unregister(p)
 		return nil, fmt.Errorf("kube: create Pod %s/%s: %w", e.opts.Namespace, pod.Name, err)
 	}
 	p.follow(created.UID)
 	return p, nil
+}
+
+// create creates the Pod, or returns the one of that name barge created before; at most
+// Options.CreateConcurrency at once.
+func (e *Executor) create(ctx context.Context, key string, pod *corev1.Pod) (*corev1.Pod, error) {
+	select {
+	case e.creating <- struct{}{}:
+		defer func() { <-e.creating }()
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	pods := e.client.CoreV1().Pods(e.opts.Namespace)
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		created, err = pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err == nil && created.Labels[LabelKey] != key {
+			err = fmt.Errorf("a Pod named %s exists that barge did not create", pod.Name)
+		}
+	}
+	return created, err
 }
 
 // check refuses what a Pod cannot give.
