@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/batch/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	etypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	stypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/barge-run/barge/internal/bargetest"
 )
@@ -18,7 +20,8 @@ import (
 // TestEventBridgeJobStateChanges: a rule matching AWS Batch's "Batch Job State Change" events
 // of FAILED jobs gets exactly the failed job's event, its detail shaped as DescribeJobs; a rule
 // matching custom events gets what PutEvents (aws-sdk-go-v2 and the AWS CLI) puts, and PutEvents
-// refuses an aws.* source.
+// refuses an aws.* source; a STANDARD execution sends "Step Functions Execution Status Change"
+// events as it starts and ends.
 func TestEventBridgeJobStateChanges(t *testing.T) {
 	t.Parallel()
 	b := bargetest.Start(t)
@@ -39,6 +42,7 @@ func TestEventBridgeJobStateChanges(t *testing.T) {
 		return url
 	}
 	failed := rule("failed-jobs", `{"source":["aws.batch"],"detail-type":["Batch Job State Change"],"detail":{"status":["FAILED"]}}`, "failed-jobs")
+	flows := rule("flows", `{"source":["aws.states"],"detail-type":["Step Functions Execution Status Change"]}`, "flows")
 	custom := rule("shop", `{"source":["my.shop"],"detail":{"total":[{"numeric":[">",100]}]}}`, "big-orders")
 
 	bc := b.Batch()
@@ -88,6 +92,37 @@ func TestEventBridgeJobStateChanges(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, `"FailedEntryCount": 0`) {
 		t.Fatalf("aws events put-events:\n%s", res)
 	}
+	// A STANDARD execution's status changes: RUNNING, then SUCCEEDED with its output.
+	sf := sfnClient(b)
+	arn := startExecution(t, sf, createMachine(t, sf, "evented", passMachine, stypes.StateMachineTypeStandard), "run-1", `{"a":1}`)
+	if d := waitExecution(t, sf, arn, time.Minute); d.Status != stypes.ExecutionStatusSucceeded {
+		t.Fatalf("the execution ended %s", d.Status)
+	}
+	var statuses []string
+	waitUntil(t, 30*time.Second, "the execution's two status changes", func() bool {
+		for _, body := range bodies(q.receive(flows, 10, 1)) {
+			var ev struct {
+				Source    string   `json:"source"`
+				Resources []string `json:"resources"`
+				Detail    struct {
+					ExecutionArn, Status, Input string
+					Output                      *string
+				} `json:"detail"`
+			}
+			if err := json.Unmarshal([]byte(body), &ev); err != nil || ev.Detail.ExecutionArn != arn || ev.Resources[0] != arn || ev.Detail.Input != `{"a":1}` {
+				t.Fatalf("execution event %s (%v)", body, err)
+			}
+			if ev.Detail.Status == "SUCCEEDED" && (ev.Detail.Output == nil || *ev.Detail.Output == "") {
+				t.Errorf("the SUCCEEDED event has no output: %s", body)
+			}
+			statuses = append(statuses, ev.Detail.Status)
+		}
+		return len(statuses) >= 2
+	})
+	if slices.Sort(statuses); strings.Join(statuses, ",") != "RUNNING,SUCCEEDED" {
+		t.Errorf("execution events %v, want RUNNING and SUCCEEDED", statuses)
+	}
+
 	var totals []string
 	waitUntil(t, 30*time.Second, "the big orders", func() bool {
 		for _, body := range bodies(q.receive(custom, 10, 1)) {

@@ -322,7 +322,7 @@ func start(ctx context.Context, opts Options, lock *os.File) (*Server, error) {
 	s.esm.RegisterMetrics(m)
 	// Step Functions: executions resume from their checkpoints (docs/stepfunctions.md).
 	s.steps = sfn.New(sfn.Config{Store: db, Region: opts.Region, Holder: name, Lambda: functions, Batch: s.batch,
-		SQS: s.sqs, Logger: log.With("component", "states")})
+		SQS: s.sqs, Events: s.bus, Logger: log.With("component", "states")})
 	if err := s.steps.Start(ctx); err != nil {
 		log.Error("resuming Step Functions executions", "err", err)
 	}

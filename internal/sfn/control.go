@@ -142,6 +142,7 @@ func (s *Service) RedriveExecution(ctx context.Context, scope string, in *sw.Red
 		Status: string(e.Status), Body: body}); err != nil {
 		return nil, fmt.Errorf("record redrive of %s: %w", e.ARN, err)
 	}
+	s.publishStatus(scope, e)
 	s.launch(r, cp)
 	return &sw.RedriveExecutionOutput{RedriveDate: awstypes.NewTimestamp(t)}, nil
 }

@@ -150,6 +150,7 @@ func (s *Service) createStandard(ctx context.Context, scope string, exec *execRe
 	}
 	r := newLiveRun(s, scope, key, exec, def)
 	r.item = item
+	s.publishStatus(scope, exec)
 	return r, nil
 }
 

@@ -470,6 +470,7 @@ func (s *Service) recordEnd(ctx context.Context, scope, key string, exec *execRe
 	if err := s.cfg.Store.ResourceUpdate(ctx, er); err != nil {
 		return fmt.Errorf("record the end of %s: %w", exec.ARN, err)
 	}
+	s.publishStatus(scope, exec)
 	if item != nil {
 		if err := s.cfg.Store.ResourceDeleteVersion(ctx, item); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("delete the run of %s: %w", exec.ARN, err)

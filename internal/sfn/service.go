@@ -66,6 +66,9 @@ type Config struct {
 	SuspendAfter time.Duration
 	// BatchPoll is how often a .sync Batch task reads its job (0: 1 s).
 	BatchPoll time.Duration
+	// Events receives STANDARD executions' status changes ("Step Functions Execution Status
+	// Change", for EventBridge rules); nil: none.
+	Events EventSink
 }
 
 // Service is the Step Functions domain service. Its API methods take the caller's scope key
