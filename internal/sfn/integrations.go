@@ -79,11 +79,13 @@ func (t *taskRunner) pollJob(ctx context.Context, id string) (json.RawMessage, e
 		case bw.JobStatusSucceeded:
 			return fromWire(job)
 		case bw.JobStatusFailed:
-			cause := job.StatusReason
-			if cause == "" {
-				cause = fmt.Sprintf("The job %s failed", id)
+			// As AWS: the cause is the failed job as the state's output would have shown it,
+			// its StatusReason and attempts included.
+			cause, err := fromWire(job)
+			if err != nil {
+				cause = json.RawMessage(fmt.Sprintf("%q", "The job "+id+" failed: "+job.StatusReason))
 			}
-			return nil, &asl.Error{Name: asl.ErrTaskFailed, Cause: cause}
+			return nil, &asl.Error{Name: asl.ErrTaskFailed, Cause: string(cause)}
 		}
 		select {
 		case <-ctx.Done():

@@ -62,9 +62,9 @@
 // retried or caught, States.TaskFailed matches everything but timeouts, and
 // States.Timeout also matches States.HeartbeatTimeout. Path failures in
 // Parameters, InputPath and OutputPath are States.Runtime (AWS reserves
-// States.ParameterPathFailure). Intrinsic function failures are reported as
-// States.IntrinsicFailure (the guide says AWS currently uses States.Runtime
-// for them), and a Choice without a match fails with States.NoChoiceMatched.
+// States.ParameterPathFailure). Intrinsic function failures are States.Runtime,
+// as AWS reports them (States.IntrinsicFailure is reserved), and a Choice
+// without a match fails with States.NoChoiceMatched.
 //
 // # Variables
 //

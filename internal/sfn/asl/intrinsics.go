@@ -228,7 +228,10 @@ func (c *icall) eval(env intrinsicEnv) (any, *Error) {
 	}
 	v, err := intrinsics[c.name].fn(env, args)
 	if err != nil {
-		return nil, newError(ErrIntrinsicFailure, "%s: %v", c.name, err)
+		// AWS's error-handling guide reserves States.IntrinsicFailure for
+		// future use: a failing intrinsic is reported as States.Runtime,
+		// which no Retry or Catch matches.
+		return nil, newError(ErrRuntime, "%s: %v", c.name, err)
 	}
 	return v, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // ErrDamaged is returned by Open for a database file that fails SQLite's integrity check.
@@ -43,6 +44,29 @@ func checkIntegrity(db *sql.DB, path string) error {
 		return damaged(path, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// whileBusy runs fn again while it fails with SQLITE_BUSY, for up to busyWait. Another handle
+// opening the same file at the same moment (a second server, or a backup) can hold the lock
+// its first statement needs in a way SQLite's busy_timeout does not wait for: while it turns the
+// file to WAL mode, a first read fails at once with "database is locked".
+func whileBusy(fn func() error) error {
+	deadline := time.Now().Add(busyWait)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := fn()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay) // a backoff against another process's lock, not a synchronisation
+	}
+}
+
+// busyWait bounds whileBusy.
+const busyWait = 10 * time.Second
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 func isCorrupt(err error) bool {

@@ -77,11 +77,11 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
-	if err := checkIntegrity(write, path); err != nil {
+	if err := whileBusy(func() error { return checkIntegrity(write, path) }); err != nil {
 		write.Close()
 		return nil, err
 	}
-	if err := migrate(write); err != nil {
+	if err := whileBusy(func() error { return migrate(write) }); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
