@@ -107,12 +107,63 @@ func (e *engine) attemptSpec(aj *activeJob) attemptSpec {
 	return sp
 }
 
-// run executes one attempt off the loop: working directory, log stream, process, wait.
-func (e *engine) run(account, id string, sp attemptSpec) {
-	m, begun := e.s.cfg.Metrics, time.Now()
-	if !sp.placedAt.IsZero() {
-		m.AttemptPhase("dispatch", begun.Sub(sp.placedAt))
+// errStartAborted is a gate's answer when the engine stopped before the attempt's STARTING was
+// durable: the attempt must not run (the next engine recovers the job from the store).
+var errStartAborted = errors.New("the engine stopped before the attempt's STARTING was durable")
+
+// startGate holds an attempt's command (exec.Spec.Gate) until its STARTING is durable.
+type startGate struct {
+	opened   chan struct{}
+	openedAt time.Time // set before opened closes
+	done     <-chan struct{}
+}
+
+func newStartGate(done <-chan struct{}) *startGate {
+	return &startGate{opened: make(chan struct{}), done: done}
+}
+
+// open lets the command run; only the loop calls it, once.
+func (g *startGate) open() {
+	g.openedAt = time.Now()
+	close(g.opened)
+}
+
+// isOpen reports whether the gate has opened.
+func (g *startGate) isOpen() bool {
+	select {
+	case <-g.opened:
+		return true
+	default:
+		return false
 	}
+}
+
+// wait is the gate as exec.Spec.Gate: nil once it opens, errStartAborted when the engine's loop
+// ends first (shut down or deposed: the batch holding STARTING never becomes durable here).
+func (g *startGate) wait(ctx context.Context) error {
+	if g.isOpen() {
+		return nil
+	}
+	select {
+	case <-g.opened:
+		return nil
+	case <-g.done:
+		if g.isOpen() { // opened before the loop ended
+			return nil
+		}
+		return errStartAborted
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run executes one attempt off the loop: working directory, log stream, process, wait. It is
+// launched when the attempt is placed; the executor prepares it meanwhile, and execs its command
+// only once gate opens (STARTING durable).
+func (e *engine) run(account, id string, sp attemptSpec, gate *startGate) {
+	m, begun := e.s.cfg.Metrics, time.Now()
+	ctx := context.Background()
+	sp.exec.Gate = gate.wait
 	dir, startErr := "", error(nil)
 	if len(sp.exec.Command) == 0 && (sp.exec.Image == "" || sp.exec.Image == "host") {
 		startErr = errors.New("the job has no command and no image")
@@ -120,6 +171,7 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 		dir, startErr = e.dirs.take()
 	}
 	var proc bexec.Process
+	called := false // the executor's Start was
 	out := e.s.cfg.Logs.Lazy(account, LogGroup, sp.stream)
 	stdout, stderr := out.Writer(), out.Writer()
 	if startErr == nil {
@@ -132,11 +184,31 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 			defer c.Revoke(cred.AccessKeyID)
 			sp.exec.Env = callbackEnv(sp.exec.Env, cred, e.s.cfg.APIEndpoint)
 		}
-		proc, startErr = e.s.executorFor(sp.computeEnv).Start(context.Background(), sp.exec)
-		m.AttemptPhase("start", time.Since(begun))
-		if startErr == nil {
-			out.Open()
+		proc, startErr = e.s.executorFor(sp.computeEnv).Start(ctx, sp.exec)
+		called = true
+	}
+	// Nothing is reported before STARTING is durable, failures included (an executor that
+	// failed early, or one that ignored the gate): if it never is, the attempt ends here.
+	if err := gate.wait(ctx); err != nil {
+		if proc != nil {
+			proc.Signal(syscall.SIGKILL)
+			proc.Wait()
 		}
+		if dir != "" {
+			e.dirs.give(dir)
+		}
+		return
+	}
+	// dispatch: placed → STARTING durable; start: what of the executor's Start remained after
+	// that (preparing ran meanwhile), i.e. durable → started.
+	if !sp.placedAt.IsZero() {
+		m.AttemptPhase("dispatch", gate.openedAt.Sub(sp.placedAt))
+	}
+	if called {
+		m.AttemptPhase("start", time.Since(later(begun, gate.openedAt)))
+	}
+	if startErr == nil {
+		out.Open()
 	}
 	// The loop may have stopped meanwhile: then nobody supervises the process, so kill it.
 	delivered := make(chan struct{})
@@ -161,6 +233,13 @@ func (e *engine) run(account, id string, sp attemptSpec) {
 	e.supervise(id, sp.attempt, proc, out, stdout, stderr)
 	// After reporting the exit, so cleaning up never delays the next job.
 	e.dirs.give(dir)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // supervise waits for a started (or taken back) attempt to end and reports how.

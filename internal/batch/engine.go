@@ -44,7 +44,7 @@ type engine struct {
 
 	jobs     map[string]*activeJob // every unfinished job (and those finished since the last flush)
 	dirty    map[string]*activeJob // changed since the last flush
-	starts   []*activeJob          // placed, to launch once STARTING is durable
+	starts   []*startGate          // of attempts launched at placement: open once STARTING is durable
 	replies  []func()              // to run once the current changes are durable
 	finished []*activeJob          // became terminal; their consequences are not yet applied
 
@@ -75,6 +75,10 @@ type engine struct {
 
 	quit chan struct{}
 	done chan struct{}
+	// ended closes when no batch can become durable any more — the loop ended, or start failed
+	// after placing attempts — and fails the gates still shut (startGate).
+	ended     chan struct{}
+	endedOnce sync.Once
 }
 
 type activeJob struct {
@@ -111,6 +115,7 @@ func newEngine(s *Service) *engine {
 		gpus:      gpuSlots{total: s.cfg.Host.GPUs},
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
+		ended:     make(chan struct{}),
 	}
 }
 
@@ -161,6 +166,7 @@ func (e *engine) start(ctx context.Context) error {
 	e.active.Store(true)
 	if err := e.recover(ctx); err != nil {
 		e.active.Store(false)
+		e.end() // attempts recover placed never run: their STARTING is not durable
 		e.releaseLease()
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -179,6 +185,9 @@ func (e *engine) stopped() bool {
 		return false
 	}
 }
+
+// end fails the start gates still shut; it may be called more than once.
+func (e *engine) end() { e.endedOnce.Do(func() { close(e.ended) }) }
 
 // stop asks the loop to shut down; it may be called more than once.
 func (e *engine) stop() { e.quitOnce.Do(func() { close(e.quit) }) }
@@ -286,6 +295,7 @@ func (e *engine) recoverJob(ctx context.Context, aj *activeJob, alive map[string
 
 func (e *engine) loop() {
 	defer close(e.done)
+	defer e.end()
 	committerDone := make(chan struct{})
 	go e.committer(committerDone)
 	defer func() {
@@ -337,7 +347,7 @@ func (e *engine) loop() {
 type commitBatch struct {
 	inserts, updates []*store.Job // copies, so the loop may change the jobs meanwhile
 	jobs             []*activeJob
-	starts           []*activeJob
+	starts           []*startGate
 	replies          []func()
 }
 
@@ -440,8 +450,8 @@ func (e *engine) applyCommitted(b *commitBatch) {
 			delete(e.jobs, aj.store.ID)
 		}
 	}
-	for _, aj := range b.starts {
-		go e.run(aj.store.Account, aj.store.ID, e.attemptSpec(aj))
+	for _, g := range b.starts {
+		g.open()
 	}
 	for _, reply := range b.replies {
 		reply()
@@ -554,7 +564,13 @@ func (e *engine) schedule() {
 		c.TaskArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", region, acct, ceName(p.ComputeEnv), run.TaskID)
 		c.ContainerInstanceArn = fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/%s", region, acct, ceName(p.ComputeEnv), e.s.cfg.Holder)
 		aj.attempt = &attemptRun{gpus: e.gpus.take(p.ComputeEnv, int(p.Need.GPU)), placedAt: time.Now()}
-		e.starts = append(e.starts, aj)
+		// The attempt is launched now, so that its executor prepares it (a sandbox, an image, a
+		// Pod's spec) while STARTING is being committed; its command waits at the gate, which
+		// opens once the batch holding STARTING is durable (applyCommitted) and fails if the
+		// engine stops first (a fenced commit deposes it).
+		g := newStartGate(e.ended)
+		e.starts = append(e.starts, g)
+		go e.run(aj.store.Account, aj.store.ID, e.attemptSpec(aj), g)
 	}
 }
 

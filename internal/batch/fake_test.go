@@ -91,8 +91,11 @@ type fakeExec struct {
 	rec    *recorder
 	gen    int
 	policy fakePolicy
-	// startHook, when set (before the first job), runs at the beginning of every Start.
-	startHook func(id string)
+	// startHook, when set (before the first job), runs at the beginning of every Start;
+	// execHook once Start's gate (exec.Spec.Gate) is open, where a real executor execs.
+	startHook, execHook func(id string)
+	// specHook, when set (before the first job), is handed every Spec at the start of Start.
+	specHook func(bexec.Spec)
 
 	// guarded by rec.mu
 	running    int64
@@ -171,10 +174,13 @@ func envOf(env []string, key string) (string, bool) {
 	return "", false
 }
 
-func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error) {
+func (f *fakeExec) Start(ctx context.Context, sp bexec.Spec) (bexec.Process, error) {
 	id, ok := envOf(sp.Env, "AWS_BATCH_JOB_ID")
 	if !ok {
 		return nil, errors.New("fake: no AWS_BATCH_JOB_ID")
+	}
+	if f.specHook != nil {
+		f.specHook(sp)
 	}
 	if f.startHook != nil {
 		f.startHook(id)
@@ -184,6 +190,13 @@ func (f *fakeExec) Start(_ context.Context, sp bexec.Spec) (bexec.Process, error
 	label, _ := envOf(sp.Env, propLabelEnv)
 	if idx, ok := envOf(sp.Env, "AWS_BATCH_JOB_ARRAY_INDEX"); ok {
 		label += ":" + idx
+	}
+	// Nothing runs before the gate opens, as in a real executor.
+	if err := sp.AwaitGate(ctx); err != nil {
+		return nil, err
+	}
+	if f.execHook != nil {
+		f.execHook(id)
 	}
 	code, hold := f.policy(label, n)
 

@@ -177,7 +177,15 @@ func TestFollowerWritesReachTheEngine(t *testing.T) {
 	if d := storedRecord(t, h, doomed.JobId).Detail; d.StatusReason != "Job queue deleted" || !deref(d.IsTerminated) {
 		t.Fatalf("the deleted queue's job: %q terminated=%v", d.StatusReason, deref(d.IsTerminated))
 	}
-	if rs, _ := h.db.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: KindJobIntent}); len(rs) != 0 {
-		t.Fatalf("%d intents left after they were applied", len(rs))
+	// The engine deletes intents once their effect is durable, just after that commit: wait for it.
+	for {
+		rs, _ := h.db.ResourceList(ctx, &store.ResourceListParams{AllAccounts: true, Kind: KindJobIntent})
+		if len(rs) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d intents left after they were applied", len(rs))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

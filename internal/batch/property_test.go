@@ -279,6 +279,16 @@ type gatedStore struct {
 	hold    func(inserts, updates []*store.Job) bool
 	held    chan struct{}
 	release chan struct{}
+	// failing, when set, is every write's answer from then on (the held one's too, once
+	// released): nothing is written.
+	failing error
+}
+
+// failWith makes every write from now on fail with err (nil: succeed again).
+func (g *gatedStore) failWith(err error) {
+	g.mu.Lock()
+	g.failing = err
+	g.mu.Unlock()
 }
 
 // holdWhen holds the next write for which match is true: held closes when it is held, and the
@@ -304,6 +314,12 @@ func (g *gatedStore) JobWriteMany(ctx context.Context, inserts, updates []*store
 	if hold {
 		close(held)
 		<-release
+	}
+	g.mu.Lock()
+	failing := g.failing
+	g.mu.Unlock()
+	if failing != nil {
+		return failing
 	}
 	return g.Store.JobWriteMany(ctx, inserts, updates)
 }
@@ -1197,7 +1213,8 @@ func TestPropertyRegressions(t *testing.T) {
 	t.Run("StopKillsAttemptBeingStarted", func(t *testing.T) {
 		h := newPropHarnessWith(t, 0, manual)
 		entered, gate := make(chan struct{}), make(chan struct{})
-		h.fake.startHook = func(string) { close(entered); <-gate }
+		// Past its gate (STARTING durable), where a real executor execs.
+		h.fake.execHook = func(string) { close(entered); <-gate }
 		x := &pjob{label: "x", vcpus: 1}
 		h.submit(x)
 		<-entered

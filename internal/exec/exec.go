@@ -69,6 +69,20 @@ type Spec struct {
 	Listen []Listen
 	Stdout io.Writer
 	Stderr io.Writer
+	// Gate, when set, is what the command waits for: Start may prepare the attempt before it
+	// (pull its image, make its sandbox, build its Pod), and must not exec the command — nor make
+	// anything that would, such as a Pod — until Gate returns nil. An error from Gate aborts the
+	// start: Start releases what it prepared and returns an error (nothing ran). The engine opens
+	// it once the attempt's STARTING is durable. nil is open; Gate may be called more than once.
+	Gate func(ctx context.Context) error
+}
+
+// AwaitGate waits for s.Gate (nil is open): an executor calls it just before the command execs.
+func (s *Spec) AwaitGate(ctx context.Context) error {
+	if s.Gate == nil {
+		return nil
+	}
+	return s.Gate(ctx)
 }
 
 // Mount binds a host path into an attempt.

@@ -52,6 +52,10 @@ func (e *Executor) Start(ctx context.Context, spec exec.Spec) (exec.Process, err
 	if err := e.synced(ctx); err != nil {
 		return nil, err
 	}
+	// The Pod is built; nothing is created until the gate opens (exec.Spec.Gate).
+	if err := spec.AwaitGate(ctx); err != nil {
+		return nil, fmt.Errorf("kube: %w", err)
+	}
 	p, fresh := e.register(spec.Key, spec.Stdout, spec.Stderr)
 	if !fresh {
 		return p, nil

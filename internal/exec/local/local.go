@@ -120,7 +120,7 @@ func (e *Executor) start(ctx context.Context, spec bexec.Spec) (*process, error)
 		if !host {
 			return nil, fmt.Errorf("image %s: this host runs no images (%s)", spec.Image, e.opts.Unsandboxed)
 		}
-		return e.startPlainListening(spec)
+		return e.startPlainListening(ctx, spec)
 	}
 	cfg := sandbox.Config{
 		ID: spec.ID, Argv: spec.Command, Dir: spec.Dir, DirReadOnly: spec.DirReadOnly,
@@ -128,6 +128,10 @@ func (e *Executor) start(ctx context.Context, spec bexec.Spec) (*process, error)
 		Ulimits: spec.Ulimits, InitProcess: spec.InitProcess, Privileged: spec.Privileged,
 		ShmMiB: spec.SharedMemoryMiB, MilliVCPU: spec.MilliVCPU, MemoryMiB: spec.MemoryMiB,
 		Tenant: spec.Tenant, DiskBytes: spec.DiskBytes,
+	}
+	if spec.Gate != nil {
+		// The sandbox is made (or taken from the pool) first; its command waits for the gate.
+		cfg.Gate = func() error { return spec.AwaitGate(ctx) }
 	}
 	// Listeners inside the sandbox's own network: the attempt's (a Runtime API) and barge's API.
 	listen := spec.Listen
@@ -305,7 +309,7 @@ func withDefaults(env, imageEnv []string, home string) []string {
 	return out
 }
 
-func (e *Executor) startPlain(spec bexec.Spec) (*process, error) {
+func (e *Executor) startPlain(ctx context.Context, spec bexec.Spec) (*process, error) {
 	if len(spec.Command) == 0 {
 		return nil, errors.New("no command")
 	}
@@ -320,13 +324,17 @@ func (e *Executor) startPlain(spec bexec.Spec) (*process, error) {
 	cmd.Env = env
 	cmd.Dir = spec.Dir
 	cmd.SysProcAttr = plainAttr()
-	return startCmd(cmd, spec)
+	return startCmd(ctx, cmd, spec)
 }
 
-// startCmd starts cmd with its output going to spec's writers.
-func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
+// startCmd starts cmd with its output going to spec's writers, once spec's gate is open.
+func startCmd(ctx context.Context, cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 	outR, outW, errR, errW, err := pipes()
 	if err != nil {
+		return nil, err
+	}
+	if err := spec.AwaitGate(ctx); err != nil {
+		closeAll(outR, outW, errR, errW)
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
@@ -342,7 +350,7 @@ func startCmd(cmd *exec.Cmd, spec bexec.Spec) (*process, error) {
 
 // startPlainListening is startPlain for a spec with listeners: free loopback ports, served
 // before the command starts.
-func (e *Executor) startPlainListening(spec bexec.Spec) (*process, error) {
+func (e *Executor) startPlainListening(ctx context.Context, spec bexec.Spec) (*process, error) {
 	ls, env, err := listenOnHost(spec.Listen, spec.Env)
 	if err != nil {
 		return nil, err
@@ -351,7 +359,7 @@ func (e *Executor) startPlainListening(spec bexec.Spec) (*process, error) {
 	for i, l := range ls {
 		spec.Listen[i].Serve(l)
 	}
-	p, err := e.startPlain(spec)
+	p, err := e.startPlain(ctx, spec)
 	if err != nil {
 		for _, l := range ls {
 			l.Close()

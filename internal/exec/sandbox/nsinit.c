@@ -98,6 +98,7 @@ struct barge_mount_attr {
 };
 
 static int errfd = -1;
+static int gatefd = -1; // a prepared sandbox's gate ('G'): the exec waits for a byte on it
 
 
 static void die(const char *fmt, ...) {
@@ -158,7 +159,7 @@ static int arity(char op) {
 	case 'n': return 4;
 	case 'l': case 'u': case 'O': case 'L': return 3;
 	case 'v': case 'k': case 's': case 'c': case 'o': case 'U': return 2;
-	case 'r': case 'q': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': case 'H': case 'P': return 1;
+	case 'r': case 'q': case 'w': case 'W': case 'p': case 'h': case 'd': case 'e': case 'a': case 'g': case 'M': case 'R': case 'F': case 'f': case 'H': case 'P': case 'G': return 1;
 	case 'i': case 'N': case 'Y': return 0;
 	}
 	return -1;
@@ -850,6 +851,14 @@ static void run(char *plan, size_t len) {
 			end = b + n;
 			break;
 		}
+		case 'G': {
+			// A prepared sandbox's last wait (pool.go): the exec waits for one byte on extra
+			// descriptor i (see below).
+			int i = atoi(next(&p, end));
+			if (i < 0 || i >= nextra) { errno = 0; die("plan: no descriptor to wait on"); }
+			gatefd = extra[i];
+			break;
+		}
 		case 'a':
 			argv[ia++] = next(&p, end);
 			break;
@@ -877,6 +886,16 @@ static void run(char *plan, size_t len) {
 		// without CAP_SYS_ADMIN, and set-id programs must not raise what the filter confines).
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) die("seccomp");
+	}
+	if (gatefd >= 0) {
+		// Everything is done but the exec, which waits for barge's one byte (the attempt's
+		// STARTING is durable); nothing at all means barge gave the attempt up: it never runs.
+		char c;
+		ssize_t k;
+		do k = read(gatefd, &c, 1);
+		while (k < 0 && errno == EINTR);
+		if (k != 1) _exit(0);
+		close(gatefd);
 	}
 	if (init) reap(argv);
 	execvp(argv[0], argv);

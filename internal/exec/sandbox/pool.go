@@ -23,7 +23,9 @@ import (
 // of each shape (tenant, limits, space bound, listeners) while the slots' current jobs run: each
 // is cloned and runs its plan up to a hold ('H' in nsinit.c), where it waits for the rest (the
 // job's directory, credentials and command). A job that finds one of its shape ready sends that
-// rest and the command is exec'd at once.
+// rest; the sandbox runs it up to the exec and waits there for one more byte ('G'), which barge
+// writes once the job's Config.Gate opens (the engine's STARTING durable), so the rest of the
+// plan overlaps the commit.
 //
 // Isolation is the cold start's: a prepared sandbox has its own fresh namespaces, cgroup and space,
 // exactly as a cold start makes them, and is handed to one job only (taken out of the pool
@@ -59,6 +61,10 @@ type readySandbox struct {
 	out  Output
 	goW  *os.File // the rest of the plan goes here
 	errR *os.File // EOF once the command is exec'd, else why not
+	// gateW releases the exec once the rest of the plan is done (one byte; closed without one,
+	// the sandbox exits unused); gate is its descriptor's index in the sandbox ('G').
+	gateW *os.File
+	gate  string
 }
 
 // shapePool is one shape's prepared sandboxes.
@@ -155,6 +161,7 @@ func (s *Sandbox) StartPrepared(cfg Config) (p *Proc, out Output, ok bool, err e
 func (s *Sandbox) run(r *readySandbox, cfg Config) (*Proc, error) {
 	fail := func(err error) (*Proc, error) {
 		r.goW.Close()
+		r.gateW.Close()
 		r.errR.Close()
 		r.p.Signal(syscall.SIGKILL)
 		r.p.Wait()
@@ -165,12 +172,24 @@ func (s *Sandbox) run(r *readySandbox, cfg Config) (*Proc, error) {
 	if err != nil {
 		return fail(err)
 	}
+	late.op('G', r.gate)
 	// The job runs at barge's own priority, as a cold start's would (as root barge may raise it).
 	if err := unix.Setpriority(unix.PRIO_PROCESS, r.p.pid, ownNice()); err != nil {
 		return fail(fmt.Errorf("prepared sandbox: priority: %w", err))
 	}
+	// The sandbox does the rest of its plan (the job's directory, user, capabilities, seccomp)
+	// and waits before the exec: the command may not run before the gate opens.
 	_, werr := r.goW.Write(late.b.Bytes())
 	r.goW.Close()
+	if cfg.Gate != nil {
+		if err := cfg.Gate(); err != nil {
+			return fail(err)
+		}
+	}
+	if werr == nil {
+		_, werr = r.gateW.Write([]byte{1})
+	}
+	r.gateW.Close()
 	msg, _ := io.ReadAll(r.errR)
 	r.errR.Close()
 	switch {
@@ -336,7 +355,7 @@ func (s *Sandbox) prepare(cfg Config) (_ *readySandbox, err error) {
 			pr.listen.Close()
 		}
 		if err != nil {
-			for _, f := range []*os.File{r.goW, r.errR} {
+			for _, f := range []*os.File{r.goW, r.gateW, r.errR} {
 				if f != nil {
 					f.Close()
 				}
@@ -367,6 +386,13 @@ func (s *Sandbox) prepare(cfg Config) (_ *readySandbox, err error) {
 		return nil, err
 	}
 	r.goW = goW
+	gateR, gateW, err := os.Pipe()
+	if err != nil {
+		goR.Close()
+		return nil, err
+	}
+	r.gateW = gateW
+	r.gate = strings.TrimPrefix(pr.fd(gateR), "fd:")
 	body.op('H', strings.TrimPrefix(pr.fd(goR), "fd:"))
 	p.cg, err = s.cgroups.create(name, limits{MilliVCPU: cfg.MilliVCPU, MemoryMiB: cfg.MemoryMiB, Pids: s.opts.PidsLimit})
 	if err != nil {
@@ -414,6 +440,7 @@ func (s *Sandbox) discard(r *readySandbox) {
 	s.pool.wg.Add(1)
 	s.pool.mu.Unlock()
 	r.goW.Close() // with nothing sent, it exits by itself
+	r.gateW.Close()
 	r.errR.Close()
 	r.p.Signal(syscall.SIGKILL)
 	go func() {

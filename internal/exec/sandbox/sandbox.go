@@ -325,6 +325,18 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 		pl.joinCgroup(f)
 	}
 	pl.b.Write(body.b.Bytes())
+	// With a gate the sandbox is made and runs its whole plan, then waits before the exec for a
+	// byte on gateW ('G'): the command may not run before the gate opens.
+	var gateW *os.File
+	if cfg.Gate != nil {
+		gateR, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		gateW = w
+		defer gateW.Close() // without its byte, the sandbox exits unused
+		pl.op('G', strings.TrimPrefix(pr.fd(gateR), "fd:"))
+	}
 
 	errR, errW, err := os.Pipe()
 	if err != nil {
@@ -332,6 +344,15 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	}
 	err = s.zygote.start(pl.b.Bytes(), append([]*os.File{stdout, stderr, errW}, pr.extra...), p)
 	errW.Close()
+	if err == nil && gateW != nil {
+		if gerr := cfg.Gate(); gerr != nil {
+			p.Signal(syscall.SIGKILL)
+			<-p.done
+			errR.Close()
+			return nil, gerr // the space and cgroup are released, deferred above
+		}
+		gateW.Write([]byte{1}) // if it died meanwhile, why is on errR
+	}
 	msg, _ := io.ReadAll(errR)
 	errR.Close()
 	switch {

@@ -77,4 +77,7 @@ type Config struct {
 	// Listen are addresses ("127.0.0.1:9001") to listen on inside the sandbox's network; the
 	// listeners come back in Proc.Listeners, in this order.
 	Listen []string
+	// Gate, when set, is called once the sandbox is prepared, just before its command is exec'd:
+	// an error aborts the start (the sandbox is killed and released) and is Start's.
+	Gate func() error
 }
