@@ -123,29 +123,23 @@ func (s *Service) StartExecution(ctx context.Context, scope string, in *sw.Start
 	return &sw.StartExecutionOutput{ExecutionArn: exec.ARN, StartDate: awstypes.NewTimestamp(exec.Start)}, nil
 }
 
-// createStandard stores a new STANDARD execution: its run item first (held by this server),
-// so that an execution is never recorded RUNNING without one. A repeated start of a running
+// createStandard stores a new STANDARD execution and its run item (held by this server)
+// together. A repeated start of a running
 // execution with the same input returns a run holding the existing record, not started.
 func (s *Service) createStandard(ctx context.Context, scope string, exec *execRecord, def *asl.Definition) (*liveRun, error) {
 	key := exec.MachineName + ":" + exec.Name
 	t := now()
 	item := &store.Resource{Account: scope, Kind: kindRun, Name: key, ARN: exec.ARN, Status: "RUNNING", Body: []byte("{}"),
 		CreatedAt: t, Owner: s.cfg.Holder, VisibleAt: t, LeaseUntil: t.Add(s.cfg.LeaseTTL)}
-	err := s.cfg.Store.ResourceCreate(ctx, item)
+	body, _ := json.Marshal(exec)
+	// One durable write for both (the first state waits for it): an execution is never recorded
+	// RUNNING without its run item, and a name taken creates neither.
+	err := s.cfg.Store.ResourceCreateAll(ctx, []*store.Resource{item, {Account: scope, Kind: kindExecution, Name: key, ARN: exec.ARN,
+		Status: string(exec.Status), Body: body, CreatedAt: t}})
 	if errors.Is(err, store.ErrConflict) {
 		return s.sameExecution(ctx, scope, key, exec)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create run of %s: %w", exec.ARN, err)
-	}
-	body, _ := json.Marshal(exec)
-	err = s.cfg.Store.ResourceCreate(ctx, &store.Resource{Account: scope, Kind: kindExecution, Name: key, ARN: exec.ARN,
-		Status: string(exec.Status), Body: body, CreatedAt: t})
-	if err != nil {
-		s.cfg.Store.ResourceDeleteVersion(ctx, item)
-		if errors.Is(err, store.ErrConflict) {
-			return s.sameExecution(ctx, scope, key, exec)
-		}
 		return nil, fmt.Errorf("create execution %s: %w", exec.ARN, err)
 	}
 	r := newLiveRun(s, scope, key, exec, def)

@@ -133,6 +133,9 @@ type JobListParams struct {
 type Store interface {
 	// ResourceCreate inserts a resource; ErrConflict if (account, kind, name, revision) exists.
 	ResourceCreate(ctx context.Context, r *Resource) error
+	// ResourceCreateAll inserts every resource in one durable write, or none: ErrConflict if
+	// any exists.
+	ResourceCreateAll(ctx context.Context, rs []*Resource) error
 	// ResourceUpdate replaces the status and body of an existing resource.
 	ResourceUpdate(ctx context.Context, r *Resource) error
 	// ResourceGet reads one resource; revision 0 means the only (non-revisioned) one.

@@ -19,6 +19,18 @@ func (s *Store) ResourceCreate(ctx context.Context, r *store.Resource) error {
 	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return insertResource(ctx, tx, r) })
 }
 
+// ResourceCreateAll implements store.Store.
+func (s *Store) ResourceCreateAll(ctx context.Context, rs []*store.Resource) error {
+	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		for _, r := range rs {
+			if err := insertResource(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func insertResource(ctx context.Context, tx pgx.Tx, r *store.Resource) error {
 	body := r.Body
 	if body == nil {

@@ -320,6 +320,18 @@ func (s *Store) ResourceCreate(ctx context.Context, r *store.Resource) error {
 	return s.exec(ctx, func(tx *sql.Tx) error { return insertResource(tx, r) })
 }
 
+// ResourceCreateAll implements store.Store.
+func (s *Store) ResourceCreateAll(ctx context.Context, rs []*store.Resource) error {
+	return s.exec(ctx, func(tx *sql.Tx) error {
+		for _, r := range rs {
+			if err := insertResource(tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func insertResource(tx *sql.Tx, r *store.Resource) error {
 	r.Version = 1
 	_, err := tx.Exec(`INSERT INTO resources (account, kind, name, revision, arn, status, body, created_at, version, owner, visible_at, lease_until)

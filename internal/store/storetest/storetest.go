@@ -53,6 +53,30 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ResourceCreateAll", func(t *testing.T) {
+		s := fresh(t)
+		res := func(name string) *store.Resource {
+			return &store.Resource{Account: "a", Kind: store.KindJobQueue, Name: name, Status: "VALID", Body: []byte(`{}`), CreatedAt: time.UnixMilli(1000).UTC()}
+		}
+		must(t, s.ResourceCreateAll(ctx, []*store.Resource{res("one"), res("two")}))
+		// One of them exists: neither is created, even while other writes share the commit.
+		errs := make(chan error, 2)
+		go func() { errs <- s.ResourceCreateAll(ctx, []*store.Resource{res("three"), res("two")}) }()
+		go func() { errs <- s.ResourceCreate(ctx, res("four")) }()
+		first, second := <-errs, <-errs
+		if !errors.Is(first, store.ErrConflict) && !errors.Is(second, store.ErrConflict) {
+			t.Fatalf("creating an existing resource among others: %v, %v; want ErrConflict", first, second)
+		}
+		if _, err := s.ResourceGet(ctx, "a", store.KindJobQueue, "three", 0); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the batch with a conflict created its other resource: %v", err)
+		}
+		for _, name := range []string{"one", "two", "four"} {
+			if _, err := s.ResourceGet(ctx, "a", store.KindJobQueue, name, 0); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	})
+
 	t.Run("Revisions", func(t *testing.T) {
 		s := fresh(t)
 		var wg sync.WaitGroup
