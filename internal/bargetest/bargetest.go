@@ -59,6 +59,14 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// RemoveBinary deletes the binary Binary built, if any; a TestMain calls it once every test of
+// the process has ended, so that no run leaves a copy of barge in the temporary directory.
+func RemoveBinary() {
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
 // Barge is a running barge server process.
 type Barge struct {
 	t        testing.TB
