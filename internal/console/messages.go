@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -73,7 +72,7 @@ func (c *Console) messages(w http.ResponseWriter, r *http.Request, account strin
 			return
 		}
 		for _, m := range res.EventSourceMappings {
-			mappings = append(mappings, mappingRow{UUID: m.UUID, Source: arnName(m.EventSourceArn), Function: arnName(m.FunctionArn),
+			mappings = append(mappings, mappingRow{UUID: m.UUID, Source: lastPart(m.EventSourceArn), Function: lastPart(m.FunctionArn),
 				State: m.State, LastResult: m.LastProcessingResult, BatchSize: aws.ToInt32(m.BatchSize)})
 		}
 		if marker = res.NextMarker; marker == "" {
@@ -103,12 +102,7 @@ func sqsQueueRow(url string, attrs map[string]string) sqsRow {
 		Receives any    `json:"maxReceiveCount"` // a number or a string, as clients send it
 	}
 	if json.Unmarshal([]byte(attrs["RedrivePolicy"]), &redrive) == nil && redrive.Target != "" {
-		row.DeadLetter = fmt.Sprintf("%s after %v receives", arnName(redrive.Target), redrive.Receives)
+		row.DeadLetter = fmt.Sprintf("%s after %v receives", lastPart(redrive.Target), redrive.Receives)
 	}
 	return row
-}
-
-// arnName is the name at the end of an SQS queue's or a function's ARN (after its last ':').
-func arnName(arn string) string {
-	return arn[strings.LastIndexAny(arn, ":/")+1:]
 }

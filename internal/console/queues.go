@@ -93,7 +93,8 @@ func (c *Console) envRows(r *http.Request, account string) ([]envRow, error) {
 	return rows, nil
 }
 
-// lastPart is the name at the end of an ARN (or the name itself).
+// lastPart is the name at the end of an ARN — after its last '/' (a job queue's, a compute
+// environment's) or ':' (an SQS queue's, a function's) — or the name itself.
 func lastPart(arn string) string {
-	return arn[strings.LastIndex(arn, "/")+1:]
+	return arn[strings.LastIndexAny(arn, ":/")+1:]
 }

@@ -116,11 +116,8 @@ func (s *Service) enqueue(q queuedEvent) bool {
 	}
 }
 
-// rulesChanged makes the next event read the rules again (a rule was written here).
+// rulesChanged reads the rules again once the matcher runs (a rule was written here).
 func (s *Service) rulesChanged() {
-	s.rules.mu.Lock()
-	s.rules.at = time.Time{}
-	s.rules.mu.Unlock()
 	if s.queue != nil {
 		s.refreshRules(context.Background())
 	}

@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -74,9 +73,10 @@ func (s *Service) PutEvents(ctx context.Context, scope string, in *ew.PutEventsR
 
 // checkEntry is EventBridge's refusal of one entry ("" when it is accepted).
 func checkEntry(e ew.PutEventsRequestEntry) (code, msg string) {
+	if err := checkBus(e.EventBusName); err != nil {
+		return "ResourceNotFoundException", awserr.As(err).Message
+	}
 	switch {
-	case checkBus(e.EventBusName) != nil:
-		return "ResourceNotFoundException", awserr.As(checkBus(e.EventBusName)).Message
 	case e.Source == "":
 		return "InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument."
 	case e.DetailType == "":
@@ -97,6 +97,3 @@ func checkEntry(e ew.PutEventsRequestEntry) (code, msg string) {
 func isObject(detail string) bool {
 	return strings.HasPrefix(strings.TrimSpace(detail), "{")
 }
-
-// statusOK keeps net/http imported for the package's other files' errors.
-var _ = http.StatusOK
