@@ -274,5 +274,12 @@ func (s *Store) CreateStream(account, group, stream string) error {
 		return fmt.Errorf("log stream %q: %w", stream, ErrAlreadyExists)
 	}
 	hdr := header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: stream}
-	return s.createFile(p, hdr.encode())
+	f, err := s.createFile(filepath.Join(s.dir, p), hdr.encode())
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("log stream %q: %w", stream, ErrAlreadyExists)
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

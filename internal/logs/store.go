@@ -10,9 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -148,23 +151,27 @@ func (s *Store) Create(account, group, stream string) (*Writer, error) {
 }
 
 // openStream opens or creates the file for appending. s.mu must be held.
+//
+// A new stream's file is made whole before it is named: its header is written to an unnamed
+// file (O_TMPFILE) that is then linked into place, so no reader, and no restart after a crash,
+// ever finds a stream file without a header. That is one directory update and no second open on
+// every job's start path; where the filesystem has no O_TMPFILE the header goes to a named
+// temporary file that is renamed into place.
 func (s *Store) openStream(account, group, name, p string) (*stream, error) {
 	st := &stream{store: s, path: p, refs: 1, lastTS: minTimestamp}
-	f, err := os.OpenFile(filepath.Join(s.dir, p), os.O_RDWR|os.O_APPEND, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		st.hdr = header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: name}
-		if err := s.createFile(p, st.hdr.encode()); err != nil {
-			return nil, err
-		}
-		f, err = os.OpenFile(filepath.Join(s.dir, p), os.O_RDWR|os.O_APPEND, 0)
-		if err != nil {
-			return nil, err
-		}
-		st.f = f
-		st.size.Store(st.hdr.size)
+	full := filepath.Join(s.dir, p)
+	hdr := header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: name}
+	f, err := s.createFile(full, hdr.encode())
+	if err == nil {
+		st.hdr, st.f = hdr, f
+		st.size.Store(hdr.size)
 		return st, nil
 	}
-	if err != nil {
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	// The stream exists (a restart, or a stream written before): append after what it holds.
+	if f, err = os.OpenFile(full, os.O_RDWR|os.O_APPEND, 0); err != nil {
 		return nil, err
 	}
 	if err := st.recover(f); err != nil {
@@ -175,36 +182,74 @@ func (s *Store) openStream(account, group, name, p string) (*stream, error) {
 	return st, nil
 }
 
-// createFile writes the header to a temporary file and renames it into
-// place, so that no reader, and no restart after a crash, ever finds a
-// stream file without a header.
-func (s *Store) createFile(p string, hdr []byte) error {
-	dir := filepath.Join(s.dir, filepath.Dir(p))
+// createFile creates the file at path holding hdr, open for appending; fs.ErrExist when there is
+// one already.
+func (s *Store) createFile(path string, hdr []byte) (*os.File, error) {
+	dir := filepath.Dir(path)
 	if _, ok := s.dirs.Load(dir); !ok {
 		if err := os.MkdirAll(dir, dirPerm); err != nil {
-			return err
+			return nil, err
 		}
 		s.dirs.Store(dir, true)
 	}
-	// Written aside and renamed into place, so a reader never sees a file without its header.
-	tmp := filepath.Join(dir, ".tmp-"+newID())
-	err := os.WriteFile(tmp, hdr, filePerm)
+	f, err := createLinked(dir, path, hdr)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory went away behind the cache's back: make it again.
 		s.dirs.Delete(dir)
 		if err = os.MkdirAll(dir, dirPerm); err == nil {
-			err = os.WriteFile(tmp, hdr, filePerm)
+			f, err = createLinked(dir, path, hdr)
 		}
 	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
+	if errors.Is(err, errNoTmpfile) {
+		f, err = createRenamed(dir, path, hdr)
 	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, p)); err != nil {
-		os.Remove(tmp)
-		return err
+	return f, err
+}
+
+// errNoTmpfile: the filesystem cannot make unnamed files.
+var errNoTmpfile = errors.New("no O_TMPFILE")
+
+// createLinked writes hdr to an unnamed file in dir and links it at path.
+func createLinked(dir, path string, hdr []byte) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_APPEND|unix.O_CLOEXEC, filePerm)
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL):
+		return nil, errNoTmpfile
+	case err != nil:
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
-	return nil
+	f := os.NewFile(uintptr(fd), path)
+	if _, err := f.Write(hdr); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// Linking a descriptor by its /proc path needs no privilege (AT_EMPTY_PATH would).
+	if err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW); err != nil {
+		f.Close()
+		if errors.Is(err, unix.ENOENT) {
+			if _, statErr := os.Stat("/proc/self/fd"); statErr != nil {
+				return nil, errNoTmpfile // no /proc to name the descriptor by
+			}
+		}
+		return nil, &fs.PathError{Op: "link", Path: path, Err: err}
+	}
+	return f, nil
+}
+
+// createRenamed writes hdr to a named temporary file in dir and renames it to path, unless path
+// exists.
+func createRenamed(dir, path string, hdr []byte) (*os.File, error) {
+	tmp := filepath.Join(dir, ".tmp-"+newID())
+	if err := os.WriteFile(tmp, hdr, filePerm); err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	defer os.Remove(tmp) // left only when the link below fails
+	// A hard link, not a rename, so that an existing stream is never replaced.
+	if err := os.Link(tmp, path); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 }
 
 func newID() string {

@@ -303,3 +303,46 @@ func TestSplitPoint(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateFileWays: a new stream's file appears whole (header and all) whether the filesystem
+// makes unnamed files or not, an existing one is never replaced, and no temporary file is left.
+func TestCreateFileWays(t *testing.T) {
+	ways := []struct {
+		name   string
+		create func(dir, path string, hdr []byte) (*os.File, error)
+	}{
+		{"unnamed file linked", createLinked},
+		{"named file renamed", createRenamed},
+	}
+	for _, way := range ways {
+		t.Run(way.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "s")
+			hdr := header{created: 1000, id: "abc", account: acct, group: "g", stream: "s"}
+			f, err := way.create(dir, path, hdr.encode())
+			if errors.Is(err, errNoTmpfile) {
+				t.Skip("this filesystem has no O_TMPFILE")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write([]byte("more")); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			got, err := os.ReadFile(path)
+			if want := string(hdr.encode()) + "more"; err != nil || string(got) != want {
+				t.Fatalf("file holds %q (%v), want %q", got, err, want)
+			}
+			if _, err := way.create(dir, path, []byte("other")); !errors.Is(err, fs.ErrExist) {
+				t.Errorf("creating over an existing stream: %v, want fs.ErrExist", err)
+			}
+			if got2, _ := os.ReadFile(path); string(got2) != string(got) {
+				t.Errorf("the existing stream changed to %q", got2)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("directory holds %d entries, want the stream alone", len(entries))
+			}
+		})
+	}
+}
