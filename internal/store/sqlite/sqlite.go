@@ -40,7 +40,10 @@ type db struct {
 	write *sql.DB
 
 	// Prepared once on the single write connection; transactions use them through tx.Stmt.
-	insertJob, updateJob *sql.Stmt
+	insertJob, updateJob, readLease *sql.Stmt
+	// The savepoint around each write of a shared transaction, prepared once as well: two or
+	// three of them run for every write.
+	savepoint, release, rollbackTo *sql.Stmt
 	// getResource is prepared on the read pool: the busiest read of resources (job queues and
 	// definition revisions at SubmitJob, functions, versions and aliases).
 	getResource *sql.Stmt
@@ -55,8 +58,10 @@ type db struct {
 var _ store.Store = (*Store)(nil)
 
 type writeOp struct {
-	fn   func(tx *sql.Tx) error
-	done chan error
+	fn func(tx *sql.Tx) error
+	// fence, when set, is the lease that must still be current for fn to run (Fenced).
+	fence *store.Lease
+	done  chan error
 }
 
 // Open opens (creating and migrating if needed) the database file at path.
@@ -112,10 +117,22 @@ func Open(path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
+	var stmts [4]*sql.Stmt
+	for i, q := range []string{readLeaseQuery, `SAVEPOINT w`, `RELEASE w`, `ROLLBACK TO w`} {
+		if stmts[i], err = write.Prepare(q); err != nil {
+			write.Close()
+			read.Close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+	}
 	s := &Store{db: &db{
 		path:        path,
 		insertJob:   insertJob,
 		updateJob:   updateJob,
+		readLease:   stmts[0],
+		savepoint:   stmts[1],
+		release:     stmts[2],
+		rollbackTo:  stmts[3],
 		getResource: getResource,
 		read:        read,
 		write:       write,
@@ -179,22 +196,14 @@ func (s *Store) Close() error {
 	}
 	s.closeOnce.Do(func() { close(s.closed) })
 	<-s.done
-	return errors.Join(s.insertJob.Close(), s.updateJob.Close(), s.getResource.Close(), s.write.Close(), s.read.Close())
+	return errors.Join(s.insertJob.Close(), s.updateJob.Close(), s.readLease.Close(), s.savepoint.Close(),
+		s.release.Close(), s.rollbackTo.Close(), s.getResource.Close(), s.write.Close(), s.read.Close())
 }
 
 // exec runs fn in a write transaction shared with other concurrent writers, and returns once the
 // transaction holding it has committed (or fn failed and its savepoint was rolled back).
 func (s *Store) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if l := s.fence; l != nil {
-		write := fn
-		fn = func(tx *sql.Tx) error {
-			if err := checkFence(tx, l); err != nil {
-				return err
-			}
-			return write(tx)
-		}
-	}
-	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	op := &writeOp{fn: fn, fence: s.fence, done: make(chan error, 1)}
 	select {
 	case s.writes <- op:
 	case <-s.closed:
@@ -252,9 +261,10 @@ func (s *Store) commit(batch []*writeOp) {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
+	var fences leaseMemo
 	if len(batch) == 1 {
 		// Alone in its transaction, a write needs no savepoint: failing undoes all of it.
-		if err := batch[0].fn(tx); err != nil {
+		if err := fences.run(tx, s.readLease, batch[0]); err != nil {
 			tx.Rollback()
 			fail(err)
 			return
@@ -266,24 +276,25 @@ func (s *Store) commit(batch []*writeOp) {
 		batch[0].done <- nil
 		return
 	}
+	savepoint, release, rollbackTo := tx.Stmt(s.savepoint), tx.Stmt(s.release), tx.Stmt(s.rollbackTo)
 	results := make([]error, len(batch))
 	for i, op := range batch {
-		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+		if _, err := savepoint.Exec(); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		if err := op.fn(tx); err != nil {
+		if err := fences.run(tx, s.readLease, op); err != nil {
 			results[i] = err
 			// The savepoint is gone when SQLite rolled the whole transaction back: going on
 			// would run the next writes outside any transaction.
-			if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+			if _, rerr := rollbackTo.Exec(); rerr != nil {
 				tx.Rollback()
 				fail(errors.Join(err, rerr))
 				return
 			}
 		}
-		if _, err := tx.Exec(`RELEASE w`); err != nil {
+		if _, err := release.Exec(); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("release savepoint: %w", err))
 			return
@@ -296,6 +307,36 @@ func (s *Store) commit(batch []*writeOp) {
 	for i, op := range batch {
 		op.done <- s.translate(results[i])
 	}
+}
+
+// leaseMemo remembers, within one transaction, the leases fenced writes were checked against:
+// the writes of a batch mostly share one fence, and the lease row changes only by a write of
+// this process's own writer (no other connection writes while the transaction holds the lock).
+type leaseMemo map[string]*store.Lease
+
+// run checks op's fence, reading each lease once, and runs op. An unfenced write may be one
+// that moves a lease (LeaseAcquire, LeaseRelease): after one, leases are read again.
+func (m *leaseMemo) run(tx *sql.Tx, readLease *sql.Stmt, op *writeOp) error {
+	l := op.fence
+	if l == nil {
+		*m = nil
+		return op.fn(tx)
+	}
+	cur, ok := (*m)[l.Name]
+	if !ok {
+		var err error
+		if cur, err = readLeaseWith(tx.Stmt(readLease), l.Name); err != nil {
+			return err
+		}
+		if *m == nil {
+			*m = leaseMemo{}
+		}
+		(*m)[l.Name] = cur
+	}
+	if cur == nil || cur.Holder != l.Holder || cur.Generation != l.Generation {
+		return fmt.Errorf("lease %s generation %d of %s: %w", l.Name, l.Generation, l.Holder, store.ErrFenced)
+	}
+	return op.fn(tx)
 }
 
 // sqliteFull is SQLITE_FULL, the primary result code of a write that found the disk full.

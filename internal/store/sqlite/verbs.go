@@ -93,7 +93,7 @@ func (s *Store) ResourceClaim(ctx context.Context, p *store.ClaimParams) ([]*sto
 func (s *Store) LeaseAcquire(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (*store.Lease, error) {
 	var l *store.Lease
 	err := s.exec(ctx, func(tx *sql.Tx) error {
-		cur, err := readLease(tx, name)
+		cur, err := readLeaseWith(tx.Stmt(s.readLease), name)
 		if err != nil {
 			return err
 		}
@@ -133,10 +133,15 @@ func (s *Store) Fenced(l store.Lease) store.Store {
 	return &Store{db: s.db, fence: &l}
 }
 
-func readLease(tx *sql.Tx, name string) (*store.Lease, error) {
+// readLeaseQuery reads one lease row (db.readLease prepares it).
+const readLeaseQuery = `SELECT holder, generation, expires_at FROM leases WHERE name = ?`
+
+// readLeaseWith reads the lease through stmt, a transaction's db.readLease; nil when there is
+// none.
+func readLeaseWith(stmt *sql.Stmt, name string) (*store.Lease, error) {
 	l := store.Lease{Name: name}
 	var expires int64
-	err := tx.QueryRow(`SELECT holder, generation, expires_at FROM leases WHERE name = ?`, name).Scan(&l.Holder, &l.Generation, &expires)
+	err := stmt.QueryRow(name).Scan(&l.Holder, &l.Generation, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -145,18 +150,4 @@ func readLease(tx *sql.Tx, name string) (*store.Lease, error) {
 	}
 	l.Expires = time.UnixMilli(expires).UTC()
 	return &l, nil
-}
-
-// checkFence fails a fenced write, inside its transaction, once the lease has another holder or
-// generation. Expiry alone does not fence: until someone else takes the lease, nobody else
-// writes, and the holder renews it.
-func checkFence(tx *sql.Tx, l *store.Lease) error {
-	cur, err := readLease(tx, l.Name)
-	if err != nil {
-		return err
-	}
-	if cur == nil || cur.Holder != l.Holder || cur.Generation != l.Generation {
-		return fmt.Errorf("lease %s generation %d of %s: %w", l.Name, l.Generation, l.Holder, store.ErrFenced)
-	}
-	return nil
 }
