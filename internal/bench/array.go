@@ -61,6 +61,7 @@ func ArrayEfficiency(ctx context.Context, o Options, size, slots int, sleep time
 	if err != nil {
 		return EfficiencyResult{}, fmt.Errorf("job definition %s: %w", SleepDefinition, err)
 	}
+	cpu := startCPU()
 	sub, err := c.SubmitJob(ctx, &batch.SubmitJobInput{JobName: aws.String("efficiency"), JobQueue: aws.String(ArrayQueue),
 		JobDefinition: def.JobDefinitionArn, ArrayProperties: &types.ArrayProperties{Size: aws.Int32(int32(size))}})
 	if err != nil {
@@ -80,7 +81,8 @@ func ArrayEfficiency(ctx context.Context, o Options, size, slots int, sleep time
 				makespan := time.Duration(aws.ToInt64(j.StoppedAt)-aws.ToInt64(j.CreatedAt)) * time.Millisecond
 				ideal := time.Duration(float64(size) * float64(sleep) / float64(slots))
 				return EfficiencyResult{
-					Result:     Result{Name: fmt.Sprintf("array of `sleep %s`", secs), Queue: ArrayQueue, Jobs: size, Elapsed: makespan},
+					Result: Result{Name: fmt.Sprintf("array of `sleep %s`", secs), Queue: ArrayQueue, Jobs: size, Elapsed: makespan,
+						MachineCPU: cpu.perJob(size)},
 					Slots:      slots,
 					Sleep:      sleep,
 					Efficiency: float64(ideal) / float64(makespan),

@@ -117,6 +117,9 @@ type Result struct {
 	P50, P99 time.Duration
 	// SubmitElapsed is how long submitting took within an EndToEnd run.
 	SubmitElapsed time.Duration
+	// MachineCPU is the CPU time this machine spent per job during an EndToEnd run, all
+	// processes together (machinecpu.go): the server's when it runs here, and the client's.
+	MachineCPU time.Duration
 }
 
 // JobsPerSecond is the measured throughput.
@@ -220,6 +223,7 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	fmt.Fprintf(o.Out, "e2e: %d jobs of `true` from %d goroutines to queue %s\n", o.Jobs, o.Concurrency, o.Queue)
+	cpu := startCPU()
 	start := time.Now()
 	ids, _, submitElapsed, err := submitAll(ctx, c, o, "bench-e2e")
 	if err != nil {
@@ -266,7 +270,8 @@ func EndToEnd(ctx context.Context, o Options) (Result, error) {
 	if succeeded != len(ids) {
 		return Result{}, fmt.Errorf("e2e: counted %d SUCCEEDED jobs of %d", succeeded, len(ids))
 	}
-	return Result{Name: "end-to-end `true`", Queue: o.Queue, Jobs: succeeded, Elapsed: elapsed, SubmitElapsed: submitElapsed}, nil
+	return Result{Name: "end-to-end `true`", Queue: o.Queue, Jobs: succeeded, Elapsed: elapsed, SubmitElapsed: submitElapsed,
+		MachineCPU: cpu.perJob(succeeded)}, nil
 }
 
 // sweep describes the pending jobs, 100 per call, and returns those not finished yet and the

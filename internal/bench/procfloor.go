@@ -26,6 +26,9 @@ type FloorRun struct {
 	N           int // processes run
 	Concurrency int
 	Elapsed     time.Duration
+	// MachineCPU is the CPU time the whole machine spent per process (machinecpu.go); 0 when
+	// it cannot be read.
+	MachineCPU time.Duration
 }
 
 // PerSecond is processes started and reaped per second.
@@ -89,6 +92,7 @@ func runFloor(ctx context.Context, e *local.Executor, dir string, cmd []string, 
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	cpu := startCPU()
 	start := time.Now()
 	for range c {
 		wg.Go(func() {
@@ -114,5 +118,6 @@ func runFloor(ctx context.Context, e *local.Executor, dir string, cmd []string, 
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	return FloorRun{Command: cmd, N: n, Concurrency: c, Elapsed: time.Since(start)}, firstErr
+	elapsed := time.Since(start)
+	return FloorRun{Command: cmd, N: n, Concurrency: c, Elapsed: elapsed, MachineCPU: cpu.perJob(n)}, firstErr
 }

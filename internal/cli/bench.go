@@ -82,6 +82,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 			if r.Command[0] == "sleep" {
 				fmt.Fprintf(out, ", efficiency %.1f %%", 100*r.Efficiency(*arraySleep))
 			}
+			if r.MachineCPU > 0 {
+				fmt.Fprintf(out, ", machine CPU %.2f ms each", float64(r.MachineCPU.Microseconds())/1000)
+			}
 			fmt.Fprintln(out)
 		}
 		fmt.Fprintf(out, "machine: %s\n", bench.Machine())
@@ -123,6 +126,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "array of %d × `sleep %s` on %d vCPU slots: makespan %.2f s, ideal %.3f s, efficiency %.1f %%\n",
 			r.Jobs, r.Sleep, r.Slots, r.Elapsed.Seconds(), float64(r.Jobs)*r.Sleep.Seconds()/float64(r.Slots), 100*r.Efficiency)
+		if r.MachineCPU > 0 {
+			fmt.Fprintf(out, "this machine's CPU per child: %.2f ms (every process: the server's when it runs here)\n", float64(r.MachineCPU.Microseconds())/1000)
+		}
 		fmt.Fprintf(out, "server:  %s\nmachine: %s\n", where, bench.Machine())
 		return nil
 	}
@@ -149,7 +155,12 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out)
 		for _, r := range results {
 			if r.SubmitElapsed > 0 {
-				fmt.Fprintf(out, "%s: queue %s, submitting took %.2f s\n", r.Name, r.Queue, r.SubmitElapsed.Seconds())
+				fmt.Fprintf(out, "%s: queue %s, submitting took %.2f s", r.Name, r.Queue, r.SubmitElapsed.Seconds())
+				if r.MachineCPU > 0 {
+					// Every process on this machine: meaningful when the server runs here too.
+					fmt.Fprintf(out, "; this machine's CPU %.2f ms per job", float64(r.MachineCPU.Microseconds())/1000)
+				}
+				fmt.Fprintln(out)
 			} else {
 				fmt.Fprintf(out, "%s: queue %s\n", r.Name, r.Queue)
 			}
