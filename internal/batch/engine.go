@@ -42,11 +42,15 @@ type engine struct {
 	dirs      *workDirs         // attempt working directories
 	sched     *sched.Scheduler
 
-	jobs     map[string]*activeJob // every unfinished job (and those finished since the last flush)
-	dirty    map[string]*activeJob // changed since the last flush
-	starts   []*startGate          // of attempts launched at placement: open once STARTING is durable
-	replies  []func()              // to run once the current changes are durable
-	finished []*activeJob          // became terminal; their consequences are not yet applied
+	jobs  map[string]*activeJob // every unfinished job (and those finished since the last flush)
+	dirty map[string]*activeJob // changed since the last flush
+	// deferred changed too, but only in ways no one waits on (RUNNING): they are written with
+	// the next batch, or alone once deferredSince is runningCommitDelay old (markDeferred).
+	deferred      map[string]*activeJob
+	deferredSince time.Time
+	starts        []*startGate // of attempts launched at placement: open once STARTING is durable
+	replies       []func()     // to run once the current changes are durable
+	finished      []*activeJob // became terminal; their consequences are not yet applied
 
 	arrays   map[string]*activeJob                     // unfinished array parents
 	arrayMem map[string]*arrayMem                      // in-memory extras of unfinished N_TO_N arrays
@@ -107,6 +111,7 @@ func newEngine(s *Service) *engine {
 		dirs:      newWorkDirs(s.cfg.WorkDir),
 		jobs:      map[string]*activeJob{},
 		dirty:     map[string]*activeJob{},
+		deferred:  map[string]*activeJob{},
 		arrays:    map[string]*activeJob{},
 		arrayMem:  map[string]*arrayMem{},
 		deps:      map[string][]string{},
@@ -335,48 +340,12 @@ func (e *engine) loop() {
 		// One batch in flight at a time: while it commits, changes accumulate into the next, so
 		// batches grow with the load instead of queueing up behind the store.
 		if !e.inFlight {
+			e.takeDeferred(false)
 			if b := e.buildBatch(); b != nil {
 				e.inFlight = true
 				e.commits <- b
 			}
 		}
-	}
-}
-
-// commitBatch is one transaction's worth of job changes and what waits on them.
-type commitBatch struct {
-	inserts, updates []*store.Job // copies, so the loop may change the jobs meanwhile
-	jobs             []*activeJob
-	starts           []*startGate
-	replies          []func()
-}
-
-// committer writes batches to the store in order, off the loop, retrying until each succeeds:
-// while one batch commits the loop goes on building the next, so the store's latency bounds
-// nothing but how soon effects are released.
-func (e *engine) committer(done chan struct{}) {
-	defer close(done)
-	ctx := context.Background()
-	for b := range e.commits {
-		for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-			begin := time.Now()
-			err := e.db.JobWriteMany(ctx, b.inserts, b.updates)
-			if err == nil {
-				e.s.cfg.Metrics.StoreCommit(time.Since(begin))
-				break
-			}
-			if errors.Is(err, store.ErrFenced) {
-				e.depose(err)
-				return // nothing of this batch is written, nor will be
-			}
-			e.s.log.Error("persist job states (will retry)", "err", err)
-			select {
-			case <-time.After(delay):
-			case <-e.quit:
-				return // shutting down: the next start recovers from what is durable
-			}
-		}
-		e.committed <- b
 	}
 }
 
@@ -393,72 +362,6 @@ func (e *engine) shutdown() {
 		}
 	}
 }
-
-// flush makes the current changes durable synchronously (used at start, before the loop runs).
-func (e *engine) flush(ctx context.Context) error {
-	b := e.buildBatch()
-	if b == nil {
-		return nil
-	}
-	if err := e.db.JobWriteMany(ctx, b.inserts, b.updates); err != nil {
-		return err
-	}
-	e.applyCommitted(b)
-	return nil
-}
-
-// buildBatch snapshots the changed jobs, with the launches and replies that must wait for them.
-func (e *engine) buildBatch() *commitBatch {
-	if len(e.dirty) == 0 && len(e.starts) == 0 && len(e.replies) == 0 {
-		return nil
-	}
-	b := &commitBatch{starts: e.starts, replies: e.replies}
-	e.starts, e.replies = nil, nil
-	now := e.s.nowMillis()
-	for _, aj := range e.dirty {
-		if a := aj.rec.Run.Array; a != nil {
-			aj.rec.Detail.ArrayProperties = &wire.ArrayPropertiesDetail{
-				Size: ptr(int32(a.Size)), StatusSummary: a.summary(), StatusSummaryLastUpdatedAt: &now}
-		}
-		aj.store.Status = string(aj.rec.Detail.Status)
-		aj.store.Body = mustJSON(aj.rec)
-		row := *aj.store
-		if aj.isNew {
-			b.inserts = append(b.inserts, &row)
-			aj.isNew = false // later batches update the row this one inserts
-		} else {
-			b.updates = append(b.updates, &row)
-		}
-		b.jobs = append(b.jobs, aj)
-		aj.lastBatch = b
-	}
-	clear(e.dirty)
-	return b
-}
-
-// applyCommitted releases what waited for a batch to be durable: attempts start, callers get
-// their answers, and finished jobs leave memory unless changed again since.
-func (e *engine) applyCommitted(b *commitBatch) {
-	e.inFlight = false
-	for _, aj := range b.jobs {
-		aj.stored = true
-		if !aj.endedAt.IsZero() && aj.lastBatch == b {
-			e.s.cfg.Metrics.AttemptPhase("commit", time.Since(aj.endedAt))
-			aj.endedAt = time.Time{}
-		}
-		if aj.lastBatch == b && terminal(aj.rec.Detail.Status) && e.dirty[aj.store.ID] == nil && e.jobs[aj.store.ID] == aj {
-			delete(e.jobs, aj.store.ID)
-		}
-	}
-	for _, g := range b.starts {
-		g.open()
-	}
-	for _, reply := range b.replies {
-		reply()
-	}
-}
-
-func (e *engine) markDirty(aj *activeJob) { e.dirty[aj.store.ID] = aj }
 
 // submit hands a durable SUBMITTED job to the engine.
 func (e *engine) submit(j *store.Job, rec *jobRecord) {
@@ -506,7 +409,11 @@ func (e *engine) setStatus(aj *activeJob, st wire.JobStatus) {
 		return
 	}
 	d.Status = st
-	e.markDirty(aj)
+	mark := e.markDirty
+	if st == statusRunning {
+		mark = e.markDeferred
+	}
+	mark(aj)
 	e.s.cfg.Metrics.JobTransition(aj.store.Account, aj.rec.Run.QueueName, string(st))
 	e.publishStateChange(aj, old)
 	if e.s.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -520,7 +427,7 @@ func (e *engine) setStatus(aj *activeJob, st wire.JobStatus) {
 			a.Counts[old]--
 		}
 		a.Counts[st]++
-		e.markDirty(par)
+		mark(par)
 	}
 	if terminal(st) {
 		e.finished = append(e.finished, aj)
