@@ -203,7 +203,17 @@ func (s *Store) Close() error {
 // exec runs fn in a write transaction shared with other concurrent writers, and returns once the
 // transaction holding it has committed (or fn failed and its savepoint was rolled back).
 func (s *Store) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	op := &writeOp{fn: fn, fence: s.fence, done: make(chan error, 1)}
+	return s.enqueue(ctx, &writeOp{fn: fn, fence: s.fence, done: make(chan error, 1)})
+}
+
+// execLease is exec for the lease verbs, which are never fenced: they are how leases move, and
+// a deposed holder must still be able to ask for its lease again. leaseMemo relies on it: a
+// fenced write never changes a lease.
+func (s *Store) execLease(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.enqueue(ctx, &writeOp{fn: fn, done: make(chan error, 1)})
+}
+
+func (s *Store) enqueue(ctx context.Context, op *writeOp) error {
 	select {
 	case s.writes <- op:
 	case <-s.closed:
@@ -310,8 +320,9 @@ func (s *Store) commit(batch []*writeOp) {
 }
 
 // leaseMemo remembers, within one transaction, the leases fenced writes were checked against:
-// the writes of a batch mostly share one fence, and the lease row changes only by a write of
-// this process's own writer (no other connection writes while the transaction holds the lock).
+// the writes of a batch mostly share one fence, and within the transaction (no other connection
+// writes while it holds the lock) a lease changes only by this writer's unfenced lease verbs
+// (execLease).
 type leaseMemo map[string]*store.Lease
 
 // run checks op's fence, reading each lease once, and runs op. An unfenced write may be one

@@ -92,7 +92,7 @@ func (s *Store) ResourceClaim(ctx context.Context, p *store.ClaimParams) ([]*sto
 // LeaseAcquire implements store.Store.
 func (s *Store) LeaseAcquire(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (*store.Lease, error) {
 	var l *store.Lease
-	err := s.exec(ctx, func(tx *sql.Tx) error {
+	err := s.execLease(ctx, func(tx *sql.Tx) error {
 		cur, err := readLeaseWith(tx.Stmt(s.readLease), name)
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func (s *Store) LeaseAcquire(ctx context.Context, name, holder string, now time.
 
 // LeaseRelease implements store.Store.
 func (s *Store) LeaseRelease(ctx context.Context, l *store.Lease) error {
-	return s.exec(ctx, func(tx *sql.Tx) error {
+	return s.execLease(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND generation = ?`, l.Name, l.Holder, l.Generation)
 		return err
 	})
