@@ -118,6 +118,5 @@ func runFloor(ctx context.Context, e *local.Executor, dir string, cmd []string, 
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	elapsed := time.Since(start)
-	return FloorRun{Command: cmd, N: n, Concurrency: c, Elapsed: elapsed, MachineCPU: cpu.perJob(n)}, firstErr
+	return FloorRun{Command: cmd, N: n, Concurrency: c, Elapsed: time.Since(start), MachineCPU: cpu.perJob(n)}, firstErr
 }

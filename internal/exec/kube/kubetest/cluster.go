@@ -57,8 +57,9 @@ var shared struct {
 	err     error  // the cluster failed to start
 }
 
-// Start returns the test binary's cluster, starting it on first use. Without the binaries the
-// test is skipped (failed when BARGE_KUBE_REQUIRED=1), as it is under -short. Run the test binary
+// Start returns the test binary's cluster, starting it on first use. Without the binaries, or
+// when the control plane will not start on this machine, the test is skipped saying why (failed
+// when BARGE_KUBE_REQUIRED=1), as it is under -short. Run the test binary
 // through Main so that the cluster is stopped at its end.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
