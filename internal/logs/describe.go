@@ -192,12 +192,32 @@ func (s *Store) listGroup(account, group, prefix string) ([]streamEntry, error) 
 			}
 		}
 		if err == io.EOF {
-			return entries, nil
+			return s.withReserved(account, group, prefix, entries)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("logs: log group %q: %w", group, err)
 		}
 	}
+}
+
+// withReserved adds to a group's files the streams reserved without one (empty.go).
+func (s *Store) withReserved(account, group, prefix string, entries []streamEntry) ([]streamEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names, err := s.emptyNames(account, group)
+	if err != nil || len(names) == 0 {
+		return entries, err
+	}
+	files := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		files[e.name] = true
+	}
+	for name, hdr := range names {
+		if !files[name] && strings.HasPrefix(name, prefix) {
+			entries = append(entries, streamEntry{name: name, info: &StreamInfo{Name: name, CreationTime: hdr.created}})
+		}
+	}
+	return entries, nil
 }
 
 // loadInfo fills in e.info (and e.name) from the stream file.

@@ -185,6 +185,9 @@ func (s *Store) FilterEvents(account string, p FilterParams) (FilterResult, erro
 // events from this stream are its first matches after the token, and each page reads on from
 // the token instead of from the start of the window.
 func (s *Store) scanStream(e streamEntry, p FilterParams, after *FilteredEvent, limit int) ([]FilteredEvent, error) {
+	if e.file == "" {
+		return nil, nil // reserved, no events yet
+	}
 	r, err := s.openReaderPath(e.file)
 	if err != nil {
 		return nil, err

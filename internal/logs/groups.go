@@ -153,6 +153,7 @@ func (s *Store) DeleteGroup(account, group string) error {
 		return fmt.Errorf("logs: delete log group %q: %w", group, err)
 	}
 	s.dirs.Delete(dir)
+	s.forgetEmpty(gp)
 	s.forgetRetention(account, group)
 	for p := range s.active {
 		if strings.HasPrefix(p, gp+string(filepath.Separator)) {
@@ -271,6 +272,12 @@ func (s *Store) CreateStream(account, group, stream string) error {
 	}
 	p := streamPath(account, group, stream)
 	if _, err := s.root.Stat(p); err == nil || s.active[p] != nil {
+		return fmt.Errorf("log stream %q: %w", stream, ErrAlreadyExists)
+	}
+	if _, ok, err := s.reserved(account, group, stream); err != nil || ok {
+		if err != nil {
+			return err
+		}
 		return fmt.Errorf("log stream %q: %w", stream, ErrAlreadyExists)
 	}
 	hdr := header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: stream}

@@ -24,8 +24,9 @@ type Lazy struct {
 	// that writes its first byte after another closed still finds the stream open.
 	holder   *Writer
 	created  bool
-	open     int   // LazyWriters not closed yet
-	lost     int64 // bytes written before the stream existed
+	reserved *header // Open reserved the stream (Reserve): its file, when made, has this header
+	open     int     // LazyWriters not closed yet
+	lost     int64   // bytes written before the stream existed
 	lostErr  error
 	lastTry  time.Time
 	unstored *LostError // what the stream's last Close could not report
@@ -67,7 +68,7 @@ func (l *Lazy) writer(n int) *Writer {
 	now := l.store.now()
 	if l.lostErr == nil || now.Sub(l.lastTry) >= retryCreate {
 		l.lastTry = now
-		w, err := l.store.Create(l.account, l.group, l.stream)
+		w, err := l.store.createWith(l.account, l.group, l.stream, l.reserved)
 		if err == nil {
 			if l.lost > 0 {
 				w.st.noteLost(l.lost, l.lostErr)
@@ -81,21 +82,22 @@ func (l *Lazy) writer(n int) *Writer {
 	return nil
 }
 
-// Open creates the stream now, as CloudWatch has a job's stream from its container's start: an
-// attempt that prints nothing has a stream with no events. If it cannot be created (the disk is
-// full), the first output tries again.
+// Open makes the stream exist now, as CloudWatch has a job's stream from its container's start:
+// an attempt that prints nothing has a stream with no events. It is reserved (Reserve), not
+// created: a file is made at the first output. If it cannot be reserved (the disk is full), the
+// first output tries to create it.
 func (l *Lazy) Open() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.holder != nil || l.created {
+	if l.holder != nil || l.created || l.reserved != nil {
 		return
 	}
-	w, err := l.store.Create(l.account, l.group, l.stream)
+	hdr, err := l.store.Reserve(l.account, l.group, l.stream)
 	if err != nil {
 		l.lostErr, l.lastTry = err, l.store.now()
 		return
 	}
-	l.holder, l.created = w, true
+	l.reserved = &hdr
 }
 
 // closed records that a LazyWriter closed; after the last, the stream is released, storing

@@ -24,13 +24,23 @@ type PutResult struct {
 // order, which its reads rely on), are rejected as too old; events after newest as too new.
 func (s *Store) Put(account, group, stream string, events []InputEvent, oldest, newest int64) (PutResult, error) {
 	res := PutResult{TooOldEnd: -1, TooNewStart: -1}
+	var reserved *header
 	if _, err := s.root.Stat(streamPath(account, group, stream)); errors.Is(err, fs.ErrNotExist) {
 		if _, gerr := s.root.Stat(groupPath(account, group)); errors.Is(gerr, fs.ErrNotExist) {
 			return res, groupNotFound(group)
 		}
-		return res, streamNotFound(group, stream)
+		s.mu.Lock()
+		hdr, ok, rerr := s.reserved(account, group, stream)
+		s.mu.Unlock()
+		if rerr != nil {
+			return res, rerr
+		}
+		if !ok {
+			return res, streamNotFound(group, stream)
+		}
+		reserved = &hdr // its first events make it a file
 	}
-	w, err := s.Create(account, group, stream)
+	w, err := s.createWith(account, group, stream, reserved)
 	if err != nil {
 		return res, err
 	}

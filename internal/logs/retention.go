@@ -88,6 +88,16 @@ func (s *Store) Expire() (int, error) {
 					continue
 				}
 				last := max(e.info.LastEventTimestamp, e.info.CreationTime)
+				if e.file == "" { // reserved, no events: its reservation expires instead
+					s.mu.Lock()
+					if last < *kept {
+						if gone, err := s.unreserve(account, g, e.name); err == nil && gone {
+							deleted++
+						}
+					}
+					s.mu.Unlock()
+					continue
+				}
 				s.mu.Lock()
 				_, active := s.active[e.file]
 				s.mu.Unlock()

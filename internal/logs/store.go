@@ -52,6 +52,9 @@ type Store struct {
 	// creating holds a channel per stream whose file is being created or opened outside mu
 	// (file I/O under mu would serialise every job start); it closes when that is done.
 	creating map[string]chan struct{}
+	// empty holds each group's index of streams reserved without a file (empty.go), by group
+	// path.
+	empty map[string]*emptyIndex
 }
 
 // Open returns a Store keeping its streams under dir, creating dir if
@@ -67,7 +70,8 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logs: %w", err)
 	}
-	return &Store{root: root, dir: dir, now: now, active: make(map[string]*stream), creating: make(map[string]chan struct{})}, nil
+	return &Store{root: root, dir: dir, now: now, active: make(map[string]*stream), creating: make(map[string]chan struct{}),
+		empty: make(map[string]*emptyIndex)}, nil
 }
 
 // SetLimit caps every stream at n bytes from now on (barge's --log-limit): past it one last event
@@ -93,7 +97,12 @@ func (s *Store) notify(hdr *header, events func() []Event) {
 
 // Close releases the store's handle on its directory. Writers already
 // created keep working; everything else fails afterwards.
-func (s *Store) Close() error { return s.root.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	err := s.closeEmpty()
+	s.mu.Unlock()
+	return errors.Join(err, s.root.Close())
+}
 
 func groupPath(account, group string) string {
 	return filepath.Join(escapeName(account), escapeName(group))
@@ -116,6 +125,11 @@ func streamNotFound(group, stream string) error {
 // Creating a stream that already has open writers returns another writer
 // on the same stream, as [Writer.Sibling] does.
 func (s *Store) Create(account, group, stream string) (*Writer, error) {
+	return s.createWith(account, group, stream, nil)
+}
+
+// createWith is Create giving a new file the header reserved (Reserve), when there is one.
+func (s *Store) createWith(account, group, stream string, reserved *header) (*Writer, error) {
 	p := streamPath(account, group, stream)
 	for {
 		s.mu.Lock()
@@ -137,7 +151,7 @@ func (s *Store) Create(account, group, stream string) (*Writer, error) {
 	s.creating[p] = done
 	s.mu.Unlock()
 
-	st, err := s.openStream(account, group, stream, p)
+	st, err := s.openStream(account, group, stream, p, reserved)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,10 +171,13 @@ func (s *Store) Create(account, group, stream string) (*Writer, error) {
 // ever finds a stream file without a header. That is one directory update and no second open on
 // every job's start path; where the filesystem has no O_TMPFILE the header goes to a named
 // temporary file that is renamed into place.
-func (s *Store) openStream(account, group, name, p string) (*stream, error) {
+func (s *Store) openStream(account, group, name, p string, reserved *header) (*stream, error) {
 	st := &stream{store: s, path: p, refs: 1, lastTS: minTimestamp}
 	full := filepath.Join(s.dir, p)
 	hdr := header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: name}
+	if reserved != nil {
+		hdr = *reserved
+	}
 	f, err := s.createFile(full, hdr.encode())
 	if err == nil {
 		st.hdr, st.f = hdr, f
@@ -271,11 +288,17 @@ func (s *Store) DeleteStream(account, group, stream string) error {
 		return fmt.Errorf("logs: %w", err)
 	}
 	p := streamPath(account, group, stream)
-	if err := s.root.Remove(p); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return streamNotFound(group, stream)
-		}
-		return fmt.Errorf("logs: delete log stream %q in log group %q: %w", stream, group, err)
+	removeErr := s.root.Remove(p)
+	if removeErr != nil && !errors.Is(removeErr, fs.ErrNotExist) {
+		return fmt.Errorf("logs: delete log stream %q in log group %q: %w", stream, group, removeErr)
+	}
+	// A reservation too, or the stream would come back empty.
+	wasReserved, err := s.unreserve(account, group, stream)
+	if err != nil {
+		return err
+	}
+	if removeErr != nil && !wasReserved {
+		return streamNotFound(group, stream)
 	}
 	delete(s.active, p)
 	return nil
@@ -290,7 +313,12 @@ type reader struct {
 	end   int64 // offset just after the last complete record
 }
 
-func (r *reader) Close() error { return r.f.Close() }
+func (r *reader) Close() error {
+	if r.f == nil {
+		return nil // a reserved stream's (emptyReader)
+	}
+	return r.f.Close()
+}
 
 // openReader opens the stream for reading.
 func (s *Store) openReader(account, group, stream string) (*reader, error) {
@@ -298,6 +326,15 @@ func (s *Store) openReader(account, group, stream string) (*reader, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, gerr := s.root.Stat(groupPath(account, group)); errors.Is(gerr, fs.ErrNotExist) {
 			return nil, groupNotFound(group)
+		}
+		s.mu.Lock()
+		hdr, ok, rerr := s.reserved(account, group, stream)
+		s.mu.Unlock()
+		if rerr != nil {
+			return nil, rerr
+		}
+		if ok {
+			return emptyReader(hdr), nil
 		}
 		return nil, streamNotFound(group, stream)
 	}
