@@ -39,7 +39,10 @@ type emptyIndex struct {
 }
 
 // Reserve makes the stream exist with no events and no file, and returns its header (the one
-// its file will have); nothing is written when the stream is open already.
+// its file will have); nothing is written when the stream is open already, or reserved and the
+// group's index loaded. The index is neither compacted nor loaded here: reserving costs one
+// write, and readers load it once (for a million empty streams, about 130 MB read where files
+// would have taken a million inodes and 4 GB of blocks).
 func (s *Store) Reserve(account, group, stream string) (header, error) {
 	hdr := header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: stream}
 	line := hdr.encode()
@@ -47,6 +50,11 @@ func (s *Store) Reserve(account, group, stream string) (header, error) {
 	defer s.mu.Unlock()
 	if st := s.active[streamPath(account, group, stream)]; st != nil {
 		return st.hdr, nil
+	}
+	if idx := s.empty[groupPath(account, group)]; idx != nil && idx.names != nil {
+		if old, ok := idx.names[stream]; ok {
+			return old, nil // reserved already (an attempt taken back after a restart)
+		}
 	}
 	if err := s.appendEmpty(account, group, line); err != nil {
 		return header{}, fmt.Errorf("logs: create log stream %q in log group %q: %w", stream, group, err)
