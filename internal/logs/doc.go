@@ -32,4 +32,9 @@
 // touching the rest, and recognise a record torn by a crash (it has no
 // terminating '\n'). The writer keeps timestamps non-decreasing within a
 // stream, which lets start/end time filters binary-search the file.
+//
+// A stream with no events yet may have no file: a job's stream is reserved at its start (most
+// short jobs print nothing) as its header line in the group's index of empty streams,
+// <dir>/<account>/<group>/.empty-streams, and its first event makes the file with that header
+// (empty.go).
 package logs

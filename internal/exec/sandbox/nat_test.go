@@ -17,7 +17,8 @@ import (
 // pastas are the zygote's pasta processes.
 func (s *Sandbox) pastas(t *testing.T) []int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.zygote.pid) + "/task/" + strconv.Itoa(s.zygote.pid) + "/children")
+	pid := strconv.Itoa(s.zygote.currentPid())
+	b, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
 	if err != nil {
 		t.Skipf("cannot list the zygote's children: %v", err)
 	}
@@ -101,7 +102,7 @@ func TestZygoteNAT(t *testing.T) {
 	if len(again) != 1 || again[0] == first[0] {
 		t.Fatalf("pastas %v after %v died, want one new one", again, first)
 	}
-	syscall.Kill(s.zygote.pid, syscall.SIGKILL)
+	syscall.Kill(s.zygote.currentPid(), syscall.SIGKILL)
 	gone(t, again[0], "the pasta of a dead zygote")
 }
 

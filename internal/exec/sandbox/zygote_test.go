@@ -32,7 +32,7 @@ func TestZygoteDeath(t *testing.T) {
 		return p
 	}
 	p := start()
-	first := s.zygote.pid
+	first := s.zygote.currentPid()
 	syscall.Kill(first, syscall.SIGKILL)
 	done := make(chan syscall.WaitStatus)
 	go func() { st, _ := p.Wait(); done <- st }()
@@ -54,11 +54,19 @@ func TestZygoteDeath(t *testing.T) {
 		}
 	}
 	q := start()
-	if s.zygote.pid == first || s.zygote.pid == 0 {
-		t.Errorf("no new zygote (pid %d, first %d)", s.zygote.pid, first)
+	if pid := s.zygote.currentPid(); pid == first || pid == 0 {
+		t.Errorf("no new zygote (pid %d, first %d)", pid, first)
 	}
 	q.Signal(syscall.SIGKILL)
 	if st, _ := q.Wait(); !st.Signaled() && st.ExitStatus() == 0 {
 		t.Errorf("killed sandbox: %v", st)
 	}
+}
+
+// currentPid is the zygote's pid, read under its lock: the pool prepares sandboxes on goroutines
+// of its own, which may start a zygote at any time.
+func (z *zygote) currentPid() int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.pid
 }
