@@ -145,7 +145,6 @@ func runtimeFloor(ctx context.Context, bootstrap string, c int, d time.Duration)
 // processesCPU sums the user and system CPU time of the processes from /proc/<pid>/stat; 0 where
 // there is no /proc.
 func processesCPU(pids []int) time.Duration {
-	const tick = 10 * time.Millisecond // USER_HZ is 100 on every Linux ABI Go supports
 	var total time.Duration
 	for _, pid := range pids {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -160,7 +159,7 @@ func processesCPU(pids []int) time.Duration {
 		}
 		u, _ := strconv.ParseInt(rest[11], 10, 64)
 		s, _ := strconv.ParseInt(rest[12], 10, 64)
-		total += time.Duration(u+s) * tick
+		total += time.Duration(u+s) * time.Second / userHZ
 	}
 	return total
 }

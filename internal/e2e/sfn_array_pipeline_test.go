@@ -24,11 +24,8 @@ func TestSFNArrayPipeline(t *testing.T) {
 	b := bargetest.Start(t)
 	sfnFunctions(t, b)
 	bc, ctx := batch.NewFromConfig(b.Config()), t.Context()
-	if _, err := bc.RegisterJobDefinition(ctx, &batch.RegisterJobDefinitionInput{JobDefinitionName: aws.String("align-array"), Type: btypes.JobDefinitionTypeContainer,
-		ContainerProperties: &btypes.ContainerProperties{Command: []string{"sh", "-c", `test "$AWS_BATCH_JOB_ARRAY_INDEX" != "$FAIL_INDEX"`},
-			ResourceRequirements: []btypes.ResourceRequirement{{Type: btypes.ResourceTypeVcpu, Value: aws.String("1")}, {Type: btypes.ResourceTypeMemory, Value: aws.String("128")}}}}); err != nil {
-		t.Fatal(err)
-	}
+	register(t, bc, "align-array", &btypes.ContainerProperties{Command: []string{"sh", "-c", `test "$AWS_BATCH_JOB_ARRAY_INDEX" != "$FAIL_INDEX"`},
+		ResourceRequirements: reqs("1", "128")})
 	def := `{"StartAt":"Validate","States":{
 	  "Validate":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"double","Payload":{"n.$":"$.n"}},
 	    "ResultSelector":{"n.$":"$.Payload.n"},"ResultPath":"$.validated","Next":"Align"},

@@ -69,11 +69,7 @@ func (s *Store) Reserve(account, group, stream string) (header, error) {
 // index as needed. s.mu must be held.
 func (s *Store) appendEmpty(account, group string, line []byte) error {
 	gp := groupPath(account, group)
-	idx := s.empty[gp]
-	if idx == nil {
-		idx = &emptyIndex{}
-		s.empty[gp] = idx
-	}
+	idx := s.emptyIndexOf(gp)
 	if idx.f == nil {
 		dir := filepath.Join(s.dir, gp)
 		if _, ok := s.dirs.Load(dir); !ok {
@@ -93,6 +89,34 @@ func (s *Store) appendEmpty(account, group string, line []byte) error {
 	return err
 }
 
+// emptyIndexOf returns the group's index, made on first use. s.mu must be held.
+func (s *Store) emptyIndexOf(gp string) *emptyIndex {
+	idx := s.empty[gp]
+	if idx == nil {
+		idx = &emptyIndex{}
+		s.empty[gp] = idx
+	}
+	return idx
+}
+
+// withoutFile resolves a stream that has no file: its reservation, or the error that its group
+// or it does not exist.
+func (s *Store) withoutFile(account, group, stream string) (header, error) {
+	if _, err := s.root.Stat(groupPath(account, group)); errors.Is(err, fs.ErrNotExist) {
+		return header{}, groupNotFound(group)
+	}
+	s.mu.Lock()
+	hdr, ok, err := s.reserved(account, group, stream)
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		return header{}, err
+	case !ok:
+		return header{}, streamNotFound(group, stream)
+	}
+	return hdr, nil
+}
+
 // reserved returns the stream's reservation, if it has one not cancelled. s.mu must be held.
 func (s *Store) reserved(account, group, stream string) (header, bool, error) {
 	names, err := s.emptyNames(account, group)
@@ -107,11 +131,7 @@ func (s *Store) reserved(account, group, stream string) (header, bool, error) {
 // held; the map must not be changed by the caller.
 func (s *Store) emptyNames(account, group string) (map[string]header, error) {
 	gp := groupPath(account, group)
-	idx := s.empty[gp]
-	if idx == nil {
-		idx = &emptyIndex{}
-		s.empty[gp] = idx
-	}
+	idx := s.emptyIndexOf(gp)
 	if idx.names != nil {
 		return idx.names, nil
 	}

@@ -26,17 +26,9 @@ func (s *Store) Put(account, group, stream string, events []InputEvent, oldest, 
 	res := PutResult{TooOldEnd: -1, TooNewStart: -1}
 	var reserved *header
 	if _, err := s.root.Stat(streamPath(account, group, stream)); errors.Is(err, fs.ErrNotExist) {
-		if _, gerr := s.root.Stat(groupPath(account, group)); errors.Is(gerr, fs.ErrNotExist) {
-			return res, groupNotFound(group)
-		}
-		s.mu.Lock()
-		hdr, ok, rerr := s.reserved(account, group, stream)
-		s.mu.Unlock()
-		if rerr != nil {
-			return res, rerr
-		}
-		if !ok {
-			return res, streamNotFound(group, stream)
+		hdr, err := s.withoutFile(account, group, stream)
+		if err != nil {
+			return res, err
 		}
 		reserved = &hdr // its first events make it a file
 	}

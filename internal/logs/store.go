@@ -164,7 +164,8 @@ func (s *Store) createWith(account, group, stream string, reserved *header) (*Wr
 	return &Writer{st: st}, nil
 }
 
-// openStream opens or creates the file for appending. s.mu must be held.
+// openStream opens or creates the file for appending, outside s.mu (Create marks the path as
+// being created meanwhile).
 //
 // A new stream's file is made whole before it is named: its header is written to an unnamed
 // file (O_TMPFILE) that is then linked into place, so no reader, and no restart after a crash,
@@ -324,19 +325,11 @@ func (r *reader) Close() error {
 func (s *Store) openReader(account, group, stream string) (*reader, error) {
 	r, err := s.openReaderPath(streamPath(account, group, stream))
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, gerr := s.root.Stat(groupPath(account, group)); errors.Is(gerr, fs.ErrNotExist) {
-			return nil, groupNotFound(group)
+		hdr, err := s.withoutFile(account, group, stream)
+		if err != nil {
+			return nil, err
 		}
-		s.mu.Lock()
-		hdr, ok, rerr := s.reserved(account, group, stream)
-		s.mu.Unlock()
-		if rerr != nil {
-			return nil, rerr
-		}
-		if ok {
-			return emptyReader(hdr), nil
-		}
-		return nil, streamNotFound(group, stream)
+		return emptyReader(hdr), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("logs: log stream %q in log group %q: %w", stream, group, err)

@@ -124,8 +124,8 @@ func (s *Service) StartExecution(ctx context.Context, scope string, in *sw.Start
 }
 
 // createStandard stores a new STANDARD execution and its run item (held by this server)
-// together. A repeated start of a running
-// execution with the same input returns a run holding the existing record, not started.
+// together. A repeated start of a running execution with the same input returns a run holding
+// the existing record, not started.
 func (s *Service) createStandard(ctx context.Context, scope string, exec *execRecord, def *asl.Definition) (*liveRun, error) {
 	key := exec.MachineName + ":" + exec.Name
 	t := now()
