@@ -15,8 +15,11 @@ import (
 
 // Proc is a running sandbox.
 type Proc struct {
-	pid     int // on the host
-	pidfd   int
+	pid   int // on the host
+	pidfd int
+	// mountNS holds the sandbox's mount namespace past its last process (-1: not held); see
+	// holdMounts.
+	mountNS int
 	cg      cgroupHandle
 	scratch []string
 	space   space // bounded writable space, released with the sandbox
@@ -113,6 +116,22 @@ func (p *Proc) PeakMemory() int64 {
 	return p.cg.peakMemory()
 }
 
+// holdMounts takes a reference to the sandbox's mount namespace while its PID 1 lives, so that
+// the namespace outlives it. Without one, the exit of the namespace's last process unmounts the
+// sandbox's tree — and waits for an RCU grace period — before its parent hears of the exit: on
+// this project's 2-core VM that was 0.6 ms per job alone and 3 ms with a sandbox being prepared
+// meanwhile, serial with the job's slot. Held, that teardown happens when release closes the
+// reference, off the slot's path. Best effort: without pidfd's namespace ioctl (Linux 6.11) or
+// once PID 1 is gone, nothing is held and the exit tears the namespace down as before.
+func (p *Proc) holdMounts() {
+	if p.pidfd < 0 || p.mountNS >= 0 {
+		return
+	}
+	if fd, err := unix.IoctlRetInt(p.pidfd, unix.PIDFD_GET_MNT_NAMESPACE); err == nil {
+		p.mountNS = fd
+	}
+}
+
 // release closes the pidfd and removes the cgroup and scratch volumes, off the caller's path (the
 // next job need not wait for the kernel's cleanup).
 func (p *Proc) release() {
@@ -125,6 +144,8 @@ func (p *Proc) release() {
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
 	}
+	mountNS := p.mountNS
+	p.mountNS = -1
 	p.mu.Unlock()
 	for _, l := range p.Listeners {
 		l.Close()
@@ -135,12 +156,18 @@ func (p *Proc) release() {
 	p.s.cleanups.Add(1)
 	go func() {
 		defer p.s.cleanups.Done()
-		if p.cg != nil {
-			p.cg.destroy()
-		}
-		for _, d := range p.scratch {
-			os.RemoveAll(d)
-		}
-		p.s.releaseSpace(p.space)
+		p.s.lowered(func() {
+			if mountNS >= 0 {
+				// The sandbox's mounts are taken down here, before its space is recycled.
+				unix.Close(mountNS)
+			}
+			if p.cg != nil {
+				p.cg.destroy()
+			}
+			for _, d := range p.scratch {
+				os.RemoveAll(d)
+			}
+			p.s.releaseSpace(p.space)
+		})
 	}()
 }

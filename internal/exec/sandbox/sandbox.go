@@ -53,6 +53,8 @@ type Sandbox struct {
 	cleanups sync.WaitGroup
 	// pool holds sandboxes prepared ahead of their jobs (pool.go).
 	pool pool
+	// nice is barge's own nice value, which its jobs run at.
+	nice int
 }
 
 // Probe reports whether this host can run sandboxes, and if not, why.
@@ -100,7 +102,7 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capabilities: %w", err)
 	}
-	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last), have: ownCapabilities(), unsafe: map[string]bool{}}
+	s := &Sandbox{opts: opts, cgroups: cg, lastCap: int(last), have: ownCapabilities(), unsafe: map[string]bool{}, nice: ownNice()}
 	if s.zygote.pasta, err = natPath(opts); err != nil {
 		cg.close()
 		return nil, err
@@ -255,7 +257,7 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	if len(cfg.Argv) == 0 {
 		return nil, errors.New("no command")
 	}
-	p := &Proc{s: s, pidfd: -1, netSlot: -1, done: make(chan struct{}), init: cfg.InitProcess}
+	p := &Proc{s: s, pidfd: -1, mountNS: -1, netSlot: -1, done: make(chan struct{}), init: cfg.InitProcess}
 	pr := &prepared{}
 	defer func() {
 		for _, f := range pr.extra {
@@ -318,6 +320,9 @@ func (s *Sandbox) Start(cfg Config, stdout, stderr *os.File) (_ *Proc, err error
 	}
 	err = s.zygote.start(pl.b.Bytes(), append([]*os.File{stdout, stderr, errW}, pr.extra...), p)
 	errW.Close()
+	if err == nil {
+		p.holdMounts()
+	}
 	if err == nil && gateW != nil {
 		if gerr := cfg.Gate(); gerr != nil {
 			p.Signal(syscall.SIGKILL)
