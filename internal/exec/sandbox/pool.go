@@ -84,6 +84,7 @@ type shapePool struct {
 type pool struct {
 	mu     sync.Mutex
 	depth  int
+	settle time.Duration // poolSettle, but for tests
 	shapes map[string]*shapePool
 	closed bool
 	wg     sync.WaitGroup // preparations and discards under way
@@ -268,7 +269,7 @@ func (s *Sandbox) refillAfterStart(key string, cfg Config) {
 		s.refill(key, cfg)
 		return
 	}
-	time.AfterFunc(poolSettle, func() { s.refill(key, cfg) })
+	time.AfterFunc(s.pool.settle, func() { s.refill(key, cfg) })
 }
 
 // refill starts preparing sandboxes of cfg's shape until the pool has its depth of them (counting

@@ -110,6 +110,7 @@ func New(opts Options) (*Sandbox, error) {
 	for _, u := range opts.Unsafe {
 		s.unsafe[u] = true
 	}
+	s.pool.settle = poolSettle
 	switch {
 	case opts.PoolDepth == 0:
 		s.pool.depth = DefaultPoolDepth
