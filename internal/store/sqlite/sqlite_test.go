@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/barge-run/barge/internal/store"
 	"github.com/barge-run/barge/internal/store/sqlite"
@@ -86,4 +87,40 @@ func TestSharedDatabase(t *testing.T) {
 		}
 		return handles[0], handles[1]
 	})
+}
+
+// BenchmarkJobWriteBatch is the engine's commit at a few jobs at a time: one job's STARTING and
+// another's end, job bodies the size of a short job's record, fenced by the leader's lease.
+func BenchmarkJobWriteBatch(b *testing.B) {
+	s, err := sqlite.Open(filepath.Join(b.TempDir(), "barge.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	l, err := s.LeaseAcquire(ctx, "leader", "a", time.Now(), time.Minute)
+	if err != nil || l == nil {
+		b.Fatalf("lease: %v %v", l, err)
+	}
+	db := s.Fenced(*l)
+	body := make([]byte, 1600)
+	for i := range body {
+		body[i] = 'x'
+	}
+	const jobs = 2000
+	var rows []*store.Job
+	for i := range jobs {
+		rows = append(rows, &store.Job{Account: "a", ID: "p:" + strconv.Itoa(i), Queue: "q", Status: "RUNNABLE", ArrayParent: "p", Body: body})
+	}
+	if err := db.JobWriteMany(ctx, rows, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		start, end := rows[(i+1)%jobs], rows[i%jobs]
+		start.Status, end.Status = "STARTING", "SUCCEEDED"
+		if err := db.JobWriteMany(ctx, nil, []*store.Job{start, end}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
