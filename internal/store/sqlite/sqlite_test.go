@@ -89,8 +89,9 @@ func TestSharedDatabase(t *testing.T) {
 	})
 }
 
-// BenchmarkJobWriteBatch is the engine's commit at a few jobs at a time: one job's STARTING and
-// another's end, job bodies the size of a short job's record, fenced by the leader's lease.
+// BenchmarkJobWriteBatch is the engine's commit for an array on a few slots: a child's STARTING
+// (its row inserted), the previous child's end and the parent's counts, bodies the size of a short
+// job's record, fenced by the leader's lease.
 func BenchmarkJobWriteBatch(b *testing.B) {
 	s, err := sqlite.Open(filepath.Join(b.TempDir(), "barge.db"))
 	if err != nil {
@@ -107,20 +108,24 @@ func BenchmarkJobWriteBatch(b *testing.B) {
 	for i := range body {
 		body[i] = 'x'
 	}
-	const jobs = 2000
-	var rows []*store.Job
-	for i := range jobs {
-		rows = append(rows, &store.Job{Account: "a", ID: "p:" + strconv.Itoa(i), Queue: "q", Status: "RUNNABLE", ArrayParent: "p", Body: body})
-	}
-	if err := db.JobWriteMany(ctx, rows, nil); err != nil {
+	// The array's parent, updated with each commit (its children's counts), a child inserted
+	// at its STARTING and the one before it ending.
+	parent := &store.Job{Account: "a", ID: "p", Queue: "q", Status: "PENDING", Body: body}
+	if err := db.JobWriteMany(ctx, []*store.Job{parent}, nil); err != nil {
 		b.Fatal(err)
 	}
+	var prev *store.Job
 	b.ResetTimer()
 	for i := range b.N {
-		start, end := rows[(i+1)%jobs], rows[i%jobs]
-		start.Status, end.Status = "STARTING", "SUCCEEDED"
-		if err := db.JobWriteMany(ctx, nil, []*store.Job{start, end}); err != nil {
+		next := &store.Job{Account: "a", ID: "p:" + strconv.Itoa(i), Queue: "q", Status: "STARTING", ArrayParent: "p", Body: body}
+		ups := []*store.Job{parent}
+		if prev != nil {
+			prev.Status = "SUCCEEDED"
+			ups = append(ups, prev)
+		}
+		if err := db.JobWriteMany(ctx, []*store.Job{next}, ups); err != nil {
 			b.Fatal(err)
 		}
+		prev = next
 	}
 }
