@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"testing"
+	"time"
 
 	bexec "github.com/barge-run/barge/internal/exec"
 	"github.com/barge-run/barge/internal/exec/sandbox"
@@ -42,15 +43,22 @@ func benchStart(b *testing.B, cmd []string) {
 			continue
 		}
 		b.Run(name, func(b *testing.B) {
+			var start, wait time.Duration
 			for b.Loop() {
+				t0 := time.Now()
 				p, err := e.Start(context.Background(), spec)
 				if err != nil {
 					b.Fatal(err)
 				}
+				t1 := time.Now()
 				if x := p.Wait(); x.Code != 0 {
 					b.Fatalf("exit %+v", x)
 				}
+				start, wait = start+t1.Sub(t0), wait+time.Since(t1)
 			}
+			// Start is until the command is exec'd; wait is its run and exit until barge hears.
+			b.ReportMetric(float64(start.Microseconds())/1000/float64(b.N), "start-ms/op")
+			b.ReportMetric(float64(wait.Microseconds())/1000/float64(b.N), "wait-ms/op")
 		})
 	}
 }
