@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -210,26 +209,6 @@ func (s *Sandbox) run(r *readySandbox, cfg Config) (*Proc, error) {
 	return r.p, nil
 }
 
-// lowered runs f on an OS thread at the pool's priority (poolNice below barge's own): the Go side
-// of preparing and releasing sandboxes (cgroups, spaces, plans) then yields the CPU to the jobs
-// running meanwhile. At barge's priority it preempted a starting job's process (on 2 cores, a
-// trivial job's exec to exit took 5.5 ms with a preparation under way, against 2 without).
-func (s *Sandbox) lowered(f func()) {
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	if unix.Setpriority(unix.PRIO_PROCESS, tid, min(s.nice+poolNice, 19)) != nil {
-		runtime.UnlockOSThread()
-		f()
-		return
-	}
-	f()
-	// Raising a priority again needs CAP_SYS_NICE: without it the thread ends with the
-	// goroutine, and its priority with it.
-	if unix.Setpriority(unix.PRIO_PROCESS, tid, s.nice) == nil {
-		runtime.UnlockOSThread()
-	}
-}
-
 // ownNice is the calling thread's nice value: at New, barge's own, which its sandboxes inherit.
 func ownNice() int {
 	v, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
@@ -361,9 +340,7 @@ func (s *Sandbox) sweepPool() {
 // the pool closed or let go of the shape meanwhile).
 func (s *Sandbox) prepareInto(key string, sp *shapePool) {
 	defer s.pool.wg.Done()
-	var r *readySandbox
-	var err error
-	s.lowered(func() { r, err = s.prepare(sp.cfg) })
+	r, err := s.prepare(sp.cfg)
 	pl := &s.pool
 	pl.mu.Lock()
 	sp.inflight--

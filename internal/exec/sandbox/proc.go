@@ -156,18 +156,16 @@ func (p *Proc) release() {
 	p.s.cleanups.Add(1)
 	go func() {
 		defer p.s.cleanups.Done()
-		p.s.lowered(func() {
-			if mountNS >= 0 {
-				// The sandbox's mounts are taken down here, before its space is recycled.
-				unix.Close(mountNS)
-			}
-			if p.cg != nil {
-				p.cg.destroy()
-			}
-			for _, d := range p.scratch {
-				os.RemoveAll(d)
-			}
-			p.s.releaseSpace(p.space)
-		})
+		if mountNS >= 0 {
+			// The sandbox's mounts are taken down here, before its space is recycled.
+			unix.Close(mountNS)
+		}
+		if p.cg != nil {
+			p.cg.destroy()
+		}
+		for _, d := range p.scratch {
+			os.RemoveAll(d)
+		}
+		p.s.releaseSpace(p.space)
 	}()
 }

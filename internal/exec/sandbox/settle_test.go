@@ -5,7 +5,6 @@ package sandbox
 import (
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,24 +96,5 @@ func TestMountNamespaceHeld(t *testing.T) {
 	}
 	if l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && l == held {
 		t.Fatalf("fd %d still refers to the sandbox's namespace after release", fd)
-	}
-}
-
-// TestLowered: what the pool runs lowered runs at barge's nice plus poolNice, and the thread
-// has barge's own again afterwards.
-func TestLowered(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("raising a thread's priority back needs root")
-	}
-	s := &Sandbox{nice: ownNice()}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var inside int
-	s.lowered(func() { inside = ownNice() })
-	if want := min(s.nice+poolNice, 19); inside != want {
-		t.Errorf("lowered ran at nice %d, want %d", inside, want)
-	}
-	if after := ownNice(); after != s.nice {
-		t.Errorf("the thread is at nice %d after lowered, want %d", after, s.nice)
 	}
 }
