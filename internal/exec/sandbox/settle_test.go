@@ -52,7 +52,8 @@ func TestRefillSettles(t *testing.T) {
 }
 
 // TestMountNamespaceHeld: barge holds a sandbox's mount namespace while its PID 1 runs (so that
-// its exit does not wait for the namespace's teardown), and lets go of it on release.
+// its exit does not wait for the namespace's teardown), whether the sandbox was made for its job
+// or prepared before it, and lets go of it on release.
 func TestMountNamespaceHeld(t *testing.T) {
 	if err := Probe(); err != nil {
 		t.Skipf("no sandbox here: %v", err)
@@ -64,37 +65,52 @@ func TestMountNamespaceHeld(t *testing.T) {
 			t.Skipf("this kernel has no pidfd namespace ioctl: %v", ierr)
 		}
 	}
-	s, err := New(Options{DataDir: t.TempDir(), PoolDepth: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := poolSandbox(t, 1)
 	defer s.Close()
-	r, w, _ := os.Pipe()
-	p, err := s.Start(Config{ID: "m", Argv: []string{"readlink", "/proc/self/ns/mnt"}, Env: []string{"PATH=/usr/bin:/bin"},
-		Dir: t.TempDir(), MilliVCPU: 500, MemoryMiB: 32}, w, w)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := io.ReadAll(r)
-	r.Close()
-	<-p.done // exited, not yet released
-	p.mu.Lock()
-	fd := p.mountNS
-	p.mu.Unlock()
-	if fd < 0 {
-		t.Fatal("the sandbox's mount namespace is not held")
-	}
-	held, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
-	if err != nil || held != strings.TrimSpace(string(out)) {
-		t.Fatalf("held %q (%v), the job's mount namespace is %q", held, err, out)
-	}
-	p.Wait()
-	s.cleanups.Wait()
-	if p.mountNS != -1 {
-		t.Fatalf("after release the namespace is still held (fd %d)", p.mountNS)
-	}
-	if l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && l == held {
-		t.Fatalf("fd %d still refers to the sandbox's namespace after release", fd)
+	for _, prepared := range []bool{false, true} {
+		if prepared {
+			waitReady(t, s, 1) // the cold start's refill
+		}
+		cfg := Config{ID: "m", Argv: []string{"readlink", "/proc/self/ns/mnt"}, Env: []string{"PATH=/usr/bin:/bin"},
+			Dir: t.TempDir(), MilliVCPU: 500, MemoryMiB: 32}
+		p, o, ok, err := s.StartPrepared(cfg)
+		if err != nil || ok != prepared {
+			t.Fatalf("prepared start: %v, %v; want a prepared sandbox: %v", ok, err, prepared)
+		}
+		r := o.OutR
+		if ok {
+			o.OutW.Close()
+			o.ErrW.Close()
+			o.ErrR.Close()
+		} else {
+			var w *os.File
+			r, w, _ = os.Pipe()
+			p, err = s.Start(cfg, w, w)
+			w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, _ := io.ReadAll(r)
+		r.Close()
+		<-p.done // exited, not yet released
+		p.mu.Lock()
+		fd := p.mountNS
+		p.mu.Unlock()
+		if fd < 0 {
+			t.Fatalf("prepared %v: the sandbox's mount namespace is not held", prepared)
+		}
+		held, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+		if err != nil || held != strings.TrimSpace(string(out)) {
+			t.Fatalf("prepared %v: held %q (%v), the job's mount namespace is %q", prepared, held, err, out)
+		}
+		p.Wait()
+		s.cleanups.Wait()
+		if p.mountNS != -1 {
+			t.Fatalf("prepared %v: after release the namespace is still held (fd %d)", prepared, p.mountNS)
+		}
+		if l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && l == held {
+			t.Fatalf("prepared %v: fd %d still refers to the sandbox's namespace after release", prepared, fd)
+		}
 	}
 }
