@@ -19,30 +19,47 @@ import (
 // returns its standard output and whether it ran in a prepared sandbox.
 func poolJob(t *testing.T, s *Sandbox, cfg Config) (string, bool, syscall.WaitStatus) {
 	t.Helper()
-	p, o, ok, err := s.StartPrepared(cfg)
-	if err != nil {
-		t.Fatalf("StartPrepared: %v", err)
-	}
-	var r *os.File
-	if ok {
-		r = o.OutR
-		o.OutW.Close()
-		o.ErrW.Close()
-		defer o.ErrR.Close()
-	} else {
-		var w *os.File
-		r, w, _ = os.Pipe()
-		p, err = s.Start(cfg, w, w)
-		w.Close()
-		if err != nil {
-			r.Close()
-			t.Fatalf("Start: %v", err)
-		}
-	}
+	p, r, ok := poolStart(t, s, cfg)
 	out, _ := io.ReadAll(r)
 	r.Close()
 	st, _ := p.Wait()
 	return string(out), ok, st
+}
+
+// jobOutput reads a job's standard output; closing it closes its standard error's read end too
+// (held open until then, so that the job's writes there do not fail).
+type jobOutput struct{ out, err *os.File }
+
+func (o jobOutput) Read(b []byte) (int, error) { return o.out.Read(b) }
+
+func (o jobOutput) Close() error {
+	if o.err != nil {
+		o.err.Close()
+	}
+	return o.out.Close()
+}
+
+// poolStart starts cfg as a job would and returns the sandbox, its output, and whether it was
+// prepared.
+func poolStart(t *testing.T, s *Sandbox, cfg Config) (*Proc, jobOutput, bool) {
+	t.Helper()
+	p, o, ok, err := s.StartPrepared(cfg)
+	if err != nil {
+		t.Fatalf("StartPrepared: %v", err)
+	}
+	if ok {
+		o.OutW.Close()
+		o.ErrW.Close()
+		return p, jobOutput{o.OutR, o.ErrR}, true
+	}
+	r, w, _ := os.Pipe()
+	p, err = s.Start(cfg, w, w)
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatalf("Start: %v", err)
+	}
+	return p, jobOutput{out: r}, false
 }
 
 // waitReady waits until the pool holds n prepared sandboxes.

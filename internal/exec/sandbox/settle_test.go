@@ -73,23 +73,9 @@ func TestMountNamespaceHeld(t *testing.T) {
 		}
 		cfg := Config{ID: "m", Argv: []string{"readlink", "/proc/self/ns/mnt"}, Env: []string{"PATH=/usr/bin:/bin"},
 			Dir: t.TempDir(), MilliVCPU: 500, MemoryMiB: 32}
-		p, o, ok, err := s.StartPrepared(cfg)
-		if err != nil || ok != prepared {
-			t.Fatalf("prepared start: %v, %v; want a prepared sandbox: %v", ok, err, prepared)
-		}
-		r := o.OutR
-		if ok {
-			o.OutW.Close()
-			o.ErrW.Close()
-			o.ErrR.Close()
-		} else {
-			var w *os.File
-			r, w, _ = os.Pipe()
-			p, err = s.Start(cfg, w, w)
-			w.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+		p, r, ok := poolStart(t, s, cfg)
+		if ok != prepared {
+			t.Fatalf("the job found a prepared sandbox: %v, want %v", ok, prepared)
 		}
 		out, _ := io.ReadAll(r)
 		r.Close()
