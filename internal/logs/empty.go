@@ -51,32 +51,27 @@ func (s *Store) Reserve(account, group, stream string) (header, error) {
 	if st := s.active[streamPath(account, group, stream)]; st != nil {
 		return st.hdr, nil
 	}
-	if idx := s.empty[groupPath(account, group)]; idx != nil && idx.names != nil {
-		if old, ok := idx.names[stream]; ok {
-			return old, nil // reserved already (an attempt taken back after a restart)
-		}
+	gp := groupPath(account, group)
+	idx := s.emptyIndexOf(gp)
+	if old, ok := idx.names[stream]; ok {
+		return old, nil // reserved already (an attempt taken back after a restart)
 	}
-	if err := s.appendEmpty(account, group, line); err != nil {
+	if err := s.appendEmpty(gp, idx, line); err != nil {
 		return header{}, fmt.Errorf("logs: create log stream %q in log group %q: %w", stream, group, err)
 	}
-	if idx := s.empty[groupPath(account, group)]; idx != nil && idx.names != nil {
+	if idx.names != nil { // loaded: kept up to date
 		idx.names[stream] = hdr
 	}
 	return hdr, nil
 }
 
-// appendEmpty writes one line to the group's index, creating the group's directory and the
-// index as needed. s.mu must be held.
-func (s *Store) appendEmpty(account, group string, line []byte) error {
-	gp := groupPath(account, group)
-	idx := s.emptyIndexOf(gp)
+// appendEmpty writes one line to idx, group gp's index, creating the group's directory and the
+// index file as needed. s.mu must be held.
+func (s *Store) appendEmpty(gp string, idx *emptyIndex, line []byte) error {
 	if idx.f == nil {
 		dir := filepath.Join(s.dir, gp)
-		if _, ok := s.dirs.Load(dir); !ok {
-			if err := os.MkdirAll(dir, dirPerm); err != nil {
-				return err
-			}
-			s.dirs.Store(dir, true)
+		if err := s.ensureDir(dir); err != nil {
+			return err
 		}
 		f, err := os.OpenFile(filepath.Join(dir, emptyIndexName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
 		if err != nil {
@@ -184,7 +179,8 @@ func (s *Store) unreserve(account, group, stream string) (bool, error) {
 	if _, ok := names[stream]; !ok {
 		return false, nil
 	}
-	if err := s.appendEmpty(account, group, []byte(deletedPrefix+escapeBytes(stream)+"\n")); err != nil {
+	gp := groupPath(account, group)
+	if err := s.appendEmpty(gp, s.emptyIndexOf(gp), []byte(deletedPrefix+escapeBytes(stream)+"\n")); err != nil {
 		return false, fmt.Errorf("logs: delete log stream %q in log group %q: %w", stream, group, err)
 	}
 	delete(names, stream)

@@ -274,10 +274,10 @@ func (s *Store) CreateStream(account, group, stream string) error {
 	if _, err := s.root.Stat(p); err == nil || s.active[p] != nil {
 		return fmt.Errorf("log stream %q: %w", stream, ErrAlreadyExists)
 	}
-	if _, ok, err := s.reserved(account, group, stream); err != nil || ok {
-		if err != nil {
-			return err
-		}
+	switch _, ok, err := s.reserved(account, group, stream); {
+	case err != nil:
+		return err
+	case ok:
 		return fmt.Errorf("log stream %q: %w", stream, ErrAlreadyExists)
 	}
 	hdr := header{created: s.now().UnixMilli(), id: newID(), account: account, group: group, stream: stream}

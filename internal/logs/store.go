@@ -200,15 +200,24 @@ func (s *Store) openStream(account, group, name, p string, reserved *header) (*s
 	return st, nil
 }
 
+// ensureDir makes dir (and its parents) unless this Store made or saw it already.
+func (s *Store) ensureDir(dir string) error {
+	if _, ok := s.dirs.Load(dir); ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	s.dirs.Store(dir, true)
+	return nil
+}
+
 // createFile creates the file at path holding hdr, open for appending; fs.ErrExist when there is
 // one already.
 func (s *Store) createFile(path string, hdr []byte) (*os.File, error) {
 	dir := filepath.Dir(path)
-	if _, ok := s.dirs.Load(dir); !ok {
-		if err := os.MkdirAll(dir, dirPerm); err != nil {
-			return nil, err
-		}
-		s.dirs.Store(dir, true)
+	if err := s.ensureDir(dir); err != nil {
+		return nil, err
 	}
 	f, err := createLinked(dir, path, hdr)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -209,7 +209,7 @@ func (s *Sandbox) run(r *readySandbox, cfg Config) (*Proc, error) {
 	return r.p, nil
 }
 
-// ownNice is the calling thread's nice value: at New, barge's own, which its sandboxes inherit.
+// ownNice is barge's nice value, which its sandboxes inherit; New reads it once (Sandbox.nice).
 func ownNice() int {
 	v, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
 	if err != nil {

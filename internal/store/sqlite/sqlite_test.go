@@ -46,12 +46,18 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func BenchmarkJobInsertParallel(b *testing.B) {
+// benchStore opens a store in a new file, closed with the benchmark.
+func benchStore(b *testing.B) *sqlite.Store {
 	s, err := sqlite.Open(filepath.Join(b.TempDir(), "barge.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkJobInsertParallel(b *testing.B) {
+	s := benchStore(b)
 	ctx := context.Background()
 	body := make([]byte, 1500)
 	for i := range body {
@@ -93,11 +99,7 @@ func TestSharedDatabase(t *testing.T) {
 // (its row inserted), the previous child's end and the parent's counts, bodies the size of a short
 // job's record, fenced by the leader's lease.
 func BenchmarkJobWriteBatch(b *testing.B) {
-	s, err := sqlite.Open(filepath.Join(b.TempDir(), "barge.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(b)
 	ctx := context.Background()
 	l, err := s.LeaseAcquire(ctx, "leader", "a", time.Now(), time.Minute)
 	if err != nil || l == nil {
